@@ -1,0 +1,104 @@
+"""The command line: a thin shell over the core modules.
+
+The single translation point for errors: every ImageBuilderError becomes a message on
+stderr (and JSON on stdout with --json) plus its documented exit code; a traceback
+appears only with --debug.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from imagebuilder import __version__
+from imagebuilder._output import emit_json, stderr
+from imagebuilder.commands import core
+from imagebuilder.errors import ConfigErrors, ExitCode, ImageBuilderError
+
+app = typer.Typer(
+    name="imagebuilder",
+    help="Keep a ComfyUI GPU worker image declarative, verified, current and cheap.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+class _State:
+    debug = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show tracebacks for errors.", envvar="IMAGEBUILDER_DEBUG"),
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    _State.debug = debug
+
+
+core.register(app)
+
+
+def _github_annotations(error: ImageBuilderError) -> None:
+    """In GitHub Actions, point config errors at their line in the PR view."""
+    if "GITHUB_ACTIONS" not in os.environ:
+        return
+    problems = error.problems if isinstance(error, ConfigErrors) else [error]
+    for problem in problems:
+        file = getattr(problem, "file", None)
+        line = getattr(problem, "line", None)
+        where = f" file={file},line={line}" if file and line else ""
+        text = problem.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        sys.stderr.write(f"::error{where}::{text}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    json_requested = "--json" in (argv if argv is not None else sys.argv[1:])
+    try:
+        # Standalone mode: Typer prints usage errors itself (exit 2) and always ends
+        # with SystemExit carrying the command's exit code.
+        app(args=argv, prog_name="imagebuilder")
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except ImageBuilderError as error:
+        if _State.debug:
+            traceback.print_exc()
+        stderr.print(f"error: {error.render()}", markup=False, style="red")
+        _github_annotations(error)
+        if json_requested:
+            emit_json(error.as_dict())
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        stderr.print("interrupted", markup=False)
+        return 130
+    except Exception as error:
+        if _State.debug:
+            traceback.print_exc()
+        stderr.print(
+            f"internal error: {type(error).__name__}: {error}\n"
+            "  hint: re-run with --debug and report the traceback",
+            markup=False,
+            style="red",
+        )
+        return int(ExitCode.INTERNAL)
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

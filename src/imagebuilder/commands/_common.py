@@ -1,0 +1,31 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from imagebuilder.configload import DEFAULT_CONFIG, LoadedConfig, load_config
+from imagebuilder.hub import Hub
+from imagebuilder.lockfile import Lock, load_lock, lock_path_for
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", help="Path to models.yaml.", show_default=True),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+
+def load(config_path: Path) -> tuple[LoadedConfig, Path, Lock | None]:
+    loaded = load_config(config_path)
+    lock_file = lock_path_for(config_path)
+    return loaded, lock_file, load_lock(lock_file)
+
+
+def make_hub() -> Hub:
+    return Hub()
+
+
+DEFAULT_CONFIG_PATH = DEFAULT_CONFIG

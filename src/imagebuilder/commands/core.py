@@ -1,0 +1,136 @@
+"""validate, schema, lock and check-updates: the pinned stack and its lock."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from imagebuilder import _output
+from imagebuilder._atomic import atomic_write_text
+from imagebuilder.commands._common import ConfigOption, JsonOption, load, make_hub
+from imagebuilder.configload import DEFAULT_CONFIG
+from imagebuilder.errors import ExitCode
+from imagebuilder.lockfile import drift, require_current, write_lock
+from imagebuilder.locking import build_lock, resolve_entries
+from imagebuilder.schema import SCHEMA_PATH, models_schema_text
+from imagebuilder.updates import Finding, Status, content_findings
+
+
+def validate(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
+    """Check models.yaml (schema, repo ids, paths, duplicates, pickle formats) and the lock."""
+    loaded, lock_file, lock = load(config)
+    notes = drift(loaded.config, lock) if lock is not None else []
+    result = {
+        "config": str(config),
+        "models": len(loaded.config.models),
+        "lock": str(lock_file) if lock is not None else None,
+        "lock_drift": notes,
+        "valid": True,
+    }
+
+    def human() -> None:
+        _output.stdout.print(f"{config}: valid ({len(loaded.config.models)} models)")
+        if lock is None:
+            _output.stdout.print(f"{lock_file.name}: none yet (run `imagebuilder lock`)")
+        elif notes:
+            _output.stdout.print(f"{lock_file.name}: out of date: " + "; ".join(notes))
+        else:
+            _output.stdout.print(f"{lock_file.name}: valid, matches models.yaml")
+
+    _output.emit(result, as_json, human)
+
+
+def schema(
+    write: Annotated[
+        bool, typer.Option("--write", help=f"Write {SCHEMA_PATH} instead of printing.")
+    ] = False,
+) -> None:
+    """Print (or write) the JSON Schema of models.yaml for editors."""
+    text = models_schema_text()
+    if write:
+        atomic_write_text(SCHEMA_PATH, text)
+        _output.log(f"wrote {SCHEMA_PATH}")
+    else:
+        _output.stdout.out(text, end="")
+
+
+def lock(
+    config: ConfigOption = DEFAULT_CONFIG,
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if models.yaml and the lock disagree.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Pin every entry to an immutable commit, sha256 and size (no download)."""
+    loaded, lock_file, previous = load(config)
+    if check:
+        current = require_current(loaded.config, previous, lock_file)
+        _output.emit(
+            {"lock": str(lock_file), "current": True, "models": len(current.models)},
+            as_json,
+            lambda: _output.stdout.print(f"{lock_file}: matches {config}"),
+        )
+        return
+    _output.log(f"resolving {len(loaded.config.models)} entries on the Hub ...")
+    new_lock = build_lock(resolve_entries(loaded.config, make_hub()), previous)
+    changed = previous is None or previous.to_json() != new_lock.to_json()
+    if changed:
+        write_lock(lock_file, new_lock)
+
+    def human() -> None:
+        table = Table("entry", "commit", "sha256", "size")
+        for name, entry in new_lock.models.items():
+            table.add_row(name, entry.commit[:12], entry.sha256[:16], f"{entry.size:,}")
+        _output.stdout.print(table)
+        _output.stdout.print(f"{lock_file}: {'written' if changed else 'unchanged'}")
+
+    _output.emit(
+        {
+            "lock": str(lock_file),
+            "changed": changed,
+            "models": new_lock.model_dump(mode="json", exclude_none=True)["models"],
+        },
+        as_json,
+        human,
+    )
+
+
+def _findings_table(findings: list[Finding]) -> Table:
+    table = Table("entry", "current", "proposed", "kind", "size delta", "why")
+    for f in findings:
+        current = (
+            f"{(f.current_commit or '')[:8]} {f.current_sha256[:8]}" if f.current_sha256 else "-"
+        )
+        proposed = (
+            f"{(f.new_commit or '')[:8]} {f.new_sha256[:8]}"
+            if f.new_sha256 and f.status is not Status.UP_TO_DATE
+            else "-"
+        )
+        delta = f"{f.size_delta:+,}" if f.size_delta else "-"
+        table.add_row(f.entry, current, proposed, f.status.value, delta, f.why)
+    return table
+
+
+def check_updates(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
+    """Compare the lock with what the Hub serves now. Exit 0 up to date, 100 updates."""
+    loaded, _lock_file, lock_data = load(config)
+    findings = content_findings(resolve_entries(loaded.config, make_hub()), lock_data)
+    _output.emit(
+        {"findings": [f.as_dict() for f in findings]},
+        as_json,
+        lambda: _output.stdout.print(_findings_table(findings)),
+    )
+    statuses = {f.status for f in findings}
+    if Status.ERROR in statuses:
+        raise typer.Exit(code=int(ExitCode.HUB))
+    if statuses & {Status.CONTENT_CHANGED, Status.UNLOCKED}:
+        raise typer.Exit(code=int(ExitCode.UPDATES_AVAILABLE))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(validate)
+    app.command()(schema)
+    app.command()(lock)
+    app.command("check-updates")(check_updates)

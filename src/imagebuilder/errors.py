@@ -1,0 +1,291 @@
+"""Every failure imagebuilder reports, with its exit code.
+
+One module, one translation point: commands raise these, and only ``cli`` turns them
+into a message on stderr and an exit code. Each class says what failed (``message``),
+where (``location``: ``models.yaml:14``, ``repo@revision``, a tensor name) and what to
+do next (``hint``). The exit codes are a documented contract (README, "Exit codes").
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1  # a bug in imagebuilder: re-run with --debug and report it
+    USAGE = 2  # bad command line (Typer's own code for usage errors)
+    CONFIG = 3  # models.yaml or the lock is invalid
+    LOCK_DRIFT = 4  # models.yaml and the lock disagree
+    HUB = 5  # the Hub said no: repo/revision/file not found, gated, refused
+    NETWORK = 6  # the Hub or a registry could not be reached, or kept rate-limiting
+    UNSAFE_FILE = 7  # a model file breaks the safetensors format or is a pickle format
+    CHECK_FAILED = 8  # a verification failed: checksum, compatibility, budget, size
+    DOCKER = 9  # the Docker Engine is missing, too old, or a build failed
+    REGISTRY = 10  # a registry refused: auth, layer too large, push error
+    WORKFLOW = 11  # a ComfyUI workflow is inconsistent with the pinned stack
+    UPDATES_AVAILABLE = 100  # check-updates: not an error, but not up to date either
+
+
+class ImageBuilderError(Exception):
+    """Base class: a failure the user can act on."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, location: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        self.hint = hint
+
+    def render(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        text = f"{where}{self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "error": type(self).__name__,
+            "exit_code": int(self.exit_code),
+            "message": self.message,
+            "location": self.location,
+            "hint": self.hint,
+        }
+
+
+class ConfigError(ImageBuilderError):
+    """models.yaml (or the lock file) cannot be read or breaks the schema."""
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: str | None = None,
+        hint: str | None = None,
+        line: int | None = None,
+        file: str | None = None,
+    ):
+        super().__init__(message, location=location, hint=hint)
+        self.line = line
+        self.file = file
+
+
+class ConfigErrors(ConfigError):
+    """Several config problems found in one pass; reported together."""
+
+    def __init__(self, problems: list[ConfigError]):
+        self.problems = problems
+        first = problems[0]
+        super().__init__(
+            f"{len(problems)} problem(s) in the configuration",
+            location=first.file,
+            hint="fix each line above, then run `imagebuilder validate` again",
+        )
+
+    def render(self) -> str:
+        return "\n".join(problem.render() for problem in self.problems)
+
+    def as_dict(self) -> dict[str, object]:
+        data = super().as_dict()
+        data["problems"] = [problem.as_dict() for problem in self.problems]
+        return data
+
+
+class LockDriftError(ImageBuilderError):
+    """models.yaml and its lock file disagree."""
+
+    exit_code = ExitCode.LOCK_DRIFT
+
+
+class HubError(ImageBuilderError):
+    """The Hub answered, and the answer was no."""
+
+    exit_code = ExitCode.HUB
+
+
+class RepoNotFound(HubError):
+    pass
+
+
+class RevisionNotFound(HubError):
+    pass
+
+
+class FileNotFoundOnHub(HubError):
+    pass
+
+
+class GatedRepo(HubError):
+    pass
+
+
+class NetworkError(ImageBuilderError):
+    """The Hub or a registry could not be reached (after retries) or kept rate-limiting."""
+
+    exit_code = ExitCode.NETWORK
+
+
+class RateLimited(NetworkError):
+    pass
+
+
+class UnsafeFileError(ImageBuilderError):
+    """A model file breaks the safetensors format, or is a pickle-based format."""
+
+    exit_code = ExitCode.UNSAFE_FILE
+
+
+class PickleFormatRefused(UnsafeFileError):
+    pass
+
+
+class CheckFailed(ImageBuilderError):
+    """A verification ran and failed: checksum, size, compatibility, budget."""
+
+    exit_code = ExitCode.CHECK_FAILED
+
+
+class DockerError(ImageBuilderError):
+    exit_code = ExitCode.DOCKER
+
+
+class RegistryError(ImageBuilderError):
+    exit_code = ExitCode.REGISTRY
+
+
+class WorkflowError(ImageBuilderError):
+    exit_code = ExitCode.WORKFLOW
+
+
+# --- safetensors header rules (issue 4) ------------------------------------------------
+# One class per rule, so tests and callers can tell a forged length from a gapped offset;
+# all share UNSAFE_FILE. ``rule`` is a stable id shown in messages and JSON.
+
+
+def _printable(text: str, limit: int = 120) -> str:
+    """Names come from hostile headers: quote them, escape control characters, truncate."""
+    shown = ascii(text[:limit])
+    return shown + ("..." if len(text) > limit else "")
+
+
+class SafetensorsRuleBroken(UnsafeFileError):
+    """A safetensors file breaks one format rule: which file, which rule, which tensor."""
+
+    rule = "safetensors-format"
+
+    def __init__(self, detail: str, *, file: str, tensor: str | None = None):
+        where = _printable(file, 300)[1:-1]
+        if tensor is not None:
+            where += f": tensor {_printable(tensor)}"
+        super().__init__(
+            f"{detail} [rule {self.rule}]",
+            location=where,
+            hint="the file is malformed or forged; do not load it, use a known-good release",
+        )
+        self.file = file
+        self.tensor = tensor
+
+    def as_dict(self) -> dict[str, object]:
+        data = super().as_dict()
+        data.update(rule=self.rule, tensor=self.tensor)
+        return data
+
+
+class FileTooShort(SafetensorsRuleBroken):
+    rule = "file-too-short"
+
+
+class HeaderTooLarge(SafetensorsRuleBroken):
+    rule = "header-too-large"
+
+
+class HeaderPastEof(SafetensorsRuleBroken):
+    rule = "header-past-eof"
+
+
+class HeaderNotUtf8(SafetensorsRuleBroken):
+    rule = "header-not-utf8"
+
+
+class HeaderBadStart(SafetensorsRuleBroken):
+    rule = "header-start"
+
+
+class HeaderBadPadding(SafetensorsRuleBroken):
+    rule = "header-padding"
+
+
+class HeaderNotJson(SafetensorsRuleBroken):
+    rule = "header-not-json"
+
+
+class HeaderNotObject(SafetensorsRuleBroken):
+    rule = "header-not-object"
+
+
+class HeaderEntryFlood(SafetensorsRuleBroken):
+    rule = "header-entry-flood"
+
+
+class DuplicateKey(SafetensorsRuleBroken):
+    rule = "duplicate-key"
+
+
+class BadMetadata(SafetensorsRuleBroken):
+    rule = "metadata-not-string-map"
+
+
+class BadTensorEntry(SafetensorsRuleBroken):
+    rule = "tensor-entry"
+
+
+class UnknownDtype(SafetensorsRuleBroken):
+    rule = "unknown-dtype"
+
+
+class BadShape(SafetensorsRuleBroken):
+    rule = "shape"
+
+
+class BadOffsets(SafetensorsRuleBroken):
+    rule = "data-offsets"
+
+
+class OffsetsGap(SafetensorsRuleBroken):
+    rule = "offsets-gap"
+
+
+class OffsetsOverlap(SafetensorsRuleBroken):
+    rule = "offsets-overlap"
+
+
+class TensorPastEof(SafetensorsRuleBroken):
+    rule = "tensor-past-eof"
+
+
+class TrailingBytes(SafetensorsRuleBroken):
+    rule = "trailing-bytes"
+
+
+class ShapeOverflow(SafetensorsRuleBroken):
+    rule = "shape-overflow"
+
+
+class PartialByte(SafetensorsRuleBroken):
+    rule = "partial-byte"
+
+
+class SizeMismatch(SafetensorsRuleBroken):
+    rule = "shape-size-mismatch"
+
+
+class FileSizeMismatch(CheckFailed):
+    """The bytes on the Hub, on disk or in the lock disagree about a file's size."""
+
+
+class ChecksumMismatch(CheckFailed):
+    """A file's sha256 differs from the one pinned in the lock."""

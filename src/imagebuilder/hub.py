@@ -1,0 +1,262 @@
+"""The one module that talks to the Hugging Face Hub, through huggingface_hub only.
+
+Everything else sees plain dataclasses (``RemoteFile``, ``RepoSnapshot``) and
+imagebuilder errors. Retries and timeouts come from the client (it retries 408, 429,
+5xx and network errors with backoff); what still fails becomes a clear error here.
+The token comes from HF_TOKEN or the standard token file and is never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import httpx2
+from huggingface_hub import HfApi, get_token, hf_hub_url
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.hf_api import ModelInfo, RepoFile
+from huggingface_hub.utils._headers import build_hf_headers
+from huggingface_hub.utils._http import hf_raise_for_status, http_stream_backoff
+
+from imagebuilder.errors import (
+    FileNotFoundOnHub,
+    GatedRepo,
+    HubError,
+    ImageBuilderError,
+    NetworkError,
+    RateLimited,
+    RepoNotFound,
+    RevisionNotFound,
+)
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+_T = TypeVar("_T")
+
+
+def hub_endpoint() -> str:
+    """HF_ENDPOINT read now, not at import (huggingface_hub reads it once at import)."""
+    return os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    repo: str
+    path: str
+    commit: str
+    size: int
+    sha256: str | None  # None for small files the Hub keeps in git, not LFS
+    blob_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RepoSnapshot:
+    """One repo at one revision, as a single model-info answer saw it."""
+
+    requested_repo: str
+    repo: str  # canonical id: differs from requested_repo when the repo was renamed
+    revision: str
+    commit: str
+    last_modified: datetime | None
+    files: dict[str, RemoteFile]
+
+    @property
+    def renamed(self) -> bool:
+        return self.repo.lower() != self.requested_repo.lower()
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    commit: str
+    title: str
+    date: datetime | None
+
+
+def _translate(error: Exception, where: str) -> ImageBuilderError:
+    if isinstance(error, GatedRepoError):
+        return GatedRepo(
+            "the repo is gated: your token has no access",
+            location=where,
+            hint="accept the repo's terms on the Hub, then set HF_TOKEN or run `hf auth login`",
+        )
+    if isinstance(error, RepositoryNotFoundError):
+        return RepoNotFound(
+            "repo not found (or private without a token)",
+            location=where,
+            hint="check the repo id in models.yaml; private repos need HF_TOKEN",
+        )
+    if isinstance(error, RevisionNotFoundError):
+        return RevisionNotFound(
+            "revision not found", location=where, hint="check the branch, tag or commit sha"
+        )
+    if isinstance(error, RemoteEntryNotFoundError):
+        return FileNotFoundOnHub(
+            "file not found at this revision",
+            location=where,
+            hint="the file may have been renamed or removed; run `imagebuilder check-updates`",
+        )
+    if isinstance(error, HfHubHTTPError):
+        status = error.response.status_code if error.response is not None else None
+        if status == 429:
+            return RateLimited(
+                "the Hub kept rate-limiting after retries",
+                location=where,
+                hint="wait and run again; a token (HF_TOKEN) raises the limits",
+            )
+        if status is not None and status >= 500:
+            return NetworkError(f"the Hub answered {status} after retries", location=where)
+        return HubError(f"the Hub refused the request (HTTP {status})", location=where)
+    if isinstance(error, httpx2.HTTPError | OSError):
+        return NetworkError(
+            f"could not reach the Hub at {hub_endpoint()}: {type(error).__name__}",
+            location=where,
+            hint="check the network or HF_ENDPOINT; the client already retried with backoff",
+        )
+    raise error
+
+
+class Hub:
+    """Hub access for imagebuilder. Pass one in explicitly; tests point it at a loopback."""
+
+    def __init__(self, endpoint: str | None = None, token: str | None = None):
+        self.endpoint = (endpoint or hub_endpoint()).rstrip("/")
+        self._token = token if token is not None else get_token()
+        self._api = HfApi(endpoint=self.endpoint, token=self._token or False)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Hub(endpoint={self.endpoint!r}, token={'set' if self._token else 'none'})"
+
+    def _call(self, where: str, action: Callable[[], _T]) -> _T:
+        try:
+            return action()
+        except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
+            raise _translate(error, where) from None
+
+    def snapshot(self, repo: str, revision: str) -> RepoSnapshot:
+        """Commit and every file's sha256 and size at ``revision``: one request, no download."""
+        info: ModelInfo = self._call(
+            f"{repo}@{revision}",
+            lambda: self._api.model_info(repo, revision=revision, files_metadata=True),
+        )
+        commit = info.sha or ""
+        files: dict[str, RemoteFile] = {}
+        for sibling in info.siblings or []:
+            lfs = sibling.lfs
+            files[sibling.rfilename] = RemoteFile(
+                repo=info.id,
+                path=sibling.rfilename,
+                commit=commit,
+                size=lfs.size if lfs else (sibling.size or 0),
+                sha256=lfs.sha256 if lfs else None,
+                blob_id=sibling.blob_id,
+            )
+        return RepoSnapshot(
+            requested_repo=repo,
+            repo=info.id,
+            revision=revision,
+            commit=commit,
+            last_modified=info.last_modified,
+            files=files,
+        )
+
+    def list_files(self, repo: str, revision: str, path: str | None = None) -> list[RemoteFile]:
+        """Recursive tree listing with LFS metadata (paginated by the client)."""
+
+        def listing() -> list[RemoteFile]:
+            found = []
+            for item in self._api.list_repo_tree(
+                repo, path_in_repo=path, revision=revision, recursive=True
+            ):
+                if isinstance(item, RepoFile):
+                    found.append(
+                        RemoteFile(
+                            repo=repo,
+                            path=item.path,
+                            commit=revision,
+                            size=item.size,
+                            sha256=item.lfs.sha256 if item.lfs else None,
+                            blob_id=item.blob_id,
+                        )
+                    )
+            return found
+
+        return self._call(f"{repo}@{revision}", listing)
+
+    def commits(self, repo: str, revision: str, limit: int = 50) -> list[CommitInfo]:
+        def history() -> list[CommitInfo]:
+            found = []
+            for commit in self._api.list_repo_commits(repo, revision=revision):
+                found.append(CommitInfo(commit.commit_id, commit.title, commit.created_at))
+                if len(found) >= limit:
+                    break
+            return found
+
+        return self._call(f"{repo}@{revision}", history)
+
+    def branches(self, repo: str) -> dict[str, str]:
+        refs = self._call(repo, lambda: self._api.list_repo_refs(repo))
+        return {ref.name: ref.target_commit for ref in refs.branches}
+
+    def search_models(self, author: str, search: str, limit: int = 100) -> list[str]:
+        def models() -> list[str]:
+            return [m.id for m in self._api.list_models(author=author, search=search, limit=limit)]
+
+        return self._call(f"search author={author} search={search}", models)
+
+    def file_url(self, repo: str, path: str, commit: str) -> str:
+        """The immutable download URL of a file at a commit."""
+        return hf_hub_url(repo, path, revision=commit, endpoint=self.endpoint)
+
+    def auth_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = build_hf_headers(token=self._token or False)
+        return headers
+
+    @contextmanager
+    def stream(
+        self, repo: str, path: str, commit: str, start: int = 0, end: int | None = None
+    ) -> Iterator[httpx2.Response]:
+        """Stream a file (or a byte range of it) at a commit, with the client's retries."""
+        headers = self.auth_headers()
+        if start or end is not None:
+            headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+        where = f"{repo}@{commit[:12]}/{path}"
+        try:
+            with http_stream_backoff(
+                "GET",
+                self.file_url(repo, path, commit),
+                headers=headers,
+                follow_redirects=True,
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    hf_raise_for_status(response)  # -> the client's typed errors
+                yield response
+        except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
+            raise _translate(error, where) from None
+
+    def read_range(self, repo: str, path: str, commit: str, start: int, length: int) -> bytes:
+        """Bytes [start, start+length) of a file; never more, whatever the server sends."""
+        chunks: list[bytes] = []
+        received = 0
+        with self.stream(repo, path, commit, start, start + length - 1) as response:
+            if response.status_code == 200 and start:
+                raise HubError(
+                    "the server ignored the Range request",
+                    location=f"{repo}@{commit[:12]}/{path}",
+                    hint="a proxy between you and the Hub may strip Range headers",
+                )
+            for chunk in response.iter_bytes():
+                chunks.append(chunk[: length - received])
+                received += len(chunks[-1])
+                if received >= length:
+                    break  # a server that ignores Range must not make us read 20 GB
+        return b"".join(chunks)

@@ -1,0 +1,93 @@
+"""check-updates, part one: has the tracked branch changed the bytes of a pinned file?
+
+Pure functions over the lock and what the Hub serves now (``Resolved``). A branch that
+moved while the file's sha256 stayed the same is not an update.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+
+from imagebuilder.lockfile import Lock
+from imagebuilder.locking import Resolved
+
+
+class Status(StrEnum):
+    UP_TO_DATE = "up-to-date"
+    CONTENT_CHANGED = "content-changed"
+    UNLOCKED = "unlocked"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Finding:
+    entry: str
+    status: Status
+    repo: str
+    file: str
+    revision: str
+    current_commit: str | None = None
+    current_sha256: str | None = None
+    current_size: int | None = None
+    new_commit: str | None = None
+    new_sha256: str | None = None
+    new_size: int | None = None
+    renamed_to: str | None = None
+    why: str = ""
+
+    @property
+    def size_delta(self) -> int | None:
+        if self.current_size is None or self.new_size is None:
+            return None
+        return self.new_size - self.current_size
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["size_delta"] = self.size_delta
+        return data
+
+
+def _content_finding(item: Resolved, lock: Lock | None) -> Finding:
+    entry = item.entry
+    renamed = item.snapshot.repo if item.snapshot and item.snapshot.renamed else None
+    locked = lock.models.get(item.name) if lock else None
+    if locked is not None and not locked.same_source(entry.repo, entry.file, entry.revision):
+        locked = None  # the lock pins something else: treat the entry as unpinned
+    finding = Finding(
+        entry=item.name,
+        status=Status.ERROR,
+        repo=entry.repo,
+        file=entry.file,
+        revision=entry.revision,
+        current_commit=locked.commit if locked else None,
+        current_sha256=locked.sha256 if locked else None,
+        current_size=locked.size if locked else None,
+        renamed_to=renamed,
+    )
+    if item.error is not None or item.file is None:
+        why = item.error.render() if item.error else "unknown error"
+        return replace(finding, why=why)
+    finding = replace(
+        finding,
+        new_commit=item.file.commit,
+        new_sha256=item.file.sha256,
+        new_size=item.file.size,
+    )
+    if locked is None:
+        status, why = Status.UNLOCKED, "not in the lock: run `imagebuilder lock`"
+    elif locked.sha256 != item.file.sha256:
+        status = Status.CONTENT_CHANGED
+        why = f"{entry.revision} now serves different bytes (sha256 changed)"
+    elif locked.commit != item.file.commit:
+        status, why = Status.UP_TO_DATE, "branch moved, bytes unchanged"
+    else:
+        status, why = Status.UP_TO_DATE, "same bytes"
+    if renamed:
+        why += f"; repo renamed to {renamed}: update models.yaml"
+    return replace(finding, status=status, why=why)
+
+
+def content_findings(resolved: list[Resolved], lock: Lock | None) -> list[Finding]:
+    return [_content_finding(item, lock) for item in resolved]
