@@ -17,6 +17,13 @@ import typer
 from imagebuilder import __version__
 from imagebuilder._output import emit_json, stderr
 from imagebuilder.commands import core
+from imagebuilder.commands import image as image_commands
+from imagebuilder.commands import inspect as inspect_command
+from imagebuilder.commands import publish as publish_command
+from imagebuilder.commands import updates as update_commands
+from imagebuilder.commands import variants as variant_commands
+from imagebuilder.commands import verify as verify_command
+from imagebuilder.commands import workflows as workflow_commands
 from imagebuilder.errors import ConfigErrors, ExitCode, ImageBuilderError
 
 app = typer.Typer(
@@ -52,6 +59,13 @@ def _root(
 
 
 core.register(app)
+image_commands.register(app)
+workflow_commands.register(app)
+variant_commands.register(app)
+inspect_command.register(app)
+verify_command.register(app)
+publish_command.register(app)
+update_commands.register(app)
 
 
 def _github_annotations(error: ImageBuilderError) -> None:
@@ -68,11 +82,14 @@ def _github_annotations(error: ImageBuilderError) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    json_requested = "--json" in (argv if argv is not None else sys.argv[1:])
+    args = list(sys.argv[1:] if argv is None else argv)
+    json_requested = "--json" in args
+    if "--debug" in args:  # accept --debug anywhere, not only before the command
+        args = ["--debug", *(arg for arg in args if arg != "--debug")]
     try:
         # Standalone mode: Typer prints usage errors itself (exit 2) and always ends
         # with SystemExit carrying the command's exit code.
-        app(args=argv, prog_name="imagebuilder")
+        app(args=args, prog_name="imagebuilder")
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)
