@@ -14,6 +14,7 @@ from imagebuilder.schema import SCHEMA_PATH, models_schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = (ROOT / "models.yaml").read_text()
+LORA_NAME = "Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -48,22 +49,54 @@ def test_shipped_models_yaml_is_valid(capsys: pytest.CaptureFixture[str]) -> Non
 @pytest.mark.parametrize(
     ("old", "new", "needle", "expected"),
     [
-        ("    revision: main\n    folder: vae", "    revison: main\n    folder: vae",
-         "revison:", "unknown key 'revison'"),
-        ("  gpu_memory_gb: 24", "  gpu_memory_gb: lots", "gpu_memory_gb:",
-         "image.gpu_memory_gb: Input should be a valid number"),
-        ("  steps: 4 ", "  steps: '4'", "steps: '4'", "sampler.steps: Input should be a valid integer"),
-        ("repo: Comfy-Org/Qwen-Image_ComfyUI\n    file: split_files/vae",
-         "repo: Comfy-Org/../etc\n    file: split_files/vae", "Comfy-Org/../etc",
-         "is not a Hub repo id"),
-        ("split_files/vae/qwen_image_vae.safetensors", "split_files/vae/qwen_image_vae.ckpt",
-         "qwen_image_vae.ckpt", "pickle-based format (.ckpt), refused"),
-        ("    revision: main\n    folder: vae", "    revision: 'main;rm -rf /'\n    folder: vae",
-         "rm -rf", "is not a valid revision"),
-        ("runpod/worker-comfyui@sha256:", "runpod/worker-comfyui:latest#", "worker-comfyui:latest",
-         "not pinned by digest"),
-        ("    folder: text_encoders", "    folder: loras", "folder: loras",
-         "does not hold a text_encoder"),
+        (
+            "    revision: main\n    folder: vae",
+            "    revison: main\n    folder: vae",
+            "revison:",
+            "unknown key 'revison'",
+        ),
+        (
+            "  gpu_memory_gb: 24",
+            "  gpu_memory_gb: lots",
+            "gpu_memory_gb:",
+            "image.gpu_memory_gb: Input should be a valid number",
+        ),
+        (
+            "  steps: 4 ",
+            "  steps: '4'",
+            "steps: '4'",
+            "sampler.steps: Input should be a valid integer",
+        ),
+        (
+            "repo: Comfy-Org/Qwen-Image_ComfyUI\n    file: split_files/vae",
+            "repo: Comfy-Org/../etc\n    file: split_files/vae",
+            "Comfy-Org/../etc",
+            "is not a Hub repo id",
+        ),
+        (
+            "split_files/vae/qwen_image_vae.safetensors",
+            "split_files/vae/qwen_image_vae.ckpt",
+            "qwen_image_vae.ckpt",
+            "pickle-based format (.ckpt), refused",
+        ),
+        (
+            "    revision: main\n    folder: vae",
+            "    revision: 'main;rm -rf /'\n    folder: vae",
+            "rm -rf",
+            "is not a valid revision",
+        ),
+        (
+            "runpod/worker-comfyui@sha256:",
+            "runpod/worker-comfyui:latest#",
+            "worker-comfyui:latest",
+            "not pinned by digest",
+        ),
+        (
+            "    folder: text_encoders",
+            "    folder: loras",
+            "folder: loras",
+            "does not hold a text_encoder",
+        ),
     ],
 )
 def test_one_clear_message_with_line(
@@ -80,7 +113,9 @@ def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
     text = replaced("    revision: main\n    folder: vae", "    revison: main\n    folder: vae")
     (problem,) = problems(write(tmp_path, text))
     assert problem.hint == "did you mean 'revision'?"
-    assert problem.render().startswith(f"models.yaml:{line_of(text, 'revison')}: models.vae.revison")
+    assert problem.render().startswith(
+        f"models.yaml:{line_of(text, 'revison')}: models.vae.revison"
+    )
 
 
 def test_duplicate_destination(tmp_path: Path) -> None:
@@ -89,13 +124,16 @@ def test_duplicate_destination(tmp_path: Path) -> None:
         "  other_lora:\n"
         "    role: lora\n"
         "    repo: someone/other-loras\n"
-        "    file: Qwen-Image-Edit-2509/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors\n"
+        f"    file: Qwen-Image-Edit-2509/{LORA_NAME}\n"
         "    folder: loras\n"
         "  lightning_lora:\n",
     )
     found = problems(write(tmp_path, text))
     assert len(found) == 1
-    assert "destination models/loras/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16" in found[0].message
+    assert (
+        "destination models/loras/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16"
+        in found[0].message
+    )
     assert "'other_lora'" in found[0].message
     assert found[0].location == f"models.yaml:{line_of(text, 'lightning_lora:') + 3}"
 
@@ -148,8 +186,9 @@ def test_cli_exit_code_and_json_error(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "pickle-based" in captured.err
 
 
-def test_github_annotation(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_github_annotation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     text = replaced("  gpu_memory_gb: 24", "  gpu_memory_gb: lots")
     path = write(tmp_path, text)

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hubserver import GATED_TOKEN, HubServer
 
+from hubserver import GATED_TOKEN, HubServer
 from imagebuilder.errors import FileNotFoundOnHub, GatedRepo, RepoNotFound
 from imagebuilder.hub import Hub
 

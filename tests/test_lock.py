@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hubserver import HubServer
 
+from hubserver import HubServer
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
 
@@ -89,9 +89,7 @@ def test_lock_is_stable_and_keeps_pins_when_only_the_branch_moved(
     assert (workdir / "models.lock.json").read_bytes() == first
 
 
-def test_lock_follows_changed_bytes(
-    qwen_hub: HubServer, hub_env: HubEnv, workdir: Path
-) -> None:
+def test_lock_follows_changed_bytes(qwen_hub: HubServer, hub_env: HubEnv, workdir: Path) -> None:
     hub_env(qwen_hub)
     assert run(workdir, "lock") == 0
     repo, path = ENTRIES["vae"]
@@ -186,9 +184,7 @@ def test_hub_errors_are_clear(
     assert "Traceback" not in err
 
 
-def test_rate_limit_is_retried(
-    qwen_hub: HubServer, hub_env: HubEnv, workdir: Path
-) -> None:
+def test_rate_limit_is_retried(qwen_hub: HubServer, hub_env: HubEnv, workdir: Path) -> None:
     hub_env(qwen_hub)
     qwen_hub.faults.add(
         r"^/api/models/lightx2v/", status=429, times=2, headers={"Retry-After": "0"}
