@@ -289,3 +289,27 @@ class FileSizeMismatch(CheckFailed):
 
 class ChecksumMismatch(CheckFailed):
     """A file's sha256 differs from the one pinned in the lock."""
+
+
+class EngineUnavailable(DockerError):
+    """No Docker Engine answered, or it is older than imagebuilder supports."""
+
+
+class BaseImageMissing(DockerError):
+    """The pinned base image is neither in the engine nor pullable."""
+
+
+class BuildFailed(DockerError):
+    """A Dockerfile step failed (a sha256 mismatch inside the build lands here)."""
+
+
+class RegistryAuthError(RegistryError):
+    """The registry refused the credentials (or there were none)."""
+
+
+class LayerTooLarge(RegistryError):
+    """A model file is larger than the target registry accepts in one layer."""
+
+
+class PushFailed(RegistryError):
+    """The push stream reported an error, or the registry's digest differs."""
