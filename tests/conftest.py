@@ -1,0 +1,20 @@
+"""Shared fixtures. Each block imports one provider's fixtures; keep them separate."""
+
+from __future__ import annotations
+
+# Loopback Hugging Face Hub (tests/hubserver): pass endpoint=server.url to every client call.
+from hubserver.fixtures import (  # noqa: F401
+    hub_env,
+    hub_server,
+    load_scenario,
+    qwen_hub,
+    qwen_small_hub,
+)
+
+# Real Docker Engine, registry and tiny base image (tests/infra).
+from infra.fixtures import (  # noqa: F401
+    docker_client,
+    pytest_collection_modifyitems,
+    registry,
+    tiny_base_image,
+)

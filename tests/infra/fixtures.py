@@ -1,0 +1,108 @@
+"""Pytest fixtures for the real components: Docker Engine, registry, tiny base image.
+
+Nothing is skipped silently: when the engine or the registry binary is missing, every
+integration test FAILS with a message saying how to start them; only
+IMAGEBUILDER_SKIP_INTEGRATION=1 turns them into skips (for a laptop without Docker).
+Import the names below into tests/conftest.py to use them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import pytest
+from docker.errors import DockerException
+
+from .registry import RegistryServer, start_registry
+from .tinybase import busybox_rootfs_tar
+
+SKIP_ENV = "IMAGEBUILDER_SKIP_INTEGRATION"
+TINY_BASE_REPO = "imagebuilder-test/tiny-base"
+HOW_TO_START = (
+    "start the real components with `bash scripts/services.sh start` "
+    f"(or set {SKIP_ENV}=1 to skip integration tests on purpose)"
+)
+
+
+def skip_integration() -> bool:
+    return os.environ.get(SKIP_ENV, "") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not skip_integration():
+        return
+    marker = pytest.mark.skip(reason=f"{SKIP_ENV}=1: integration tests skipped on request")
+    for item in items:
+        if "integration" in item.keywords:
+            item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    """The Docker Engine the integration tests drive; fails loudly when it is not there."""
+    try:
+        client = docker.from_env(version="auto", timeout=600)
+        client.ping()
+    except DockerException as error:
+        pytest.fail(
+            f"integration tests need a Docker Engine, and none answered "
+            f"(DOCKER_HOST={os.environ.get('DOCKER_HOST', 'unset')}): {error}\n{HOW_TO_START}",
+            pytrace=False,
+        )
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """A real registry with htpasswd (bcrypt) auth on a free loopback port."""
+    try:
+        server = start_registry(tmp_path_factory.mktemp("registry"))
+    except (RuntimeError, OSError) as error:
+        pytest.fail(f"could not start the test registry: {error}\n{HOW_TO_START}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@dataclass(frozen=True)
+class TinyBase:
+    """The busybox base, pushed to the test registry so it has a pinnable digest."""
+
+    ref: str  # name@sha256:..., what models.yaml's image.base takes
+    image_id: str
+    digest: str
+
+
+def push_or_fail(
+    client: docker.DockerClient, repository: str, tag: str, auth: dict[str, str]
+) -> str:
+    """Push and return the manifest digest; errors arrive inside the stream, not raised."""
+    digest = ""
+    line: dict[str, Any]
+    for line in client.api.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
+        if "error" in line:
+            raise RuntimeError(f"push of {repository}:{tag} failed: {line['error']}")
+        aux = line.get("aux") or {}
+        digest = aux.get("Digest", digest)
+    if not digest:
+        raise RuntimeError(f"push of {repository}:{tag} reported no digest")
+    return digest
+
+
+@pytest.fixture(scope="session")
+def tiny_base_image(docker_client: docker.DockerClient, registry: RegistryServer) -> TinyBase:
+    """A busybox rootfs (sh, wget, sha256sum, ...) imported with `docker import`."""
+    local_name = f"{registry.host}/{TINY_BASE_REPO}"
+    docker_client.api.import_image_from_data(
+        busybox_rootfs_tar(),
+        repository=local_name,
+        tag="latest",
+        changes=["ENV PATH=/bin:/usr/bin", 'CMD ["sh"]'],
+    )
+    image = docker_client.images.get(f"{local_name}:latest")
+    digest = push_or_fail(docker_client, local_name, "latest", registry.auth_config)
+    return TinyBase(ref=f"{local_name}@{digest}", image_id=str(image.id), digest=digest)
