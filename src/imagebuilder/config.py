@@ -11,7 +11,15 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 # Hub repo ids: "owner/name", each part 1-96 of [A-Za-z0-9._-], no "--" or ".." (the
 # Hub's own rule), so a repo id can never smuggle a path or an option into a URL.
@@ -211,11 +219,57 @@ class ImageSettings(Strict):
     registries: dict[str, Registry] = Field(default_factory=dict)
 
 
+class SamplerOverride(Strict):
+    """A variant's changes to the KSampler settings; unset fields keep the stack's."""
+
+    steps: int | None = Field(default=None, ge=1, le=200)
+    cfg: float | None = Field(default=None, ge=0, le=30)
+    sampler_name: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+    scheduler: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+    denoise: float | None = Field(default=None, ge=0, le=1)
+    shift: float | None = Field(default=None, ge=0, le=100)
+
+
+class Variant(Strict):
+    """One arm of an A/B test: an image tagged by the variant's name."""
+
+    baseline: bool = False  # the variant `cost` compares the others with
+    description: str = Field(default="", max_length=200)
+    sampler: SamplerOverride = SamplerOverride()
+    # The LoRA entry (in models:) this variant loads, e.g. the 8-step release; unset =
+    # the LoRA entries no variant claims. Every variant's image holds only its own LoRA.
+    lora: EntryName | None = None
+
+
+class CostSettings(Strict):
+    """Inputs of `imagebuilder cost`: measured GPU seconds and the GPU's price."""
+
+    gpu: str = Field(min_length=1, max_length=100)
+    price_per_hour: float = Field(gt=0, le=10_000)  # dollars per GPU hour
+    seconds_per_step: float = Field(gt=0, le=3600)  # one denoising step (cfg 1)
+    # Per-job work that does not scale with steps: text encoding, VAE, loading, overhead.
+    fixed_seconds: dict[str, float] = Field(default_factory=dict)
+    source: str = Field(default="", max_length=500)  # where the numbers come from
+
+    @model_validator(mode="after")
+    def _fixed_not_negative(self) -> CostSettings:
+        for part, seconds in self.fixed_seconds.items():
+            if seconds < 0:
+                raise ValueError(f"fixed_seconds.{part} is negative ({seconds})")
+        return self
+
+
+# Variant names become image tags: keep them tag-safe and short.
+VariantName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+
+
 class Config(Strict):
     version: int = Field(ge=1, le=1)
     image: ImageSettings
     models: dict[EntryName, ModelEntry] = Field(min_length=1)
     sampler: Sampler = Sampler()
+    variants: dict[VariantName, Variant] = Field(default_factory=dict)
+    cost: CostSettings | None = None
 
     def entries_by_role(self, role: Role) -> list[tuple[str, ModelEntry]]:
         return [(name, entry) for name, entry in self.models.items() if entry.role is role]

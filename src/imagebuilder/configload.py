@@ -15,6 +15,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from imagebuilder._yamlsource import KeyPath, YamlSource, load_yaml
 from imagebuilder.config import SINGLE_ROLES, Config
 from imagebuilder.errors import ConfigError, ConfigErrors
+from imagebuilder.variants import variant_problems
 
 DEFAULT_CONFIG = Path("models.yaml")
 
@@ -144,8 +145,10 @@ def _semantic_problems(config: Config, source: YamlSource) -> list[ConfigError]:
             problem(
                 ("models", name, "role"),
                 f"a second {role.value} (entry {names[0]!r} is one); the worker loads one",
-                "remove one entry, or declare the alternative as a variant",
+                "keep one; to try another file, switch the entry and compare with `imagebuilder diff`",
             )
+    for key_path, message, hint in variant_problems(config):  # variants: see variants.py
+        problem(key_path, message, hint)
     return problems
 
 

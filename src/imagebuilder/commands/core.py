@@ -1,4 +1,4 @@
-"""validate, schema, lock and check-updates: the pinned stack and its lock."""
+"""validate, schema and lock: the pinned stack and its lock (check-updates: commands.updates)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from rich.table import Table
 from imagebuilder import _output
 from imagebuilder._atomic import atomic_write_text
 from imagebuilder.commands._common import ConfigOption, JsonOption, load, make_hub
+from imagebuilder.commands.workflows import workflow_summary
 from imagebuilder.configload import DEFAULT_CONFIG
-from imagebuilder.errors import ExitCode
 from imagebuilder.lockfile import drift, require_current, write_lock
 from imagebuilder.locking import build_lock, resolve_entries
 from imagebuilder.schema import SCHEMA_PATH, models_schema_text
-from imagebuilder.updates import Finding, Status, content_findings
 
 
 def validate(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
@@ -29,6 +28,7 @@ def validate(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False)
         "lock_drift": notes,
         "valid": True,
     }
+    result["workflows"] = workflow_summary(loaded.config, config)  # WorkflowError: exit 11
 
     def human() -> None:
         _output.stdout.print(f"{config}: valid ({len(loaded.config.models)} models)")
@@ -97,40 +97,7 @@ def lock(
     )
 
 
-def _findings_table(findings: list[Finding]) -> Table:
-    table = Table("entry", "current", "proposed", "kind", "size delta", "why")
-    for f in findings:
-        current = (
-            f"{(f.current_commit or '')[:8]} {f.current_sha256[:8]}" if f.current_sha256 else "-"
-        )
-        proposed = (
-            f"{(f.new_commit or '')[:8]} {f.new_sha256[:8]}"
-            if f.new_sha256 and f.status is not Status.UP_TO_DATE
-            else "-"
-        )
-        delta = f"{f.size_delta:+,}" if f.size_delta else "-"
-        table.add_row(f.entry, current, proposed, f.status.value, delta, f.why)
-    return table
-
-
-def check_updates(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
-    """Compare the lock with what the Hub serves now. Exit 0 up to date, 100 updates."""
-    loaded, _lock_file, lock_data = load(config)
-    findings = content_findings(resolve_entries(loaded.config, make_hub()), lock_data)
-    _output.emit(
-        {"findings": [f.as_dict() for f in findings]},
-        as_json,
-        lambda: _output.stdout.print(_findings_table(findings)),
-    )
-    statuses = {f.status for f in findings}
-    if Status.ERROR in statuses:
-        raise typer.Exit(code=int(ExitCode.HUB))
-    if statuses & {Status.CONTENT_CHANGED, Status.UNLOCKED}:
-        raise typer.Exit(code=int(ExitCode.UPDATES_AVAILABLE))
-
-
 def register(app: typer.Typer) -> None:
     app.command()(validate)
     app.command()(schema)
     app.command()(lock)
-    app.command("check-updates")(check_updates)
