@@ -145,7 +145,8 @@ def _semantic_problems(config: Config, source: YamlSource) -> list[ConfigError]:
             problem(
                 ("models", name, "role"),
                 f"a second {role.value} (entry {names[0]!r} is one); the worker loads one",
-                "keep one; to try another file, switch the entry and compare with `imagebuilder diff`",
+                "keep one; to try another file, switch the entry and compare the images "
+                "with `imagebuilder diff`",
             )
     for key_path, message, hint in variant_problems(config):  # variants: see variants.py
         problem(key_path, message, hint)

@@ -1,14 +1,17 @@
 """The one module that talks to the Hugging Face Hub, through huggingface_hub only.
 
 Everything else sees plain dataclasses (``RemoteFile``, ``RepoSnapshot``) and
-imagebuilder errors. Retries and timeouts come from the client (it retries 408, 429,
-5xx and network errors with backoff); what still fails becomes a clear error here.
+imagebuilder errors. Downloads and ranged reads use the client's retries; API calls,
+which the client does not retry, are retried in ``Hub._call`` (408, 429 with
+Retry-After, 5xx, timeouts, network errors); what still fails becomes a clear error here.
 The token comes from HF_TOKEN or the standard token file and is never logged.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +29,12 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import ModelInfo, RepoFile
 from huggingface_hub.utils._headers import build_hf_headers
-from huggingface_hub.utils._http import hf_raise_for_status, http_stream_backoff
+from huggingface_hub.utils._http import (
+    default_client_factory,
+    hf_raise_for_status,
+    http_stream_backoff,
+    set_client_factory,
+)
 
 from imagebuilder.errors import (
     FileNotFoundOnHub,
@@ -124,22 +132,87 @@ def _translate(error: Exception, where: str) -> ImageBuilderError:
     raise error
 
 
+# API calls the Hub may answer better on a second try: rate limits, overload, timeouts.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_ATTEMPTS = 5
+RETRY_BASE_S = 1.0
+MAX_BACKOFF_S = 8.0
+MAX_RETRY_AFTER_S = 60.0  # a hostile or confused server must not park us for hours
+
+
+def retry_wait(error: Exception, attempt: int, base_s: float) -> float | None:
+    """Seconds to wait before retrying after ``error``, or None when a retry cannot help."""
+    backoff = float(min(base_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
+    if isinstance(error, HfHubHTTPError):
+        response = error.response
+        if response is None or response.status_code not in RETRY_STATUSES:
+            return None
+        retry_after = response.headers.get("Retry-After", "").strip()
+        if retry_after.isdigit() and retry_after.isascii():
+            return min(float(retry_after), MAX_RETRY_AFTER_S)
+        return backoff
+    if isinstance(error, httpx2.TransportError | OSError):
+        return backoff  # timeouts, refused or dropped connections
+    return None
+
+
+# huggingface_hub's shared client waits forever by default; a hung Hub must become a
+# timeout, which ``_call`` and the client's download backoff then retry. Per read, so a
+# long download is fine as long as bytes keep coming.
+HTTP_TIMEOUT = httpx2.Timeout(60.0, connect=10.0)
+_timeouts_lock = threading.Lock()
+_timeouts_set = False
+
+
+def _client_with_timeouts() -> httpx2.Client:
+    client = default_client_factory()
+    client.timeout = HTTP_TIMEOUT
+    return client
+
+
+def _use_timeouts() -> None:
+    """Once per process, before the first request: the client factory gets timeouts."""
+    global _timeouts_set  # noqa: PLW0603 -- the client is process-wide, so is this switch
+    with _timeouts_lock:
+        if not _timeouts_set:
+            set_client_factory(_client_with_timeouts)
+            _timeouts_set = True
+
+
 class Hub:
     """Hub access for imagebuilder. Pass one in explicitly; tests point it at a loopback."""
 
-    def __init__(self, endpoint: str | None = None, token: str | None = None):
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        token: str | None = None,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        retry_base_s: float = RETRY_BASE_S,
+    ):
         self.endpoint = (endpoint or hub_endpoint()).rstrip("/")
+        self.max_attempts = max(1, max_attempts)
+        self.retry_base_s = retry_base_s
+        _use_timeouts()
         self._token = token if token is not None else get_token()
         self._api = HfApi(endpoint=self.endpoint, token=self._token or False)
 
     def __repr__(self) -> str:  # never show the token
         return f"Hub(endpoint={self.endpoint!r}, token={'set' if self._token else 'none'})"
 
-    def _call(self, where: str, action: Callable[[], _T]) -> _T:
-        try:
-            return action()
-        except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
-            raise _translate(error, where) from None
+    def _call(self, where: str, action: Callable[[], _T], *, retry: bool = True) -> _T:
+        # The client retries downloads and paginated listings but not single API calls
+        # (model info, paths info): retry those here, honouring Retry-After, before
+        # translating the error. ``retry=False`` where the client already retried.
+        for attempt in range(1, (self.max_attempts if retry else 1) + 1):
+            try:
+                return action()
+            except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
+                wait = retry_wait(error, attempt, self.retry_base_s)
+                if wait is None or not retry or attempt == self.max_attempts:
+                    raise _translate(error, where) from None
+                time.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def snapshot(self, repo: str, revision: str) -> RepoSnapshot:
         """Commit and every file's sha256 and size at ``revision``: one request, no download."""
@@ -210,7 +283,21 @@ class Hub:
         def models() -> list[str]:
             return [m.id for m in self._api.list_models(author=author, search=search, limit=limit)]
 
-        return self._call(f"search author={author} search={search}", models)
+        # list_models pages through the client's own backoff: no second retry loop.
+        return self._call(f"search author={author} search={search}", models, retry=False)
+
+    def last_commits(self, repo: str, revision: str, paths: list[str]) -> dict[str, CommitInfo]:
+        """The commit that last changed each path at ``revision``: one request for all paths."""
+
+        def info() -> dict[str, CommitInfo]:
+            found = {}
+            for item in self._api.get_paths_info(repo, paths, expand=True, revision=revision):
+                last = getattr(item, "last_commit", None)
+                if isinstance(item, RepoFile) and last is not None:
+                    found[item.path] = CommitInfo(last.oid, last.title, last.date)
+            return found
+
+        return self._call(f"{repo}@{revision}", info)
 
     def file_url(self, repo: str, path: str, commit: str) -> str:
         """The immutable download URL of a file at a commit."""
@@ -229,6 +316,7 @@ class Hub:
         if start or end is not None:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
         where = f"{repo}@{commit[:12]}/{path}"
+        body_error: Exception | None = None
         try:
             with http_stream_backoff(
                 "GET",
@@ -239,9 +327,17 @@ class Hub:
                 if response.status_code >= 400:
                     response.read()
                     hf_raise_for_status(response)  # -> the client's typed errors
-                yield response
+                try:
+                    yield response
+                except (httpx2.HTTPError, OSError) as error:
+                    # A body cut mid-way must not reach the client's backoff generator:
+                    # it would "retry" by yielding a second time, which a context manager
+                    # cannot do (RuntimeError). Callers resume with a Range request.
+                    body_error = error
         except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
             raise _translate(error, where) from None
+        if body_error is not None:
+            raise _translate(body_error, where)
 
     def read_range(self, repo: str, path: str, commit: str, start: int, length: int) -> bytes:
         """Bytes [start, start+length) of a file; never more, whatever the server sends."""

@@ -6,7 +6,7 @@ downloaded: sha256 and size come from the Hub's LFS metadata.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -47,6 +47,13 @@ def fetch_snapshots(
 
 def resolve_entries(config: Config, hub: Hub) -> list[Resolved]:
     snapshots = fetch_snapshots(hub, ((e.repo, e.revision) for e in config.models.values()))
+    return resolve_from_snapshots(config, snapshots)
+
+
+def resolve_from_snapshots(
+    config: Config, snapshots: Mapping[tuple[str, str], RepoSnapshot | ImageBuilderError]
+) -> list[Resolved]:
+    """Entries resolved from snapshots fetched already (check-updates fetches more at once)."""
     resolved = []
     for name, entry in config.models.items():
         found = snapshots[(entry.repo, entry.revision)]

@@ -1,7 +1,8 @@
 """check-updates, part one: has the tracked branch changed the bytes of a pinned file?
 
 Pure functions over the lock and what the Hub serves now (``Resolved``). A branch that
-moved while the file's sha256 stayed the same is not an update.
+moved while the file's sha256 stayed the same is not an update. ``content_change`` turns
+a finding into a proposed change, reading the two headers only when the bytes changed.
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 
+from imagebuilder.headerfacts import HeaderFacts, HeaderInspector
+from imagebuilder.hub import RemoteFile
 from imagebuilder.lockfile import Lock
 from imagebuilder.locking import Resolved
+from imagebuilder.planning import ReadMany, file_ref
+from imagebuilder.proposal import Change, ChangeKind, Compat, FileRef
 
 
 class Status(StrEnum):
@@ -91,3 +96,64 @@ def _content_finding(item: Resolved, lock: Lock | None) -> Finding:
 
 def content_findings(resolved: list[Resolved], lock: Lock | None) -> list[Finding]:
     return [_content_finding(item, lock) for item in resolved]
+
+
+def pinned_file(item: Resolved, finding: Finding) -> RemoteFile | None:
+    """The file as pinned (lock commit, lock bytes), read under the repo's current name."""
+    if item.file is None:
+        return None
+    if finding.current_commit and finding.current_sha256 and finding.current_size is not None:
+        return replace(
+            item.file,
+            commit=finding.current_commit,
+            sha256=finding.current_sha256,
+            size=finding.current_size,
+        )
+    return item.file
+
+
+def content_change(
+    finding: Finding,
+    pinned: RemoteFile,
+    item: Resolved,
+    read_many: ReadMany,
+    inspector: HeaderInspector,
+) -> Change | None:
+    assert item.file is not None
+    current = file_ref(pinned)
+    if finding.status is Status.CONTENT_CHANGED:
+        before, after = read_many([pinned, item.file])
+        compat = Compat.UNKNOWN
+        header = None
+        if isinstance(before, HeaderFacts) and isinstance(after, HeaderFacts):
+            compat, header = inspector.compare(before, after), after.summary
+        return Change(
+            finding.entry,
+            ChangeKind.CONTENT_CHANGED,
+            current,
+            file_ref(item.file),
+            compat,
+            finding.why,
+            header,
+        )
+    if finding.status is Status.UNLOCKED:
+        return Change(
+            finding.entry,
+            ChangeKind.UNLOCKED,
+            FileRef(finding.repo, finding.file),
+            file_ref(item.file),
+            Compat.UNKNOWN,
+            finding.why,
+        )
+    if finding.renamed_to:
+        renamed = replace(current, repo=finding.renamed_to)
+        why = f"the Hub redirects {finding.repo} to {finding.renamed_to}"
+        return Change(
+            finding.entry,
+            ChangeKind.REPO_RENAMED,
+            replace(current, repo=finding.repo),
+            renamed,
+            Compat.SAME_BYTES,
+            why,
+        )
+    return None

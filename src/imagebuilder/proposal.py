@@ -1,0 +1,175 @@
+"""One coherent update proposal: what `check-updates` reports and `update` applies.
+
+Pure data. ``changes`` hold at most one change per entry and are meant to be applied
+together (a diffusion model that moves to 2511 brings the 2511 LoRA along); ``options``
+are cheaper or newer alternatives that are reported, never applied on their own;
+``problems`` are entries that could not be checked, while the others still were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from imagebuilder.errors import ExitCode, ImageBuilderError
+
+SCHEMA_VERSION = 1  # of the --json output; bump on incompatible changes
+
+
+class ChangeKind(StrEnum):
+    CONTENT_CHANGED = "content-changed"  # same path, the branch serves new bytes
+    NEWER_RELEASE = "newer-release"  # a newer version token in the same family
+    LORA_FOR_NEW_BASE = "lora-for-new-base"  # the LoRA follows its base to a new version
+    REPO_RENAMED = "repo-renamed"  # the Hub redirects the pinned repo to a new name
+    UNLOCKED = "unlocked"  # in models.yaml, not in the lock yet
+    FEWER_STEPS = "fewer-steps"  # option: a LoRA distilled for fewer steps (cheaper)
+    NEWER_LORA = "newer-lora"  # option: a newer LoRA version for the same base
+
+
+class Compat(StrEnum):
+    """How a candidate relates to the pinned file, from the two safetensors headers."""
+
+    SAME_BYTES = "same-bytes"
+    DROP_IN = "drop-in"  # same tensor names and shapes
+    COMPATIBLE_WITH_CHANGES = "compatible-with-changes"
+    DIFFERENT_ARCHITECTURE = "different-architecture"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class FileRef:
+    repo: str
+    path: str
+    commit: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    date: datetime | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "repo": self.repo,
+            "file": self.path,
+            "commit": self.commit,
+            "sha256": self.sha256,
+            "size": self.size,
+            "date": self.date.isoformat() if self.date else None,
+        }
+
+
+@dataclass(frozen=True)
+class Change:
+    entry: str
+    kind: ChangeKind
+    current: FileRef
+    proposed: FileRef
+    compat: Compat = Compat.UNKNOWN
+    why: str = ""
+    header: str | None = None  # one-line header summary of the proposed file
+
+    @property
+    def size_delta(self) -> int | None:
+        if self.current.size is None or self.proposed.size is None:
+            return None
+        return self.proposed.size - self.current.size
+
+    @property
+    def edits_config(self) -> bool:
+        """Whether applying it rewrites models.yaml (else only the lock moves)."""
+        return (self.current.repo, self.current.path) != (self.proposed.repo, self.proposed.path)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "entry": self.entry,
+            "kind": self.kind.value,
+            "current": self.current.as_dict(),
+            "proposed": self.proposed.as_dict(),
+            "compat": self.compat.value,
+            "size_delta": self.size_delta,
+            "why": self.why,
+            "header": self.header,
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    entry: str
+    error: ImageBuilderError
+
+    def as_dict(self) -> dict[str, object]:
+        return {"entry": self.entry, **self.error.as_dict()}
+
+
+@dataclass(frozen=True)
+class Proposal:
+    changes: tuple[Change, ...] = ()
+    options: tuple[Change, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    up_to_date: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())  # facts worth a line: moved branches, ...
+
+    @property
+    def status(self) -> str:
+        if self.problems:
+            return "error"
+        return "updates-available" if self.changes else "up-to-date"
+
+    def exit_code(self) -> ExitCode:
+        """npm-outdated style: 0 up to date, 100 updates, an error's own code on failure."""
+        if self.problems:
+            return max((p.error.exit_code for p in self.problems), key=int)
+        return ExitCode.UPDATES_AVAILABLE if self.changes else ExitCode.OK
+
+    def for_entries(self, names: Iterable[str]) -> Proposal:
+        wanted = set(names)
+        return Proposal(
+            changes=tuple(c for c in self.changes if c.entry in wanted),
+            options=tuple(c for c in self.options if c.entry in wanted),
+            problems=tuple(p for p in self.problems if p.entry in wanted),
+            up_to_date=tuple(n for n in self.up_to_date if n in wanted),
+            notes=self.notes,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "status": self.status,
+            "exit_code": int(self.exit_code()),
+            "changes": [c.as_dict() for c in self.changes],
+            "options": [c.as_dict() for c in self.options],
+            "problems": [p.as_dict() for p in self.problems],
+            "up_to_date": list(self.up_to_date),
+            "notes": list(self.notes),
+        }
+
+
+def merge_entry_changes(found: list[Change]) -> Change | None:
+    """The one change to propose for an entry: a new file beats new bytes beats a rename.
+
+    A rename found alongside a newer release is folded into its ``why``: the new file
+    already names the repo by its new id.
+    """
+    if not found:
+        return None
+    order = (
+        ChangeKind.NEWER_RELEASE,
+        ChangeKind.LORA_FOR_NEW_BASE,
+        ChangeKind.CONTENT_CHANGED,
+        ChangeKind.UNLOCKED,
+        ChangeKind.REPO_RENAMED,
+    )
+    ranked = sorted(found, key=lambda c: order.index(c.kind))
+    chosen = ranked[0]
+    extra = [c.why for c in ranked[1:] if c.kind is ChangeKind.REPO_RENAMED and c.why]
+    if extra and chosen.kind is not ChangeKind.REPO_RENAMED:
+        chosen = Change(
+            entry=chosen.entry,
+            kind=chosen.kind,
+            current=chosen.current,
+            proposed=chosen.proposed,
+            compat=chosen.compat,
+            why="; ".join([chosen.why, *extra]),
+            header=chosen.header,
+        )
+    return chosen
