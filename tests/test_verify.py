@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from imagebuilder.budget import GIB, Component, plan_budget
 from imagebuilder.cli import main
 from imagebuilder.config import Role
+from imagebuilder.errors import ExitCode
 
 MODELS_YAML = Path(__file__).resolve().parents[1] / "models.yaml"
 
@@ -52,6 +54,22 @@ def test_verify_passes_on_the_2509_stack(qwen_hub, hub_env, tmp_path, capsys) ->
     assert budget["total_bytes"] > 30_000_000_000
     assert report["files"]["diffusion_model"]["architecture"]["layers"] == 60
     assert qwen_hub.stats.bytes_served <= 4 * (1 << 20)  # four headers, no downloads
+
+
+def test_verify_checks_the_workflows_first(qwen_hub, hub_env, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    hub_env(qwen_hub)
+    config = _stack(tmp_path)
+    shutil.copytree(MODELS_YAML.parent / "workflows", tmp_path / "workflows")
+    graph_path = tmp_path / "workflows" / "qwen_image_edit_1.json"
+    graph = json.loads(graph_path.read_text())
+    loader = next(n for n in graph.values() if n["class_type"] == "VAELoader")
+    loader["inputs"]["vae_name"] = "not_pinned.safetensors"
+    graph_path.write_text(json.dumps(graph))
+    capsys.readouterr()
+    qwen_hub.stats.reset()
+    assert main(["verify", "--config", str(config)]) == ExitCode.WORKFLOW
+    assert "not_pinned.safetensors" in capsys.readouterr().err
+    assert qwen_hub.stats.bytes_served == 0  # failed before any header read
 
 
 def test_verify_fails_over_budget(qwen_hub, hub_env, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]

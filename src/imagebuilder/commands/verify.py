@@ -10,6 +10,7 @@ from rich.table import Table
 from imagebuilder import _output
 from imagebuilder.budget import Budget, Component, gib, plan_budget
 from imagebuilder.commands._common import ConfigOption, JsonOption, load, make_hub
+from imagebuilder.commands.workflows import workflow_summary
 from imagebuilder.compat import check_lora
 from imagebuilder.config import Config, Role
 from imagebuilder.configload import DEFAULT_CONFIG
@@ -95,7 +96,12 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
     """Check every pinned file remotely (headers, sizes, LoRA fit) and the memory budget."""
     loaded, lock_file, lock_data = load(config)
     lock = require_current(loaded.config, lock_data, lock_file)
+    # The workflows first: they are local and cheap, and a graph pointing at a file the
+    # image does not hold fails the job whatever the headers say (WorkflowError, exit 11).
+    # Its warnings (steps vs the LoRA's distillation, cfg > 1) are logged as it runs.
+    workflows = workflow_summary(loaded.config, config)
     report = check_stack(loaded.config, lock, make_hub())
+    report["workflows"] = workflows
     budget = plan_budget(
         [Component(c["name"], Role(c["role"]), c["bytes"]) for c in report["budget"]["components"]],
         loaded.config.image.gpu_memory_gb,
