@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.status import Status
 from rich.table import Table
 
 from imagebuilder import _output
 from imagebuilder.commands._common import ConfigOption, JsonOption, load, make_hub
+from imagebuilder.commands._imaging import Progress, build_args, push_verified
+from imagebuilder.commands.variants import VariantBuild, build_all_variants, emit_variants
 from imagebuilder.configload import DEFAULT_CONFIG
 from imagebuilder.docker_engine import Engine
-from imagebuilder.errors import ConfigError, DockerError, PushFailed
+from imagebuilder.errors import ConfigError, DockerError
 from imagebuilder.image_plan import (
     CONTENT_HASH_LABEL,
     ModelRecords,
@@ -27,7 +25,6 @@ from imagebuilder.image_plan import (
     records_from_lock,
 )
 from imagebuilder.lockfile import require_current
-from imagebuilder.registry_client import ImageName, RegistryClient
 from imagebuilder.render import (
     RenderedBuild,
     find_template,
@@ -89,70 +86,6 @@ def render(
     )
 
 
-class _Progress:
-    """Build output on stderr: a live status line on a terminal, step headers in CI."""
-
-    def __init__(self) -> None:
-        self.live = sys.stderr.isatty() and not _output.in_ci()
-        self.status: Status | None = None
-
-    def __enter__(self) -> _Progress:
-        if self.live:
-            self.status = _output.stderr.status("building ...")
-            self.status.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.status is not None:
-            self.status.__exit__(None, None, None)
-
-    def __call__(self, line: str) -> None:
-        if self.status is not None:
-            self.status.update(line[:120])
-        elif line.startswith(("Step ", "Successfully")):
-            _output.log(line[:160])
-
-
-def _build_args(version: str, revision: str | None, source: str | None) -> dict[str, str]:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    created = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
-    server, repo = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
-    return {
-        "IMAGE_VERSION": version,
-        "IMAGE_REVISION": revision or os.environ.get("GITHUB_SHA", "unknown"),
-        "IMAGE_SOURCE": source or (f"{server}/{repo}" if server and repo else "unknown"),
-        "IMAGE_CREATED": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-
-
-def _push_all(
-    engine: Engine, repository: str, tags: list[str], progress: _Progress
-) -> list[dict[str, str]]:
-    name = ImageName.parse(repository)
-    credentials = engine.registry_credentials(name.registry)
-    client = RegistryClient(
-        name.registry,
-        credentials.username if credentials else None,
-        credentials.password if credentials else None,
-    )
-    pushed = []
-    try:
-        for tag in tags:
-            _output.log(f"pushing {repository}:{tag} ...")
-            digest = engine.push(repository, tag, credentials, progress)
-            served = client.manifest_digest(name.repository, tag)
-            if served != digest:
-                raise PushFailed(
-                    f"the registry serves {served} for this tag, the push reported {digest}",
-                    location=f"{repository}:{tag}",
-                    hint="another push may have raced this one; push again",
-                )
-            pushed.append({"tag": tag, "digest": digest})
-    finally:
-        client.close()
-    return pushed
-
-
 def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
     config: ConfigOption = DEFAULT_CONFIG,
     build_dir: BuildDirOption = DEFAULT_BUILD_DIR,
@@ -166,28 +99,41 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
     source: Annotated[str | None, typer.Option(help="OCI source label.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Render, build with the Docker Engine, tag by content hash (+ --tag), optionally push."""
+    """Render, build with the Docker Engine, tag by content hash (+ --tag), optionally push.
+
+    With variants in models.yaml: one image per variant (see `build-variants`).
+    """
     loaded, lock_file, lock = load(config)
     current = require_current(loaded.config, lock, lock_file)
     repository = image or loaded.config.image.name
+    if loaded.config.variants:  # one image per variant, sharing every model layer
+        plan = VariantBuild(
+            project=config.resolve().parent,
+            build_dir=build_dir,
+            repository=repository,
+            build_args=build_args(version, revision, source),
+            extra_tags=tuple(tag or []),
+        )
+        emit_variants(repository, build_all_variants(loaded, current, plan, push=push), as_json)
+        return
     if push:
         check_layer_limits(loaded.config, current, repository)  # before any byte is built
     _, rendered = _render(config, build_dir, hub_secret=False)
     engine = Engine.connect()
     try:
         tags = image_tags(rendered.content_tag, tag or [])
-        with _Progress() as progress:
+        with Progress() as progress:
             image_id = engine.build(
                 build_dir,
                 tag=f"{repository}:{tags[0]}",
                 base=rendered.base,
-                build_args=_build_args(version, revision, source),
+                build_args=build_args(version, revision, source),
                 labels={CONTENT_HASH_LABEL: rendered.content_hash},
                 progress=progress,
             )
             for extra in tags[1:]:
                 engine.tag(image_id, repository, extra)
-            pushed = _push_all(engine, repository, tags, progress) if push else []
+            pushed = push_verified(engine, repository, tags, progress) if push else []
     finally:
         engine.close()
     result = {

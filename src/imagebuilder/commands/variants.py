@@ -1,13 +1,15 @@
-"""build-variants: one image per A/B variant, every shared model layer built once.
+"""One image per A/B variant, every shared model layer built once.
 
 Each variant renders its own build context (build/<variant>/): the same Dockerfile
 steps for the shared files, so the engine's cache and the registry's blob store hold
 one copy of each model layer; only the variant's own LoRA (if it has one), its lock
-and its workflows make new layers.
+and its workflows make new layers. `build` comes here when models.yaml declares
+variants; `build-variants` says so explicitly and refuses a stack without them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,13 +18,13 @@ from rich.table import Table
 
 from imagebuilder import _output
 from imagebuilder.commands._common import ConfigOption, JsonOption, load, make_hub
+from imagebuilder.commands._imaging import Progress, build_args, push_verified
 from imagebuilder.config import Config
-from imagebuilder.configload import DEFAULT_CONFIG
-from imagebuilder.docker_engine import Credentials, Engine
-from imagebuilder.errors import ConfigError, PushFailed
+from imagebuilder.configload import DEFAULT_CONFIG, LoadedConfig
+from imagebuilder.docker_engine import Engine
+from imagebuilder.errors import ConfigError
 from imagebuilder.image_plan import CONTENT_HASH_LABEL, check_layer_limits, image_tags
 from imagebuilder.lockfile import Lock, require_current
-from imagebuilder.registry_client import ImageName, RegistryClient
 from imagebuilder.render import find_template, render_build, write_build_context
 from imagebuilder.variants import VariantStack, differing_entries, stacks, variant_lock
 from imagebuilder.workflow_checks import require_consistent
@@ -31,58 +33,50 @@ from imagebuilder.workflows import TEMPLATES_DIR, rendered_workflow_files
 VARIANT_LABEL = "io.imagebuilder.variant"
 
 
-def _log_build_steps(line: str) -> None:
-    if line.startswith(("Step ", "Successfully")):
-        _output.log(line[:160])
+@dataclass(frozen=True)
+class VariantBuild:
+    """What every variant's build shares: where, which repository, labels, extra tags."""
+
+    project: Path
+    build_dir: Path
+    repository: str
+    build_args: dict[str, str]
+    extra_tags: tuple[str, ...]
 
 
-def _push_verified(
-    engine: Engine, client: RegistryClient, repository: str, tag: str, creds: Credentials | None
-) -> dict[str, str]:
-    _output.log(f"pushing {repository}:{tag} ...")
-    digest = engine.push(repository, tag, creds, _log_build_steps)
-    served = client.manifest_digest(ImageName.parse(repository).repository, tag)
-    if served != digest:
-        raise PushFailed(
-            f"the registry serves {served} for this tag, the push reported {digest}",
-            location=f"{repository}:{tag}",
-            hint="another push may have raced this one; push again",
-        )
-    return {"tag": tag, "digest": digest}
+def variant_tags(name: str, content_tag: str, extra: tuple[str, ...], baseline: bool) -> list[str]:
+    """`<variant>`, `models-<hash>`, and each --tag as `<tag>-<variant>` (bare for the
+    baseline too, so `--tag v1.2` still names the image users run by default)."""
+    tags = image_tags(name, [content_tag, *(f"{tag}-{name}" for tag in extra)])
+    return tags + [tag for tag in extra if baseline and tag not in tags]
 
 
 def _build_one(
-    engine: Engine,
-    stack: VariantStack,
-    lock: Lock,
-    *,
-    project: Path,
-    build_dir: Path,
-    repository: str,
-    all_config: Config,
+    engine: Engine, stack: VariantStack, lock: Lock, all_config: Config, plan: VariantBuild
 ) -> dict[str, Any]:
     name = stack.name or "default"
     rendered = render_build(
         stack.config,
         variant_lock(lock, stack.config),
-        find_template(project).read_text(encoding="utf-8"),
+        find_template(plan.project).read_text(encoding="utf-8"),
         make_hub().file_url,
-        workflows=rendered_workflow_files(all_config, project, stack.name),
+        workflows=rendered_workflow_files(all_config, plan.project, stack.name),
     )
-    context = build_dir / name
+    context = plan.build_dir / name
     write_build_context(rendered, context)
     _output.log(f"building variant {name} ...")
-    image_id = engine.build(
-        context,
-        tag=f"{repository}:{name}",
-        base=rendered.base,
-        build_args={},
-        labels={CONTENT_HASH_LABEL: rendered.content_hash, VARIANT_LABEL: name},
-        progress=_log_build_steps,
-    )
-    tags = image_tags(name, [rendered.content_tag])
+    with Progress() as progress:
+        image_id = engine.build(
+            context,
+            tag=f"{plan.repository}:{name}",
+            base=rendered.base,
+            build_args=plan.build_args,
+            labels={CONTENT_HASH_LABEL: rendered.content_hash, VARIANT_LABEL: name},
+            progress=progress,
+        )
+    tags = variant_tags(name, rendered.content_tag, plan.extra_tags, stack.baseline)
     for extra in tags[1:]:
-        engine.tag(image_id, repository, extra)
+        engine.tag(image_id, plan.repository, extra)
     return {
         "variant": name,
         "baseline": stack.baseline,
@@ -90,7 +84,47 @@ def _build_one(
         "tags": tags,
         "content_tag": rendered.content_tag,
         "own_entries": differing_entries(all_config, name) if stack.name else [],
+        "pushed": [],
     }
+
+
+def build_all_variants(
+    loaded: LoadedConfig, lock: Lock, plan: VariantBuild, *, push: bool
+) -> list[dict[str, Any]]:
+    """Build (and push) every variant in order; layers shared with an earlier one are reused."""
+    if (plan.project / TEMPLATES_DIR).is_dir():
+        require_consistent(loaded.config, plan.project / TEMPLATES_DIR)  # before any build
+    if push:
+        check_layer_limits(loaded.config, lock, plan.repository)
+    engine = Engine.connect()
+    try:
+        built = [
+            _build_one(engine, stack, lock, loaded.config, plan) for stack in stacks(loaded.config)
+        ]
+        if push:
+            with Progress() as progress:
+                for result in built:
+                    result["pushed"] = push_verified(
+                        engine, plan.repository, result["tags"], progress
+                    )
+    finally:
+        engine.close()
+    return built
+
+
+def emit_variants(repository: str, built: list[dict[str, Any]], as_json: bool) -> None:
+    def human() -> None:
+        table = Table("variant", "tags", "image id", "own entries")
+        for result in built:
+            table.add_row(
+                result["variant"] + (" (baseline)" if result["baseline"] else ""),
+                ", ".join(result["tags"]),
+                result["image_id"][:19],
+                ", ".join(result["own_entries"]) or "-",
+            )
+        _output.stdout.print(table)
+
+    _output.emit({"image": repository, "variants": built}, as_json, human)
 
 
 def build_variants(
@@ -113,55 +147,15 @@ def build_variants(
             hint="add a 'variants:' section, or build the one stack with `imagebuilder build`",
         )
     current = require_current(loaded.config, lock, lock_file)
-    project = config.resolve().parent
-    if (project / TEMPLATES_DIR).is_dir():
-        require_consistent(loaded.config, project / TEMPLATES_DIR)  # before any build
     repository = image or loaded.config.image.name
-    if push:
-        check_layer_limits(loaded.config, current, repository)
-    engine = Engine.connect()
-    try:
-        built = [
-            _build_one(
-                engine,
-                stack,
-                current,
-                project=project,
-                build_dir=build_dir,
-                repository=repository,
-                all_config=loaded.config,
-            )
-            for stack in stacks(loaded.config)
-        ]
-        if push:
-            registry = ImageName.parse(repository).registry
-            creds = engine.registry_credentials(registry)
-            client = RegistryClient(
-                registry, creds.username if creds else None, creds.password if creds else None
-            )
-            try:
-                for result in built:
-                    result["pushed"] = [
-                        _push_verified(engine, client, repository, tag, creds)
-                        for tag in result["tags"]
-                    ]
-            finally:
-                client.close()
-    finally:
-        engine.close()
-
-    def human() -> None:
-        table = Table("variant", "tags", "image id", "own entries")
-        for result in built:
-            table.add_row(
-                result["variant"] + (" (baseline)" if result["baseline"] else ""),
-                ", ".join(result["tags"]),
-                result["image_id"][:19],
-                ", ".join(result["own_entries"]) or "-",
-            )
-        _output.stdout.print(table)
-
-    _output.emit({"image": repository, "variants": built}, as_json, human)
+    plan = VariantBuild(
+        project=config.resolve().parent,
+        build_dir=build_dir,
+        repository=repository,
+        build_args=build_args("dev", None, None),
+        extra_tags=(),
+    )
+    emit_variants(repository, build_all_variants(loaded, current, plan, push=push), as_json)
 
 
 def register(app: typer.Typer) -> None:
