@@ -11,8 +11,9 @@ from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils._http import get_session
 from rich.console import Console
 
+from imagebuilder._hub_errors import MAX_RETRY_AFTER_S, retry_wait
 from imagebuilder.errors import ConfigError, ExitCode, FileNotFoundOnHub, NetworkError
-from imagebuilder.hub import MAX_RETRY_AFTER_S, Hub, retry_wait
+from imagebuilder.hub import Hub
 from imagebuilder.proposal import (
     Change,
     ChangeKind,

@@ -9,8 +9,6 @@ The token comes from HF_TOKEN or the standard token file and is never logged.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,40 +18,24 @@ from typing import TypeVar
 
 import httpx2
 from huggingface_hub import HfApi, get_token, hf_hub_url
-from huggingface_hub.errors import (
-    GatedRepoError,
-    HfHubHTTPError,
-    RemoteEntryNotFoundError,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
-)
+from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.hf_api import ModelInfo, RepoFile
 from huggingface_hub.utils._headers import build_hf_headers
-from huggingface_hub.utils._http import (
-    default_client_factory,
-    hf_raise_for_status,
-    http_stream_backoff,
-    set_client_factory,
+from huggingface_hub.utils._http import hf_raise_for_status, http_stream_backoff
+
+from imagebuilder._hub_errors import (
+    MAX_ATTEMPTS,
+    RETRY_BASE_S,
+    hub_endpoint,
+    retry_wait,
+    translate,
+    use_timeouts,
 )
 
-from imagebuilder.errors import (
-    FileNotFoundOnHub,
-    GatedRepo,
-    HubError,
-    ImageBuilderError,
-    NetworkError,
-    RateLimited,
-    RepoNotFound,
-    RevisionNotFound,
-)
+__all__ = ["CommitInfo", "Hub", "RemoteFile", "RepoSnapshot", "hub_endpoint"]
+from imagebuilder.errors import HubError
 
-DEFAULT_ENDPOINT = "https://huggingface.co"
 _T = TypeVar("_T")
-
-
-def hub_endpoint() -> str:
-    """HF_ENDPOINT read now, not at import (huggingface_hub reads it once at import)."""
-    return os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -89,96 +71,6 @@ class CommitInfo:
     date: datetime | None
 
 
-def _translate(error: Exception, where: str) -> ImageBuilderError:
-    if isinstance(error, GatedRepoError):
-        return GatedRepo(
-            "the repo is gated: your token has no access",
-            location=where,
-            hint="accept the repo's terms on the Hub, then set HF_TOKEN or run `hf auth login`",
-        )
-    if isinstance(error, RepositoryNotFoundError):
-        return RepoNotFound(
-            "repo not found (or private without a token)",
-            location=where,
-            hint="check the repo id in models.yaml; private repos need HF_TOKEN",
-        )
-    if isinstance(error, RevisionNotFoundError):
-        return RevisionNotFound(
-            "revision not found", location=where, hint="check the branch, tag or commit sha"
-        )
-    if isinstance(error, RemoteEntryNotFoundError):
-        return FileNotFoundOnHub(
-            "file not found at this revision",
-            location=where,
-            hint="the file may have been renamed or removed; run `imagebuilder check-updates`",
-        )
-    if isinstance(error, HfHubHTTPError):
-        status = error.response.status_code if error.response is not None else None
-        if status == 429:
-            return RateLimited(
-                "the Hub kept rate-limiting after retries",
-                location=where,
-                hint="wait and run again; a token (HF_TOKEN) raises the limits",
-            )
-        if status is not None and status >= 500:
-            return NetworkError(f"the Hub answered {status} after retries", location=where)
-        return HubError(f"the Hub refused the request (HTTP {status})", location=where)
-    if isinstance(error, httpx2.HTTPError | OSError):
-        return NetworkError(
-            f"could not reach the Hub at {hub_endpoint()}: {type(error).__name__}",
-            location=where,
-            hint="check the network or HF_ENDPOINT; the client already retried with backoff",
-        )
-    raise error
-
-
-# API calls the Hub may answer better on a second try: rate limits, overload, timeouts.
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-MAX_ATTEMPTS = 5
-RETRY_BASE_S = 1.0
-MAX_BACKOFF_S = 8.0
-MAX_RETRY_AFTER_S = 60.0  # a hostile or confused server must not park us for hours
-
-
-def retry_wait(error: Exception, attempt: int, base_s: float) -> float | None:
-    """Seconds to wait before retrying after ``error``, or None when a retry cannot help."""
-    backoff = float(min(base_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
-    if isinstance(error, HfHubHTTPError):
-        response = error.response
-        if response is None or response.status_code not in RETRY_STATUSES:
-            return None
-        retry_after = response.headers.get("Retry-After", "").strip()
-        if retry_after.isdigit() and retry_after.isascii():
-            return min(float(retry_after), MAX_RETRY_AFTER_S)
-        return backoff
-    if isinstance(error, httpx2.TransportError | OSError):
-        return backoff  # timeouts, refused or dropped connections
-    return None
-
-
-# huggingface_hub's shared client waits forever by default; a hung Hub must become a
-# timeout, which ``_call`` and the client's download backoff then retry. Per read, so a
-# long download is fine as long as bytes keep coming.
-HTTP_TIMEOUT = httpx2.Timeout(60.0, connect=10.0)
-_timeouts_lock = threading.Lock()
-_timeouts_set = False
-
-
-def _client_with_timeouts() -> httpx2.Client:
-    client = default_client_factory()
-    client.timeout = HTTP_TIMEOUT
-    return client
-
-
-def _use_timeouts() -> None:
-    """Once per process, before the first request: the client factory gets timeouts."""
-    global _timeouts_set  # noqa: PLW0603 -- the client is process-wide, so is this switch
-    with _timeouts_lock:
-        if not _timeouts_set:
-            set_client_factory(_client_with_timeouts)
-            _timeouts_set = True
-
-
 class Hub:
     """Hub access for imagebuilder. Pass one in explicitly; tests point it at a loopback."""
 
@@ -193,7 +85,7 @@ class Hub:
         self.endpoint = (endpoint or hub_endpoint()).rstrip("/")
         self.max_attempts = max(1, max_attempts)
         self.retry_base_s = retry_base_s
-        _use_timeouts()
+        use_timeouts()
         self._token = token if token is not None else get_token()
         self._api = HfApi(endpoint=self.endpoint, token=self._token or False)
 
@@ -210,7 +102,7 @@ class Hub:
             except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
                 wait = retry_wait(error, attempt, self.retry_base_s)
                 if wait is None or not retry or attempt == self.max_attempts:
-                    raise _translate(error, where) from None
+                    raise translate(error, where) from None
                 time.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -335,9 +227,9 @@ class Hub:
                     # cannot do (RuntimeError). Callers resume with a Range request.
                     body_error = error
         except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
-            raise _translate(error, where) from None
+            raise translate(error, where) from None
         if body_error is not None:
-            raise _translate(body_error, where)
+            raise translate(body_error, where)
 
     def read_range(self, repo: str, path: str, commit: str, start: int, length: int) -> bytes:
         """Bytes [start, start+length) of a file; never more, whatever the server sends."""
