@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TypeVar
 
 import httpx2
-from huggingface_hub import HfApi, get_token, hf_hub_url
+from huggingface_hub import HfApi, get_hf_file_metadata, get_token, hf_hub_url
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.hf_api import ModelInfo, RepoFile
 from huggingface_hub.utils._headers import build_hf_headers
@@ -190,6 +190,27 @@ class Hub:
             return found
 
         return self._call(f"{repo}@{revision}", info)
+
+    def resolve(self, repo: str, path: str, revision: str) -> RemoteFile:
+        """One file's commit, size and sha256 from the resolve endpoint's headers (a HEAD).
+
+        For a single file this is cheaper than a model-info listing of a large repo.
+        """
+        url = hf_hub_url(repo, path, revision=revision, endpoint=self.endpoint)
+
+        def head() -> RemoteFile:
+            meta = get_hf_file_metadata(url, token=self._token or False, endpoint=self.endpoint)
+            etag = (meta.etag or "").strip('"')
+            return RemoteFile(
+                repo=repo,
+                path=path,
+                commit=meta.commit_hash or "",
+                size=meta.size or 0,
+                # The resolve ETag of an LFS file is its sha256; a git blob's is a sha1.
+                sha256=etag if len(etag) == 64 else None,
+            )
+
+        return self._call(f"{repo}@{revision}/{path}", head)
 
     def file_url(self, repo: str, path: str, commit: str) -> str:
         """The immutable download URL of a file at a commit."""
