@@ -70,6 +70,12 @@ class Lock(BaseModel):
         data = self.model_dump(mode="json", exclude_none=True)
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
+    def for_image(self) -> Lock:
+        """The lock an image carries: without layer digests, which describe the image
+        itself (so `build` and `publish`, before and after a publish, ship the same file)."""
+        bare = {n: e.model_copy(update={"layer_digest": None}) for n, e in self.models.items()}
+        return Lock(version=self.version, models=bare)
+
 
 def lock_path_for(config_path: Path) -> Path:
     return config_path.with_name(LOCK_NAME)

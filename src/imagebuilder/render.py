@@ -235,7 +235,10 @@ def render_build(
         raise ConfigError(
             f"the Dockerfile template failed to render: {error}", location=TEMPLATE_NAME
         ) from None
-    files = {"Dockerfile": dockerfile.encode("utf-8"), LOCK_NAME: lock.to_json().encode()}
+    files = {
+        "Dockerfile": dockerfile.encode("utf-8"),
+        LOCK_NAME: lock.for_image().to_json().encode(),
+    }
     files |= {f"{WORKFLOWS_DIR}/{name}": data for name, data in sorted(workflows.items())}
     return RenderedBuild(files=files, layers=tuple(layers), base=config.image.base)
 

@@ -1,0 +1,218 @@
+"""The OCI distribution API, the parts publish needs: blobs, uploads, manifests.
+
+Each method is one protocol step (HEAD a blob, mount it, PATCH a chunk, PUT a manifest),
+so callers decide the policy: what to skip, what to resume, what to push last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from imagebuilder.errors import CheckFailed, RegistryError
+from imagebuilder.oci.digest import sha256_digest
+from imagebuilder.oci.transport import RegistryTransport, raise_for_registry
+
+MAX_MANIFEST_BYTES = 4_000_000  # the distribution spec's own limit
+MAX_CONFIG_BYTES = 8_000_000
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+
+
+class UploadSessionLost(RegistryError):
+    """The registry forgot an upload session (restarted, expired, or the link broke)."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    body: bytes
+    media_type: str
+    digest: str
+
+
+def _scope(repository: str, actions: str = "pull,push") -> str:
+    return f"repository:{repository}:{actions}"
+
+
+class RegistryClient:
+    """One registry host; repositories are per call. Pass one in; tests use a real one."""
+
+    def __init__(self, transport: RegistryTransport):
+        self.transport = transport
+        self.host = transport.host
+
+    def close(self) -> None:
+        self.transport.close()
+
+    # --- blobs -------------------------------------------------------------------------
+
+    def blob_size(self, repository: str, digest: str, *, pull_only: bool = False) -> int | None:
+        """The blob's size if the repository has it (one HEAD), else None."""
+        scope = _scope(repository, "pull" if pull_only else "pull,push")
+        response = self.transport.send("HEAD", f"/v2/{repository}/blobs/{digest}", scope=scope)
+        if response.status_code == 404:
+            return None
+        raise_for_registry(response, f"HEAD blob {digest[:19]}", self.host)
+        length = response.headers.get("Content-Length", "")
+        return int(length) if length.isdigit() else 0
+
+    def read_blob(self, repository: str, digest: str, limit: int = MAX_CONFIG_BYTES) -> bytes:
+        """A small blob (an image config), verified against its digest."""
+        with self.stream_blob(repository, digest) as chunks:
+            data = bytearray()
+            for chunk in chunks:
+                data += chunk
+                if len(data) > limit:
+                    raise RegistryError(f"blob {digest} is over {limit} bytes", location=repository)
+        if sha256_digest(bytes(data)) != digest:
+            raise CheckFailed(f"blob {digest} does not match its digest", location=repository)
+        return bytes(data)
+
+    @contextmanager
+    def stream_blob(self, repository: str, digest: str) -> Iterator[Iterator[bytes]]:
+        path = f"/v2/{repository}/blobs/{digest}"
+        with self.transport.stream("GET", path, scope=_scope(repository, "pull")) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise_for_registry(response, f"GET blob {digest[:19]}", self.host)
+            yield response.iter_bytes(chunk_size=1 << 20)
+
+    def mount_blob(self, repository: str, digest: str, source_repository: str) -> bool:
+        """Cross-repository mount: True when the registry linked the blob (nothing moved)."""
+        scope = f"{_scope(repository)} {_scope(source_repository, 'pull')}"
+        response = self.transport.send(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/",
+            scope=scope,
+            params={"mount": digest, "from": source_repository},
+        )
+        if response.status_code == 201:
+            return True
+        raise_for_registry(response, f"mount blob {digest[:19]}", self.host)
+        location = response.headers.get("Location")
+        if response.status_code == 202 and location:
+            self.cancel_upload(repository, location)  # the registry opened a session instead
+        return False
+
+    # --- uploads -----------------------------------------------------------------------
+
+    def start_upload(self, repository: str) -> str:
+        response = self.transport.send(
+            "POST", f"/v2/{repository}/blobs/uploads/", scope=_scope(repository)
+        )
+        raise_for_registry(response, "start blob upload", self.host)
+        return self._location(response)
+
+    def upload_chunk(self, repository: str, location: str, data: bytes, offset: int) -> str:
+        """PATCH one chunk at ``offset``; not retried here (see ``upload_offset``)."""
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Content-Range": f"{offset}-{offset + len(data) - 1}",
+        }
+        response = self.transport.send(
+            "PATCH", location, scope=_scope(repository), headers=headers, content=data,
+            retry=False,
+        )  # fmt: skip
+        if response.status_code in (404, 416):
+            raise UploadSessionLost(
+                f"upload session refused the chunk at offset {offset}", location=repository
+            )
+        raise_for_registry(response, "upload chunk", self.host)
+        return self._location(response)
+
+    def upload_offset(self, repository: str, location: str) -> int:
+        """How many bytes the session holds; UploadSessionLost if the registry forgot it."""
+        response = self.transport.send("GET", location, scope=_scope(repository))
+        if response.status_code == 404:
+            raise UploadSessionLost("the upload session is gone", location=repository)
+        raise_for_registry(response, "upload status", self.host)
+        _, _, end = response.headers.get("Range", "0--1").partition("-")
+        return int(end) + 1 if end.lstrip("-").isdigit() else 0
+
+    def finish_upload(
+        self, repository: str, location: str, digest: str, content: bytes = b""
+    ) -> None:
+        """PUT ?digest=: the registry verifies the digest and commits the blob."""
+        headers = {"Content-Type": "application/octet-stream"} if content else {}
+        response = self.transport.send(
+            "PUT", location, scope=_scope(repository), params={"digest": digest},
+            headers=headers, content=content,
+        )  # fmt: skip
+        if response.status_code in (404, 416):
+            raise UploadSessionLost("the upload session is gone", location=repository)
+        raise_for_registry(response, f"finish upload of {digest[:19]}", self.host)
+
+    def cancel_upload(self, repository: str, location: str) -> None:
+        """Best effort: an abandoned session is also garbage-collected by the registry."""
+        # Cleanup must never mask the failure that led here.
+        with contextlib.suppress(RegistryError, OSError):
+            self.transport.send("DELETE", location, scope=_scope(repository), retry=False)
+
+    def _location(self, response: object) -> str:
+        location = getattr(response, "headers", {}).get("Location")
+        if not location:
+            raise RegistryError("the registry answered an upload without a Location header")
+        return str(self.transport.url(location))
+
+    # --- manifests ---------------------------------------------------------------------
+
+    def get_manifest(self, repository: str, reference: str) -> Manifest:
+        found = self.find_manifest(repository, reference)
+        if found is None:
+            raise RegistryError(
+                f"no manifest {repository}:{reference} on {self.host}",
+                location=f"{self.host}/{repository}",
+                hint="check the image name, tag or digest",
+            )
+        return found
+
+    def find_manifest(self, repository: str, reference: str) -> Manifest | None:
+        """The manifest, verified when asked for by digest; None when the registry has none."""
+        response = self.transport.send(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            scope=_scope(repository, "pull"),
+            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        )
+        if response.status_code == 404:
+            return None
+        raise_for_registry(response, f"GET manifest {repository}:{reference}", self.host)
+        body = response.content
+        if len(body) > MAX_MANIFEST_BYTES:
+            raise RegistryError(f"manifest of {repository}@{reference} is too large")
+        digest = sha256_digest(body)
+        if reference.startswith("sha256:") and digest != reference:
+            raise CheckFailed(
+                f"manifest {reference} does not match its digest", location=repository
+            )
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        return Manifest(body, media_type, digest)
+
+    def manifest_digest(self, repository: str, reference: str) -> str | None:
+        response = self.transport.send(
+            "HEAD",
+            f"/v2/{repository}/manifests/{reference}",
+            scope=_scope(repository, "pull"),
+            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        )
+        if response.status_code == 404:
+            return None
+        raise_for_registry(response, f"HEAD manifest {repository}:{reference}", self.host)
+        return response.headers.get("Docker-Content-Digest")
+
+    def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
+        response = self.transport.send(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference}",
+            scope=_scope(repository),
+            headers={"Content-Type": media_type},
+            content=body,
+        )
+        raise_for_registry(response, f"PUT manifest {repository}:{reference}", self.host)
+        return sha256_digest(body)

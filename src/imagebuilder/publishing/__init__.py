@@ -1,0 +1,1 @@
+"""`imagebuilder publish`: assemble the image in the registry, without a daemon."""
