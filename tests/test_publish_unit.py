@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 from pathlib import Path
 
@@ -46,6 +47,7 @@ from imagebuilder.publishing.plan import (
     image_lock_json,
     join_script,
     max_layer_bytes,
+    oci_labels,
 )
 from imagebuilder.publishing.previous import digests_by_history, history_line
 
@@ -309,3 +311,11 @@ def test_credentials_from_a_docker_credential_helper(
     assert find_credentials("other.io", config) == Credentials("bot", "tok")
     config.write_text(json.dumps({"credsStore": "../../bin/sh"}))  # not a helper name
     assert find_credentials("other.io", config) is None
+
+
+def test_publish_writes_the_same_oci_label_keys_as_the_dockerfile() -> None:
+    """The two image paths must label images alike; the keys live in two places."""
+    golden = (Path(__file__).parent / "golden" / "Dockerfile.models-yaml").read_text()
+    in_dockerfile = set(re.findall(r"(org\.opencontainers\.image\.[a-z.]+)=", golden))
+    keys = oci_labels("b", source="s", revision="r", version="v", created="c")
+    assert in_dockerfile == set(keys)

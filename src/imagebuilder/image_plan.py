@@ -12,6 +12,7 @@ from typing import Any
 from imagebuilder.config import Config
 from imagebuilder.errors import LayerTooLarge
 from imagebuilder.lockfile import Lock
+from imagebuilder.publishing.plan import layer_bytes, max_layer_bytes
 from imagebuilder.registry_client import ImageName
 from imagebuilder.render import MODEL_LABEL_PREFIX, plan_layers
 
@@ -21,28 +22,36 @@ GB = 1_000_000_000
 
 
 def check_layer_limits(config: Config, lock: Lock, image_name: str) -> None:
-    """Refuse, before building, a model file too large for one layer in the target registry."""
+    """Refuse, before building, a model layer too large for the target registry.
+
+    Layer sizes and limits are publish's (tar headers included; ghcr.io's 10 GB limit
+    applies even when models.yaml does not repeat it), so both paths refuse alike.
+    """
     registry = ImageName.parse(image_name).registry
-    limits = config.image.registries.get(registry)
-    if limits is None:
+    limit = max_layer_bytes(registry, config.image.registries)
+    if limit is None:
         return
     too_big = [
-        (name, entry.size)
-        for name, entry in lock.models.items()
-        if entry.size > limits.max_layer_bytes
+        (layer.name, layer_bytes(layer.destination, layer.size))
+        for layer in plan_layers(config, lock, _no_url)
+        if layer_bytes(layer.destination, layer.size) > limit
     ]
     if not too_big:
         return
-    listed = ", ".join(f"{name} ({size / GB:.1f} GB)" for name, size in sorted(too_big))
+    listed = ", ".join(f"{name} ({size / GB:.1f} GB)" for name, size in too_big)
     raise LayerTooLarge(
-        f"{registry} accepts layers up to {limits.max_layer_bytes / GB:.1f} GB "
-        f"(image.registries in models.yaml), and each model file is one layer: {listed}",
+        f"{registry} accepts layers up to {limit / GB:.1f} GB, and each model file is one "
+        f"layer: {listed}",
         location=image_name,
-        hint="options: push to a registry with a larger per-layer limit (ECR takes 52,000 "
-        "MiB; a self-hosted registry is unlimited) and change image.name; or keep that file "
-        "out of the image and download it at container start onto a network volume; "
-        "splitting one safetensors file across layers is not supported",
+        hint="options: `imagebuilder publish --split-large-files` (parts in separate layers, "
+        "joined when the container starts); or push to a registry with a larger per-layer "
+        "limit (ECR takes 52,000 MiB; a self-hosted registry has none) and change image.name; "
+        "or keep that file out of the image and download it at container start",
     )
+
+
+def _no_url(repo: str, file: str, commit: str) -> str:
+    return ""  # only sizes and destinations matter here
 
 
 def image_tags(content_tag: str, user_tags: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from imagebuilder.config import Config, Registry
 from imagebuilder.errors import LayerTooLarge
 from imagebuilder.lockfile import Lock
-from imagebuilder.oci.tarlayer import layer_path, small_layer
+from imagebuilder.oci.tarlayer import LayerEntry, layer_path, layout_for, small_layer
 from imagebuilder.publishing.modelstream import ModelSource
 from imagebuilder.render import (
     LOCK_DESTINATION,
@@ -81,6 +81,11 @@ def model_layer_plans(config: Config, lock: Lock, file_url: FileUrl) -> list[Mod
         size = source.layout().total_size
         plans.append(ModelLayerPlan(source, size, lock.models[layer.name].layer_digest))
     return plans
+
+
+def layer_bytes(destination: str, size: int) -> int:
+    """The exact size of the one-file layer that holds ``size`` bytes at ``destination``."""
+    return layout_for([LayerEntry(layer_path(destination), size)]).total_size
 
 
 def max_layer_bytes(host: str, registries: Mapping[str, Registry]) -> int | None:
