@@ -12,10 +12,11 @@ from typing import Any
 import docker
 import pytest
 
-from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
 from imagebuilder.registry_client import ImageName, RegistryClient
 from infra.fixtures import TinyBase
+from infra.project import cli_json as cli
+from infra.project import make_project
 from infra.registry import RegistryServer
 
 pytestmark = pytest.mark.integration
@@ -23,27 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LORA_REPO = "lightx2v/Qwen-Image-Lightning"
 LORA_FILE = "Qwen-Image-Edit-2509/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
 TOKEN_CANARY = "hf_CanaryTokenThatMustNeverAppearInAnImage"
-
-
-def make_project(tmp_path: Path, registry: RegistryServer, base: TinyBase, name: str) -> Path:
-    text = (ROOT / "models.yaml").read_text(encoding="utf-8")
-    text = text.replace("ghcr.io/example/qwen-image-edit-worker", f"{registry.host}/{name}")
-    original_base = next(line for line in text.splitlines() if line.strip().startswith("base:"))
-    text = text.replace(original_base, f"  base: {base.ref}")
-    text = text.replace("    ghcr.io:\n", f'    "{registry.host}":\n')
-    project = tmp_path / "project"
-    (project / "workflows").mkdir(parents=True)
-    (project / "models.yaml").write_text(text, encoding="utf-8")
-    for template in (ROOT / "workflows").glob("*.json"):
-        (project / "workflows" / template.name).write_bytes(template.read_bytes())
-    return project
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    capsys.readouterr()
-    code = main([*args, "--json"])
-    out = capsys.readouterr().out
-    return code, (json.loads(out) if out.strip() else {})
 
 
 @pytest.fixture
@@ -60,11 +40,9 @@ def project(
     hub_env(qwen_small_hub)
     monkeypatch.setenv("IMAGEBUILDER_REGISTRY_USERNAME", registry.username)
     monkeypatch.setenv("IMAGEBUILDER_REGISTRY_PASSWORD", registry.password)
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:30].strip("-")
     path = make_project(
-        tmp_path,
-        registry,
-        tiny_base_image,
-        re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:30].strip("-"),
+        tmp_path, f"{registry.host}/{name}", tiny_base_image, limits_host=registry.host
     )
     monkeypatch.chdir(path)
     code, _ = cli(capsys, "lock", "-c", str(path / "models.yaml"))

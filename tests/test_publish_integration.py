@@ -20,6 +20,8 @@ from imagebuilder.oci.auth import Credentials
 from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.transport import RegistryTransport
 from infra.fixtures import TinyBase
+from infra.project import cli_json as cli
+from infra.project import make_project
 from infra.registry import RegistryServer, start_registry
 
 pytestmark = pytest.mark.integration
@@ -27,26 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LORA_REPO = "lightx2v/Qwen-Image-Lightning"
 LORA_FILE = "Qwen-Image-Edit-2509/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
 TREE = "find /comfyui /imagebuilder -type f -exec sha256sum {} + | sort -k 2"
-
-
-def make_project(tmp_path: Path, target_host: str, base: TinyBase, name: str) -> Path:
-    text = (ROOT / "models.yaml").read_text(encoding="utf-8")
-    text = text.replace("ghcr.io/example/qwen-image-edit-worker", f"{target_host}/{name}")
-    original_base = next(line for line in text.splitlines() if line.strip().startswith("base:"))
-    text = text.replace(original_base, f"  base: {base.ref}")
-    project = tmp_path / "project"
-    (project / "workflows").mkdir(parents=True)
-    (project / "models.yaml").write_text(text, encoding="utf-8")
-    for template in (ROOT / "workflows").glob("*.json"):
-        (project / "workflows" / template.name).write_bytes(template.read_bytes())
-    return project
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    capsys.readouterr()
-    code = main([*args, "--json"])
-    out = capsys.readouterr().out
-    return code, (json.loads(out) if out.strip() else {})
 
 
 @pytest.fixture
@@ -65,7 +47,7 @@ def project(
     monkeypatch.setenv("IMAGEBUILDER_REGISTRY_PASSWORD", registry.password)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1758535200")
     name = "pub-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:30].strip("-")
-    path = make_project(tmp_path, registry.host, tiny_base_image, name)
+    path = make_project(tmp_path, f"{registry.host}/{name}", tiny_base_image)
     monkeypatch.chdir(path)
     assert cli(capsys, "lock", "-c", str(path / "models.yaml"))[0] == 0
     return path

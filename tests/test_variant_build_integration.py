@@ -10,35 +10,15 @@ from typing import Any
 import docker
 import pytest
 
-from imagebuilder.cli import main
 from imagebuilder.registry_client import ImageName, RegistryClient
 from infra.fixtures import TinyBase
+from infra.project import cli_json as cli
+from infra.project import make_project
 from infra.registry import RegistryServer
-from workflow_helpers import TEMPLATES, variant_yaml
+from workflow_helpers import variant_yaml
 
 pytestmark = pytest.mark.integration
 WORKFLOWS_IN_IMAGE = "/comfyui/user/default/workflows"
-
-
-def make_project(tmp_path: Path, registry: RegistryServer, base: TinyBase) -> Path:
-    text = variant_yaml().replace(
-        "ghcr.io/example/qwen-image-edit-worker", f"{registry.host}/variant-test"
-    )
-    original_base = next(line for line in text.splitlines() if line.strip().startswith("base:"))
-    text = text.replace(original_base, f"  base: {base.ref}")
-    project = tmp_path / "project"
-    (project / "workflows").mkdir(parents=True)
-    (project / "models.yaml").write_text(text, encoding="utf-8")
-    for template in TEMPLATES.glob("*.json"):
-        (project / "workflows" / template.name).write_bytes(template.read_bytes())
-    return project
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    capsys.readouterr()
-    code = main([*args, "--json"])
-    out = capsys.readouterr().out
-    return code, (json.loads(out) if out.strip() else {})
 
 
 def manifest_layers(registry: RegistryServer, image: str, tag: str) -> tuple[str, list[str]]:
@@ -69,7 +49,9 @@ def test_variants_share_model_layers_and_push_only_what_differs(
     monkeypatch.setenv("IMAGEBUILDER_REGISTRY_USERNAME", registry.username)
     monkeypatch.setenv("IMAGEBUILDER_REGISTRY_PASSWORD", registry.password)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764115200")  # same labels on every run
-    project = make_project(tmp_path, registry, tiny_base_image)
+    project = make_project(
+        tmp_path, f"{registry.host}/variant-test", tiny_base_image, text=variant_yaml()
+    )
     monkeypatch.chdir(project)
     config = str(project / "models.yaml")
     assert cli(capsys, "lock", "-c", config)[0] == 0

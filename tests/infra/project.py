@@ -1,0 +1,54 @@
+"""A scratch project for integration tests: models.yaml aimed at the test registry and base.
+
+Shared by the build, variant and publish tests, so all three start from the shipped
+models.yaml and workflows in the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imagebuilder.cli import main
+from infra.fixtures import TinyBase
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_IMAGE = "ghcr.io/example/qwen-image-edit-worker"
+
+
+def make_project(
+    tmp_path: Path,
+    image: str,
+    base: TinyBase,
+    *,
+    text: str | None = None,
+    limits_host: str | None = None,
+) -> Path:
+    """tmp_path/project with models.yaml (shipped, or ``text``) and the workflow templates.
+
+    ``image`` replaces the shipped image name; the base becomes the tiny local base;
+    ``limits_host`` moves the shipped ghcr.io layer limit onto the test registry.
+    """
+    text = (ROOT / "models.yaml").read_text(encoding="utf-8") if text is None else text
+    text = text.replace(SHIPPED_IMAGE, image)
+    original_base = next(line for line in text.splitlines() if line.strip().startswith("base:"))
+    text = text.replace(original_base, f"  base: {base.ref}")
+    if limits_host is not None:
+        text = text.replace("    ghcr.io:\n", f'    "{limits_host}":\n')
+    project = tmp_path / "project"
+    (project / "workflows").mkdir(parents=True)
+    (project / "models.yaml").write_text(text, encoding="utf-8")
+    for template in (ROOT / "workflows").glob("*.json"):
+        (project / "workflows" / template.name).write_bytes(template.read_bytes())
+    return project
+
+
+def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+    """Run the CLI in-process with --json: its exit code and the JSON it printed."""
+    capsys.readouterr()
+    code = main([*args, "--json"])
+    out = capsys.readouterr().out
+    return code, (json.loads(out) if out.strip() else {})
