@@ -143,9 +143,11 @@ def test_challenge_parsing_is_strict() -> None:
 
 
 def test_credentials_go_only_over_https_or_to_the_registry_itself() -> None:
-    assert may_send_credentials("https://auth.example/token", "reg:5000")
-    assert may_send_credentials("http://reg:5000/token", "reg:5000")
-    assert not may_send_credentials("http://evil.example/token", "reg:5000")
+    assert may_send_credentials("https://auth.example/token", "reg:5000", "https")
+    assert may_send_credentials("http://reg:5000/token", "reg:5000", "http")
+    assert not may_send_credentials("http://evil.example/token", "reg:5000", "http")
+    # An https registry must not downgrade its credentials to plain http, even to itself.
+    assert not may_send_credentials("http://reg:5000/token", "reg:5000", "https")
 
 
 def test_credentials_from_docker_config_and_env(
@@ -207,11 +209,11 @@ def test_image_json_is_canonical_and_deterministic() -> None:
 def test_platform_is_picked_from_an_index() -> None:
     index = {
         "manifests": [
-            {"digest": "sha256:arm", "platform": {"os": "linux", "architecture": "arm64"}},
-            {"digest": "sha256:amd", "platform": {"os": "linux", "architecture": "amd64"}},
+            {"digest": "sha256:" + "a" * 64, "platform": {"os": "linux", "architecture": "arm64"}},
+            {"digest": "sha256:" + "b" * 64, "platform": {"os": "linux", "architecture": "amd64"}},
         ]
     }
-    assert pick_platform(index, "linux", "amd64") == "sha256:amd"
+    assert pick_platform(index, "linux", "amd64") == "sha256:" + "b" * 64
 
 
 def plan(name: str, size: int) -> ModelLayerPlan:

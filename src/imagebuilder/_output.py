@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -16,8 +17,20 @@ def in_ci() -> bool:
 
 
 # Results: plain stdout. Logs and progress: stderr, never mixed into a result.
-stdout = Console(soft_wrap=True, highlight=False)
-stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+# No markup or emoji codes: printed values (file names, header metadata, registry
+# messages) are hostile input, and "[/]" in one would crash the print, "[link=...]" plant
+# a hyperlink.
+stdout = Console(soft_wrap=True, highlight=False, markup=False, emoji=False)
+stderr = Console(stderr=True, soft_wrap=True, highlight=False, markup=False, emoji=False)
+
+
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Hostile text for a terminal: control characters but newline (ESC starts escape
+    sequences that recolour, retitle or hyperlink the terminal) shown as "?"."""
+    return _CONTROL.sub("?", text)
 
 
 def log(message: str) -> None:

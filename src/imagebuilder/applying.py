@@ -59,6 +59,16 @@ class PlannedUpdate:
         return "".join(parts)
 
 
+def require_entries(entries: Iterable[str], config: Config) -> None:
+    """Entry names given on the command line must exist in models.yaml."""
+    unknown = sorted(set(entries) - set(config.models))
+    if unknown:
+        raise ConfigError(
+            f"no entry named {', '.join(unknown)} in models.yaml",
+            hint=f"entries: {', '.join(sorted(config.models))}",
+        )
+
+
 def select_changes(proposal: Proposal, entries: Iterable[str], config: Config) -> Proposal:
     """The proposal narrowed to the named entries (all when none are named).
 
@@ -66,12 +76,7 @@ def select_changes(proposal: Proposal, entries: Iterable[str], config: Config) -
     naming either one selects both, so an update never splits the stack.
     """
     wanted = set(entries)
-    unknown = sorted(wanted - set(config.models))
-    if unknown:
-        raise ConfigError(
-            f"no entry named {', '.join(unknown)} in models.yaml",
-            hint=f"entries: {', '.join(sorted(config.models))}",
-        )
+    require_entries(wanted, config)
     if not wanted:
         return proposal
     for change in proposal.changes:

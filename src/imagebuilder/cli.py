@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from imagebuilder import __version__
-from imagebuilder._output import emit_json, stderr
+from imagebuilder._output import emit_json, printable, stderr
 from imagebuilder.commands import core
 from imagebuilder.commands import image as image_commands
 from imagebuilder.commands import inspect as inspect_command
@@ -58,14 +58,15 @@ def _root(
     _State.debug = debug
 
 
+# `--help` lists commands in this order: the order of a cycle, as README's table does.
 core.register(app)
-image_commands.register(app)
-workflow_commands.register(app)
-variant_commands.register(app)
+update_commands.register(app)
 inspect_command.register(app)
 verify_command.register(app)
+workflow_commands.register(app)
+image_commands.register(app)
+variant_commands.register(app)
 publish_command.register(app)
-update_commands.register(app)
 
 
 def _github_annotations(error: ImageBuilderError) -> None:
@@ -96,14 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     except ImageBuilderError as error:
         if _State.debug:
             traceback.print_exc()
-        stderr.print(f"error: {error.render()}", markup=False, style="red")
+        # Messages can quote registry or Hub answers: no escape sequence reaches the terminal.
+        stderr.print(f"error: {printable(error.render())}", markup=False, style="red")
         _github_annotations(error)
         if json_requested:
             emit_json(error.as_dict())
         return int(error.exit_code)
     except KeyboardInterrupt:
         stderr.print("interrupted", markup=False)
-        return 130
+        return int(ExitCode.INTERRUPTED)
     except Exception as error:
         if _State.debug:
             traceback.print_exc()

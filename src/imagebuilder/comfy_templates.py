@@ -17,7 +17,14 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from imagebuilder.comfy_nodes import LOADERS, canonical_folder, node_sort_key
-from imagebuilder.config import ROLE_FOLDERS, SINGLE_ROLES, Role, check_repo_id, check_repo_path
+from imagebuilder.config import (
+    ROLE_FOLDERS,
+    SINGLE_ROLES,
+    Role,
+    check_repo_id,
+    check_repo_path,
+    check_revision,
+)
 from imagebuilder.errors import WorkflowError
 
 MAX_WORKFLOW_BYTES = 20_000_000
@@ -96,13 +103,22 @@ class ImportResult:
 
 def read_workflow(path: Path) -> Any:
     if not path.is_file():
-        raise WorkflowError("file not found", location=str(path))
+        raise WorkflowError(
+            "file not found",
+            location=str(path),
+            hint="pass a ComfyUI workflow saved as JSON (UI or API format)",
+        )
     if path.stat().st_size > MAX_WORKFLOW_BYTES:
         raise WorkflowError(f"workflow is over {MAX_WORKFLOW_BYTES} bytes", location=str(path))
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WorkflowError(f"not a JSON workflow: {exc}", location=str(path)) from None
+    except (RecursionError, ValueError):  # nested too deep, or an integer of 5000 digits
+        raise WorkflowError(
+            "not a usable JSON workflow: nested too deeply or numbers too long",
+            location=str(path),
+        ) from None
 
 
 def _ui_nodes(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -187,7 +203,8 @@ def parse_hub_url(url: str) -> tuple[str, str, str]:
     if segments[2] not in ("resolve", "blob"):
         raise ValueError(f"{url!r} is not a Hugging Face file URL (no /resolve/)")
     repo = check_repo_id(f"{segments[0]}/{segments[1]}")
-    return repo, check_repo_path("/".join(segments[4:])), segments[3]
+    # The revision lands in models.yaml too: same rules as there (no newline, no "..").
+    return repo, check_repo_path("/".join(segments[4:])), check_revision(segments[3])
 
 
 def _role_for(model: TemplateModel) -> Role | None:

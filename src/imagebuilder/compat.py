@@ -31,9 +31,10 @@ _ARCH_FIELDS = ("family", "layers", "hidden_size", "in_channels", "out_channels"
 
 
 class Compatibility(StrEnum):
-    DROP_IN = "drop_in"  # same tensor names and shapes
-    COMPATIBLE_WITH_CHANGES = "compatible_with_changes"  # same weights; scales/markers differ
-    DIFFERENT_ARCHITECTURE = "different_architecture"
+    # Spelled as check-updates' verdicts (proposal.Compat): one vocabulary in every JSON.
+    DROP_IN = "drop-in"  # same tensor names and shapes
+    COMPATIBLE_WITH_CHANGES = "compatible-with-changes"  # same weights; scales/markers differ
+    DIFFERENT_ARCHITECTURE = "different-architecture"
 
 
 @dataclass(frozen=True)

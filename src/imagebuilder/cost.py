@@ -141,6 +141,13 @@ def load_inputs(config: Config, measurements: Path | None, where: str) -> CostSe
     """models.yaml's cost section, with a measurements file (YAML or JSON) laid over it."""
     base: dict[str, Any] = config.cost.model_dump() if config.cost else {}
     if measurements is not None:
+        if not measurements.is_file():  # load_yaml's hint is about --config
+            raise ConfigError(
+                "measurements file not found",
+                location=str(measurements),
+                hint="pass a YAML or JSON file with gpu, price_per_hour, seconds_per_step "
+                "and fixed_seconds to --measurements",
+            )
         document = load_yaml(measurements).document
         if not isinstance(document, dict):
             raise ConfigError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from imagebuilder.config import Config, ModelEntry, RepoSearch
+from imagebuilder.config import Config, ModelEntry, RepoSearch, check_repo_id
 from imagebuilder.errors import ImageBuilderError
 from imagebuilder.hub import Hub, RemoteFile, RepoSnapshot
 
@@ -76,9 +76,18 @@ def _snapshot(hub: Hub, source: Source) -> RepoSnapshot | ImageBuilderError:
 
 def _search(hub: Hub, search: RepoSearch) -> list[str] | ImageBuilderError:
     try:
-        return sorted(hub.search_models(search.author, search.search))[:MAX_REPOS_PER_SEARCH]
+        found = hub.search_models(search.author, search.search)
     except ImageBuilderError as error:
         return error
+    # Search results are Hub answers: an id that is not "owner/name" never becomes a URL.
+    return sorted(filter(_valid_repo_id, found))[:MAX_REPOS_PER_SEARCH]
+
+
+def _valid_repo_id(value: object) -> bool:
+    try:
+        return isinstance(value, str) and bool(check_repo_id(value))
+    except ValueError:
+        return False
 
 
 def gather_listings(

@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     REGISTRY = 10  # a registry refused: auth, layer too large, push error
     WORKFLOW = 11  # a ComfyUI workflow is inconsistent with the pinned stack
     UPDATES_AVAILABLE = 100  # check-updates: not an error, but not up to date either
+    INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it: 128 + 2
 
 
 class ImageBuilderError(Exception):
@@ -87,7 +88,9 @@ class ConfigErrors(ConfigError):
         )
 
     def render(self) -> str:
-        return "\n".join(problem.render() for problem in self.problems)
+        # The CLI prefixes the first line with "error: "; every further problem gets the
+        # same prefix, so each one reads (and greps) like a single error.
+        return "\nerror: ".join(problem.render() for problem in self.problems)
 
     def as_dict(self) -> dict[str, object]:
         data = super().as_dict()

@@ -23,6 +23,7 @@ from huggingface_hub.hf_api import ModelInfo, RepoFile
 from huggingface_hub.utils._headers import build_hf_headers
 from huggingface_hub.utils._http import hf_raise_for_status, http_stream_backoff
 
+from imagebuilder import _hub_answers as answers
 from imagebuilder._hub_errors import (
     MAX_ATTEMPTS,
     RETRY_BASE_S,
@@ -33,6 +34,7 @@ from imagebuilder._hub_errors import (
 )
 
 __all__ = ["CommitInfo", "Hub", "RemoteFile", "RepoSnapshot", "hub_endpoint"]
+from imagebuilder.config import is_sha256
 from imagebuilder.errors import HubError
 
 _T = TypeVar("_T")
@@ -104,6 +106,10 @@ class Hub:
                 if wait is None or not retry or attempt == self.max_attempts:
                     raise translate(error, where) from None
                 time.sleep(wait)
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                # The client parses answers as it reads them: a body that is not JSON, a
+                # date that is not a date, a list for an object. A Hub error, not a crash.
+                raise answers.unreadable(error, where) from error
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def snapshot(self, repo: str, revision: str) -> RepoSnapshot:
@@ -112,21 +118,25 @@ class Hub:
             f"{repo}@{revision}",
             lambda: self._api.model_info(repo, revision=revision, files_metadata=True),
         )
-        commit = info.sha or ""
+        where = f"{repo}@{revision}"
+        # Every field is checked: these values end up in the lock, models.yaml and URLs.
+        commit = answers.commit_sha(info.sha, where)
+        canonical = answers.repo_id(info.id, where)
         files: dict[str, RemoteFile] = {}
         for sibling in info.siblings or []:
+            path = answers.file_path(sibling.rfilename, where)
             lfs = sibling.lfs
-            files[sibling.rfilename] = RemoteFile(
-                repo=info.id,
-                path=sibling.rfilename,
+            files[path] = RemoteFile(
+                repo=canonical,
+                path=path,
                 commit=commit,
-                size=lfs.size if lfs else (sibling.size or 0),
-                sha256=lfs.sha256 if lfs else None,
+                size=answers.file_size(lfs.size if lfs else (sibling.size or 0), where),
+                sha256=answers.optional_sha256(lfs.sha256 if lfs else None, where),
                 blob_id=sibling.blob_id,
             )
         return RepoSnapshot(
             requested_repo=repo,
-            repo=info.id,
+            repo=canonical,
             revision=revision,
             commit=commit,
             last_modified=info.last_modified,
@@ -207,7 +217,7 @@ class Hub:
                 commit=meta.commit_hash or "",
                 size=meta.size or 0,
                 # The resolve ETag of an LFS file is its sha256; a git blob's is a sha1.
-                sha256=etag if len(etag) == 64 else None,
+                sha256=etag if is_sha256(etag) else None,
             )
 
         return self._call(f"{repo}@{revision}/{path}", head)
@@ -262,6 +272,10 @@ class Hub:
                     "the server ignored the Range request",
                     location=f"{repo}@{commit[:12]}/{path}",
                     hint="a proxy between you and the Hub may strip Range headers",
+                )
+            if response.status_code == 206:
+                answers.check_content_range(
+                    response.headers.get("Content-Range"), start, f"{repo}@{commit[:12]}/{path}"
                 )
             for chunk in response.iter_bytes():
                 chunks.append(chunk[: length - received])

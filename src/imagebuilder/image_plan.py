@@ -70,7 +70,7 @@ def records_from_labels(labels: dict[str, str]) -> ModelRecords:
             continue
         try:
             data = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # also deep nesting, 5000-digit numbers
             continue  # a hostile or foreign label: not ours to interpret
         if isinstance(data, dict):
             records[key.removeprefix(MODEL_LABEL_PREFIX)] = {

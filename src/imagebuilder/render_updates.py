@@ -15,12 +15,15 @@ from imagebuilder.proposal import Change, FileRef, Proposal
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# GitHub turns "@name" after a non-word character into a mention (a notification, a team
+# ping); a word joiner after the "@" keeps the text and drops the mention.
+_MENTION = re.compile(r"(?<!\w)@(?=\w)")
 
 
 def md(text: str) -> str:
     """Text safe inside a Markdown table cell: specials escaped, control characters gone."""
     text = _CONTROL.sub(" ", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _MENTION.sub("@\u2060", _MARKDOWN_SPECIAL.sub(r"\\\1", text))
 
 
 def size_text(size: int | None) -> str:

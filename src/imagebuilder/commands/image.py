@@ -155,9 +155,17 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
 
 def _records_of(source: str) -> ModelRecords:
     """An image in the local engine, or a models.yaml (with its lock)."""
-    if source.endswith((".yaml", ".yml")) and Path(source).is_file():
-        loaded, lock_file, lock = load(Path(source))
-        return records_from_lock(loaded.config, require_current(loaded.config, lock, lock_file))
+    if source.endswith((".yaml", ".yml")):
+        if not Path(source).is_file() and ":" not in source:  # meant as a file, not a tag
+            raise ConfigError(
+                "file not found",
+                location=source,
+                hint="pass the path of a models.yaml (its lock beside it) or an image reference",
+            )
+        if Path(source).is_file():
+            loaded, lock_file, lock = load(Path(source))
+            lock = require_current(loaded.config, lock, lock_file)
+            return records_from_lock(loaded.config, lock)
     engine = Engine.connect()
     try:
         labels = engine.image_labels(source)
@@ -183,13 +191,19 @@ def inspect_image(
     def human() -> None:
         table = Table("entry", "repo", "file", "commit", "sha256", "size")
         for name, record in sorted(records.items()):
+            # Labels come from an image anyone could have built: never raw to a terminal.
             table.add_row(
-                name,
-                str(record["repo"]),
-                str(record["file"]),
-                str(record["commit"])[:12],
-                str(record["sha256"])[:12],
-                str(record["size"]),
+                *(
+                    _output.printable(text)
+                    for text in (
+                        name,
+                        str(record["repo"]),
+                        str(record["file"]),
+                        str(record["commit"])[:12],
+                        str(record["sha256"])[:12],
+                        str(record["size"]),
+                    )
+                )
             )
         _output.stdout.print(table)
 
@@ -203,16 +217,21 @@ def diff(
 ) -> None:
     """Model differences between two images, or an image and models.yaml (+ lock)."""
     if left == right:
-        raise ConfigError("diff needs two different sources")
+        raise ConfigError(
+            "diff needs two different sources",
+            location=left,
+            hint="compare two images, or an image and a models.yaml: "
+            "`imagebuilder diff IMAGE models.yaml`",
+        )
     changes = diff_records(_records_of(left), _records_of(right))
 
     def human() -> None:
         if not changes:
             _output.stdout.print("same models")
         for change in changes:
-            _output.stdout.print(f"{change.kind}: {change.name}")
+            _output.stdout.print(_output.printable(f"{change.kind}: {change.name}"))
             for field, (a, b) in change.fields.items():
-                _output.stdout.print(f"  {field}: {a} -> {b}")
+                _output.stdout.print(_output.printable(f"  {field}: {a} -> {b}"))
 
     result: dict[str, Any] = {
         "left": left,

@@ -11,8 +11,8 @@ from rich.table import Table
 from imagebuilder import _output
 from imagebuilder.commands._common import JsonOption, make_hub
 from imagebuilder.compat import check_lora, compare_models
-from imagebuilder.config import check_repo_id, check_repo_path, check_revision
-from imagebuilder.errors import FileNotFoundOnHub
+from imagebuilder.config import PICKLE_SUFFIXES, check_repo_id, check_repo_path, check_revision
+from imagebuilder.errors import FileNotFoundOnHub, PickleFormatRefused
 from imagebuilder.inspection import HeaderSummary, lora_info, summarize
 from imagebuilder.remote_header import fetch_header, read_local_header, verify_local_file
 from imagebuilder.safetensors_header import Header
@@ -20,6 +20,13 @@ from imagebuilder.safetensors_header import Header
 
 def read_target(target: str) -> Header:
     """A local file when the path exists, else ``owner/name/path/in/repo[@revision]``."""
+    suffix = Path(target.partition("@")[0]).suffix.lower()
+    if suffix in PICKLE_SUFFIXES:  # refused by name, local or remote: exit 7, not a usage error
+        raise PickleFormatRefused(
+            f"{suffix} is a pickle-based format, refused: loading it can run arbitrary code",
+            location=target,
+            hint="inspect the .safetensors release of this model instead",
+        )
     if Path(target).is_file():
         return read_local_header(Path(target))
     ref, _, revision = target.partition("@")
@@ -34,12 +41,17 @@ def read_target(target: str) -> Header:
     hub = make_hub()
     remote = hub.snapshot(repo, revision).files.get(path)
     if remote is None:
-        raise FileNotFoundOnHub("file not found at this revision", location=f"{repo}@{revision}")
+        raise FileNotFoundOnHub(
+            f"{path}: file not found at this revision",
+            location=f"{repo}@{revision}",
+            hint="check the path inside the repo (case matters) and the revision",
+        )
     return fetch_header(hub, remote.repo, path, remote.commit, remote.size)
 
 
 def _table(summary: HeaderSummary) -> Table:
-    table = Table("property", "value", title=summary.name, title_justify="left")
+    title = _output.printable(summary.name)
+    table = Table("property", "value", title=title, title_justify="left")
     table.add_row("file size", f"{summary.file_size:,} bytes")
     table.add_row("tensors", f"{summary.tensor_count:,}")
     table.add_row("parameters", f"{summary.parameter_count:,}")
@@ -53,7 +65,8 @@ def _table(summary: HeaderSummary) -> Table:
             table.add_row(f"lora.{key}", ", ".join(map(str, value)) if isinstance(value, tuple)
                           else str(value))  # fmt: skip
     for key, value in summary.metadata.items():
-        table.add_row(f"metadata.{key[:60]}", value[:200])
+        # Metadata is free text from the file: no escape sequence reaches the terminal.
+        table.add_row(_output.printable(f"metadata.{key[:60]}"), _output.printable(value[:200]))
     return table
 
 
@@ -69,6 +82,13 @@ def inspect(
     as_json: JsonOption = False,
 ) -> None:
     """Read a safetensors header (remote: HTTP Range, never a download) and report it."""
+    if sha256 is not None and not Path(target).is_file():
+        # Checking a remote sha256 means downloading the file: refuse rather than skip it.
+        raise typer.BadParameter(
+            "checks local files only; a remote file's sha256 needs a download "
+            "(`imagebuilder lock` takes it from the Hub's metadata)",
+            param_hint="--sha256",
+        )
     header = read_target(target)
     if sha256 is not None and Path(target).is_file():
         verify_local_file(Path(target), sha256=sha256.lower())

@@ -9,7 +9,7 @@ import typer
 
 from imagebuilder import _output
 from imagebuilder._atomic import atomic_write_text
-from imagebuilder.applying import plan_update, select_changes, write_update
+from imagebuilder.applying import plan_update, require_entries, select_changes, write_update
 from imagebuilder.checkupdates import check_updates as run_check
 from imagebuilder.commands._common import ConfigOption, JsonOption, load, make_hub
 from imagebuilder.configload import DEFAULT_CONFIG
@@ -79,6 +79,7 @@ def update(
     atomically. Options (fewer steps, newer LoRA versions) are never applied.
     """
     loaded, lock_file, lock = load(config)
+    require_entries(entries or [], loaded.config)  # a typo fails before any Hub request
     hub = make_hub()
     _output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
     full = run_check(loaded.config, lock, hub, locate=loaded.where)

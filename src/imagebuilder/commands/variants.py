@@ -127,7 +127,7 @@ def emit_variants(repository: str, built: list[dict[str, Any]], as_json: bool) -
     _output.emit({"image": repository, "variants": built}, as_json, human)
 
 
-def build_variants(
+def build_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
     config: ConfigOption = DEFAULT_CONFIG,
     build_dir: Annotated[
         Path, typer.Option("--build-dir", help="Contexts go in <build-dir>/<variant>/.")
@@ -136,6 +136,13 @@ def build_variants(
     image: Annotated[
         str | None, typer.Option("--image", help="Repository to tag (default: image.name).")
     ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", "-t", help="Extra tag: <tag>-<variant>, plain on the baseline."),
+    ] = None,
+    version: Annotated[str, typer.Option("--image-version", help="OCI version label.")] = "dev",
+    revision: Annotated[str | None, typer.Option(help="OCI revision label.")] = None,
+    source: Annotated[str | None, typer.Option(help="OCI source label.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build one image per variant in models.yaml, tagged by variant name, sharing layers."""
@@ -152,8 +159,8 @@ def build_variants(
         project=config.resolve().parent,
         build_dir=build_dir,
         repository=repository,
-        build_args=build_args("dev", None, None),
-        extra_tags=(),
+        build_args=build_args(version, revision, source),
+        extra_tags=tuple(tag or []),
     )
     emit_variants(repository, build_all_variants(loaded, current, plan, push=push), as_json)
 

@@ -132,9 +132,10 @@ def parse_challenge(header: str | None) -> Challenge | None:
     return Challenge(scheme.lower(), dict(_PARAM.findall(rest[:4096])))
 
 
-def may_send_credentials(realm: str, registry_host: str) -> bool:
-    """Only over https, or to the registry's own host (a loopback registry over http)."""
+def may_send_credentials(realm: str, registry_host: str, registry_scheme: str) -> bool:
+    """Only over https, or to the registry's own host when the registry itself speaks
+    plain http (a loopback registry): an https registry must never downgrade them."""
     parts = urlsplit(realm)
     if parts.scheme == "https":
         return True
-    return parts.scheme == "http" and parts.netloc == registry_host
+    return parts.scheme == "http" == registry_scheme and parts.netloc == registry_host

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from imagebuilder.errors import CheckFailed, RegistryError
 from imagebuilder.oci.digest import sha256_digest
-from imagebuilder.oci.transport import RegistryTransport, raise_for_registry
+from imagebuilder.oci.transport import RegistryTransport, raise_for_registry, read_capped
 
 MAX_MANIFEST_BYTES = 4_000_000  # the distribution spec's own limit
 MAX_CONFIG_BYTES = 8_000_000
@@ -60,7 +60,7 @@ class RegistryClient:
             return None
         raise_for_registry(response, f"HEAD blob {digest[:19]}", self.host)
         length = response.headers.get("Content-Length", "")
-        return int(length) if length.isdigit() else 0
+        return int(length) if length.isascii() and length.isdigit() else 0
 
     def read_blob(self, repository: str, digest: str, limit: int = MAX_CONFIG_BYTES) -> bytes:
         """A small blob (an image config), verified against its digest."""
@@ -133,7 +133,7 @@ class RegistryClient:
             raise UploadSessionLost("the upload session is gone", location=repository)
         raise_for_registry(response, "upload status", self.host)
         _, _, end = response.headers.get("Range", "0--1").partition("-")
-        return int(end) + 1 if end.lstrip("-").isdigit() else 0
+        return int(end) + 1 if end.isascii() and end.isdigit() else 0
 
     def finish_upload(
         self, repository: str, location: str, digest: str, content: bytes = b""
@@ -174,17 +174,20 @@ class RegistryClient:
 
     def find_manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest, verified when asked for by digest; None when the registry has none."""
-        response = self.transport.send(
+        with self.transport.stream(
             "GET",
             f"/v2/{repository}/manifests/{reference}",
             scope=_scope(repository, "pull"),
             headers={"Accept": ", ".join(MANIFEST_TYPES)},
-        )
-        if response.status_code == 404:
-            return None
-        raise_for_registry(response, f"GET manifest {repository}:{reference}", self.host)
-        body = response.content
-        if len(body) > MAX_MANIFEST_BYTES:
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                if response.status_code == 404:
+                    return None
+                raise_for_registry(response, f"GET manifest {repository}:{reference}", self.host)
+            # Capped while reading: a hostile registry must not be able to fill memory.
+            body = read_capped(response, MAX_MANIFEST_BYTES)
+        if body is None:
             raise RegistryError(f"manifest of {repository}@{reference} is too large")
         digest = sha256_digest(body)
         if reference.startswith("sha256:") and digest != reference:

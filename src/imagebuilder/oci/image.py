@@ -7,6 +7,7 @@ Nothing here reads a clock: the created time is an input (SOURCE_DATE_EPOCH or 0
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +67,23 @@ def created_time(source_date_epoch: str | None) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _digest(value: Any, what: str) -> str:
+    """A sha256 digest, nothing else: a digest is fetched (and trusted) as content-addressed,
+    so a tag or a path here would let the registry serve unverified bytes."""
+    if not isinstance(value, str) or not _DIGEST.match(value):
+        raise RegistryError(f"the base image's {what} has no valid sha256 digest")
+    return value
+
+
+def _size(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RegistryError(f"the base image's {what} has no valid size")
+    return value
+
+
 def _object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RegistryError(f"the base image's {what} is not a JSON object")
@@ -75,7 +93,7 @@ def _object(value: Any, what: str) -> dict[str, Any]:
 def parse_json(body: bytes, what: str) -> dict[str, Any]:
     try:
         return _object(json.loads(body), what)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting
         raise RegistryError(f"the base image's {what} is not valid JSON") from None
 
 
@@ -84,9 +102,7 @@ def pick_platform(index: Mapping[str, Any], os_name: str, architecture: str) -> 
     for entry in index.get("manifests") or []:
         platform = entry.get("platform") or {} if isinstance(entry, dict) else {}
         if platform.get("os") == os_name and platform.get("architecture") == architecture:
-            digest = entry.get("digest")
-            if isinstance(digest, str):
-                return digest
+            return _digest(entry.get("digest"), f"{os_name}/{architecture} index entry")
     raise RegistryError(
         f"the base image has no {os_name}/{architecture} variant",
         hint="pin image.base to a digest that has this platform",
@@ -95,7 +111,11 @@ def pick_platform(index: Mapping[str, Any], os_name: str, architecture: str) -> 
 
 def config_descriptor(manifest: Mapping[str, Any]) -> Descriptor:
     config = _object(manifest.get("config"), "manifest config")
-    return Descriptor(OCI_CONFIG, str(config.get("digest", "")), int(config.get("size", 0)))
+    return Descriptor(
+        OCI_CONFIG,
+        _digest(config.get("digest"), "config descriptor"),
+        _size(config.get("size"), "config descriptor"),
+    )
 
 
 def base_layer_list(manifest: Mapping[str, Any]) -> list[Descriptor]:
@@ -109,7 +129,8 @@ def base_layer_list(manifest: Mapping[str, Any]) -> list[Descriptor]:
                 "publish cannot copy",
                 hint="use a base image with ordinary (tar or tar+gzip) layers",
             )
-        layers.append(Descriptor(media_type, str(layer["digest"]), int(layer["size"])))
+        digest = _digest(layer.get("digest"), "layer")
+        layers.append(Descriptor(media_type, digest, _size(layer.get("size"), "layer")))
     return layers
 
 

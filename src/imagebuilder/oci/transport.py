@@ -8,6 +8,7 @@ error naming the registry and what to do. Tokens and passwords never reach a mes
 from __future__ import annotations
 
 import ipaddress
+import json
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -61,7 +62,8 @@ class RegistryTransport:
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.host = host
-        self.base_url = f"{scheme or default_scheme(host)}://{host}"
+        self.scheme = scheme or default_scheme(host)
+        self.base_url = f"{self.scheme}://{host}"
         self.retry = retry or RetryPolicy()
         self._credentials = credentials
         self.sleep = sleep
@@ -82,9 +84,10 @@ class RegistryTransport:
         if path_or_url.startswith("/"):
             return self.base_url + path_or_url
         parts = urlsplit(path_or_url)
-        if parts.netloc != self.host:
+        # The scheme too: an https registry's credentials must never go out over http.
+        if parts.netloc != self.host or parts.scheme != self.scheme:
             raise RegistryError(
-                "the registry sent an upload location on another host",
+                "the registry sent an upload location on another host or scheme",
                 location=self.host,
                 hint="a proxy in front of the registry may rewrite Location headers",
             )
@@ -167,7 +170,8 @@ class RegistryTransport:
     @staticmethod
     def _retry_after(response: httpx2.Response) -> float | None:
         value = response.headers.get("Retry-After", "")
-        return min(float(value), 60.0) if value.isdigit() else None
+        # isascii: "²".isdigit() is True, and float("²") raises.
+        return min(float(value), 60.0) if value.isascii() and value.isdigit() else None
 
     def _authenticate(self, header: str | None, scope: str) -> None:
         challenge = parse_challenge(header)
@@ -193,20 +197,22 @@ class RegistryTransport:
         # A mount needs two scopes: registries expect them as repeated `scope` params.
         query += [("scope", part) for part in scope.split()]
         headers = {}
-        if self._credentials is not None and may_send_credentials(realm, self.host):
+        if self._credentials is not None and may_send_credentials(realm, self.host, self.scheme):
             headers["Authorization"] = self._credentials.basic_header()
         try:
-            answer = self._client.get(realm, params=query, headers=headers)
+            # Streamed and capped: the realm is any URL the registry names, and its
+            # answer must not be able to fill memory.
+            with self._client.stream("GET", realm, params=query, headers=headers) as answer:
+                body = read_capped(answer, MAX_TOKEN_BYTES)
         except httpx2.TransportError as error:
             raise NetworkError(
                 f"token service of {self.host} unreachable: {type(error).__name__}"
             ) from None
         if answer.status_code in (401, 403):
             raise _no_credentials(self.host, refused=True)
-        body = answer.content[:MAX_TOKEN_BYTES]
         try:
-            data = answer.json() if len(body) < MAX_TOKEN_BYTES else {}
-        except ValueError:
+            data = json.loads(body) if body is not None else {}
+        except (ValueError, RecursionError):
             data = {}
         token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
         if answer.status_code != 200 or not isinstance(token, str) or not token:
@@ -214,6 +220,16 @@ class RegistryTransport:
                 f"token service of {self.host} answered {answer.status_code} without a token"
             )
         return token
+
+
+def read_capped(response: httpx2.Response, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes ``limit`` bytes (the rest is never read)."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def _no_credentials(host: str, refused: bool = False) -> RegistryError:

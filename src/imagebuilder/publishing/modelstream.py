@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from imagebuilder._hub_answers import check_content_range
 from imagebuilder.errors import CheckFailed, HubError, NetworkError
 from imagebuilder.hub import Hub
 from imagebuilder.oci.client import RegistryClient, UploadSessionLost
@@ -82,6 +83,8 @@ def hub_chunks(
                         location=source.where,
                         hint="a proxy between you and the Hub may strip Range headers",
                     )
+                if offset:  # resumed bytes from another offset would only fail at the end
+                    check_content_range(response.headers.get("Content-Range"), offset, source.where)
                 for chunk in response.iter_bytes():  # as received: no re-chunking copy
                     if offset + len(chunk) > source.size:
                         raise CheckFailed(

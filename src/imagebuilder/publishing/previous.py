@@ -9,6 +9,7 @@ keeps, so a release after a LoRA bump still streams only the LoRA.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from imagebuilder.errors import ImageBuilderError
@@ -17,6 +18,7 @@ from imagebuilder.oci.image import config_descriptor, parse_json
 from imagebuilder.publishing.modelstream import ModelSource
 
 HISTORY_PREFIX = "imagebuilder publish: "
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def history_line(source: ModelSource) -> str:
@@ -39,10 +41,13 @@ def digests_by_history(config: dict[str, object]) -> dict[str, str]:
     layered = [h for h in history if isinstance(h, dict) and not h.get("empty_layer")]
     if len(layered) != len(diff_ids):
         return {}  # a config we did not write: trust nothing in it
+    # Only well-formed digests: a remembered digest goes into blob URLs and the manifest.
     return {
-        str(entry.get("created_by", "")): str(diff_id)
+        str(entry.get("created_by", "")): diff_id
         for entry, diff_id in zip(layered, diff_ids, strict=True)
         if str(entry.get("created_by", "")).startswith(HISTORY_PREFIX)
+        and isinstance(diff_id, str)
+        and _DIGEST.match(diff_id)
     }
 
 
