@@ -23,6 +23,7 @@ from infra.fixtures import TinyBase
 from infra.project import cli_json as cli
 from infra.project import make_project
 from infra.registry import RegistryServer, start_registry
+from workflow_helpers import variant_yaml
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
@@ -347,3 +348,39 @@ def test_interrupted_publish_resumes_without_refetching_finished_layers(
     assert served == {LORA_FILE.rsplit("/", 1)[-1]}
     actions = {layer["name"]: layer["action"] for layer in result["layers"]}
     assert all(actions[name] == "reused" for name in finished)
+
+
+def test_variants_are_published_one_at_a_time_sharing_layers(
+    project: Path,  # for its set-up: loopback Hub environment and registry credentials
+    tmp_path: Path,
+    registry: RegistryServer,
+    tiny_base_image: TinyBase,
+    docker_client: docker.DockerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    variants = make_project(
+        tmp_path / "variants", f"{registry.host}/pub-variants", tiny_base_image, text=variant_yaml()
+    )
+    assert cli(capsys, "lock", "-c", str(variants / "models.yaml"))[0] == 0
+
+    code, refused = publish(capsys, variants)
+    assert code == ExitCode.CONFIG and "--variant" in refused["hint"]
+
+    code, steps4 = publish(capsys, variants, "--variant", "steps4")
+    assert code == 0, steps4
+    mark = registry.log_offset()
+    code, steps3 = publish(capsys, variants, "--variant", "steps3")
+    assert code == 0, steps3
+    assert steps3["tags"] == ["steps3"]
+    uploaded = {layer["digest"] for layer in steps3["layers"] if layer["action"] == "uploaded"}
+    by_name = {layer["name"]: layer for layer in steps3["layers"]}
+    # Same models, other workflows: only the small layer and the config are new.
+    assert uploaded == {by_name["workflows+lock"]["digest"], by_name["config"]["digest"]}
+    assert set(registry.uploaded_blobs(since=mark)) == uploaded
+
+    ref = f"{registry.host}/pub-variants:steps3"
+    docker_client.api.pull(ref, auth_config=registry.auth_config)
+    graph = docker_client.containers.run(
+        ref, ["cat", "/comfyui/user/default/workflows/qwen_image_edit_1.json"], remove=True
+    )
+    assert json.loads(graph)["3"]["inputs"]["steps"] == 3

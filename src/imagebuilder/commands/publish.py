@@ -14,7 +14,7 @@ from imagebuilder import _output
 from imagebuilder.commands._common import ConfigOption, JsonOption, load, make_hub
 from imagebuilder.config import Config
 from imagebuilder.configload import DEFAULT_CONFIG
-from imagebuilder.errors import ExitCode
+from imagebuilder.errors import ConfigError, ExitCode
 from imagebuilder.lockfile import Lock, require_current, write_lock
 from imagebuilder.oci.auth import find_credentials
 from imagebuilder.oci.client import RegistryClient
@@ -32,6 +32,7 @@ from imagebuilder.publishing.plan import (
 from imagebuilder.publishing.request import PublishRequest, PublishResult
 from imagebuilder.publishing.run import publish
 from imagebuilder.render import FileUrl
+from imagebuilder.variants import effective_config, variant_lock
 from imagebuilder.workflows import rendered_workflow_files
 
 TagOption = Annotated[
@@ -70,13 +71,19 @@ def build_request(
     parallel: int,
     previous: list[str] | None = None,
     split: bool = False,
+    variant: str | None = None,
 ) -> PublishRequest:
+    """What to publish. With ``variant``: that variant's stack, lock entries and workflows."""
+    workflows = rendered_workflow_files(config, project_dir, variant)
+    config = effective_config(config, variant)
+    lock = variant_lock(lock, config)
     target = parse_reference(image or config.image.name)
     plans = model_layer_plans(config, lock, file_url)
     limit = max_layer_bytes(target.registry, config.image.registries)
     plans = check_layer_limits(plans, target.registry, limit, split=split)
     repository = ImageReference(target.registry, target.repository)
-    tags = [repository.with_tag(t).tag or t for t in tags or ([target.tag] if target.tag else [])]
+    default_tags = [target.tag] if target.tag else ([variant] if variant else [])
+    tags = [repository.with_tag(t).tag or t for t in tags or default_tags]
     created = created_time(os.environ.get("SOURCE_DATE_EPOCH"))
     all_labels = oci_labels(config.image.base, created=created, **labels)
     all_labels |= model_labels(config, lock, file_url)
@@ -85,12 +92,29 @@ def build_request(
         target=repository,
         tags=tuple(tags),
         plans=tuple(plans),
-        files_layer=files_layer(config, lock, rendered_workflow_files(config, project_dir), plans),
+        files_layer=files_layer(config, lock, workflows, plans),
         labels=all_labels,
         created=created,
         parallel=parallel,
         previous_tags=tuple(previous or ()),
     )
+
+
+def _require_variant_choice(config: Config, variant: str | None, config_path: Path) -> None:
+    """One image per publish: with variants declared, the user says which one."""
+    if config.variants and variant is None:
+        raise ConfigError(
+            f"models.yaml declares variants ({', '.join(config.variants)}); "
+            "publish builds one image at a time",
+            location=str(config_path),
+            hint="publish each with --variant NAME (shared layers are uploaded once)",
+        )
+    if variant is not None and not config.variants:
+        raise ConfigError(
+            f"--variant {variant!r}, but models.yaml declares no variants",
+            location=str(config_path),
+            hint="drop --variant, or add a 'variants:' section",
+        )
 
 
 def _report_table(result: PublishResult) -> Table:
@@ -136,16 +160,24 @@ def publish_command(  # noqa: PLR0917 (a CLI command: one parameter per option)
             "joined by a small entrypoint step when the container starts.",
         ),
     ] = False,
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            help="With variants in models.yaml: the one to publish (its own LoRA and "
+            "workflows; tagged with its name unless --tag is given)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Publish the image straight into the registry: only what changed moves."""
     loaded, lock_file, current = load(config)
     lock = require_current(loaded.config, current, lock_file)
+    _require_variant_choice(loaded.config, variant, config)
     hub = make_hub()
     request = build_request(
         loaded.config, lock, config.resolve().parent, hub.file_url,
         image=image, tags=list(tag or []), parallel=parallel, previous=previous,
-        split=split_large_files,
+        split=split_large_files, variant=variant,
         labels={"source": source, "revision": revision, "version": version},
     )  # fmt: skip
     target = _client(request.target.api_host)
