@@ -184,3 +184,9 @@ def test_inspect_sha256_on_a_remote_target_is_refused_not_skipped(
     args = ["inspect", "owner/name/model.safetensors", "--sha256", "0" * 64]
     assert main(args) == ExitCode.USAGE
     assert "checks local files only" in capsys.readouterr().err
+
+
+def test_check_updates_json_and_markdown_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check-updates", "--json", "--markdown", "-c", str(ROOT / "models.yaml")])
+    assert code == ExitCode.USAGE
+    assert "pick one" in capsys.readouterr().err

@@ -222,6 +222,8 @@ def test_a_pattern_that_misses_its_pin_points_at_its_line(
     line = next(n for n, row in enumerate(project.read_text().splitlines(), 1) if "EDIT_" in row)
     capsys.readouterr()
     assert main(["check-updates", "-c", str(project), "--json"]) == ExitCode.CONFIG
-    [problem] = json.loads(capsys.readouterr().out)["problems"]
+    captured = capsys.readouterr()
+    [problem] = json.loads(captured.out)["problems"]
     assert problem["entry"] == "diffusion_model"
     assert problem["location"] == f"models.yaml:{line}"
+    assert f"warning: models.yaml:{line}" in captured.err  # stderr too, not only the result

@@ -42,6 +42,8 @@ def _report(proposal: Proposal, as_json: bool, as_markdown: bool, endpoint: str)
         _output.stdout.print(table(proposal))
     for note in proposal.notes:
         _output.log(f"note: {note}")
+    for problem in proposal.problems:  # also on stderr: a table or JSON can be piped away
+        _output.warn(problem.error.render())
 
 
 def check_updates(
@@ -54,6 +56,12 @@ def check_updates(
 
     Exit 0 when up to date, 100 when updates are available, an error's code otherwise.
     """
+    if as_json and as_markdown:
+        raise typer.BadParameter(
+            "--json and --markdown both choose what goes to stdout: pick one "
+            "(--json with --markdown-out FILE gives both)",
+            param_hint="--markdown",
+        )
     loaded, _lock_file, lock = load(config)
     hub = make_hub()
     _output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
