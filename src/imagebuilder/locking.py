@@ -15,7 +15,7 @@ from imagebuilder.errors import FileNotFoundOnHub, HubError, ImageBuilderError
 from imagebuilder.hub import Hub, RemoteFile, RepoSnapshot
 from imagebuilder.lockfile import Lock, LockEntry
 
-MAX_CONCURRENT_REPOS = 8
+MAX_CONCURRENT_HUB_CALLS = 8
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def fetch_snapshots(
         except ImageBuilderError as error:
             return error
 
-    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_REPOS, max(1, len(unique)))) as pool:
+    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_HUB_CALLS, max(1, len(unique)))) as pool:
         return dict(zip(unique, pool.map(one, unique), strict=True))
 
 

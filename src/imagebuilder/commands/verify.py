@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import typer
@@ -14,10 +15,11 @@ from imagebuilder.commands.workflows import workflow_summary
 from imagebuilder.compat import check_lora
 from imagebuilder.config import Config, Role
 from imagebuilder.configload import DEFAULT_CONFIG
-from imagebuilder.errors import ExitCode
-from imagebuilder.hub import Hub, RepoSnapshot
+from imagebuilder.errors import ExitCode, ImageBuilderError
+from imagebuilder.hub import Hub
 from imagebuilder.inspection import summarize
 from imagebuilder.lockfile import Lock, require_current
+from imagebuilder.locking import MAX_CONCURRENT_HUB_CALLS, fetch_snapshots
 from imagebuilder.remote_header import fetch_header
 from imagebuilder.safetensors_header import Header
 
@@ -33,21 +35,31 @@ def _base_for(config: Config, lora_name: str) -> str | None:
 
 def check_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
     """The verification report; ``problems`` lists every failed check, one line each."""
-    snapshots: dict[tuple[str, str], RepoSnapshot] = {}
-    headers: dict[str, Header] = {}
-    files: dict[str, Any] = {}
     problems: list[str] = []
+    # One listing per repo@commit and one ranged read per file, all concurrently: the
+    # wall time is a few round trips whatever the number of files.
+    snapshots = fetch_snapshots(hub, ((e.repo, e.commit) for e in lock.models.values()))
+    to_read = []
     for name, locked in lock.models.items():
-        key = (locked.repo, locked.commit)
-        if key not in snapshots:
-            snapshots[key] = hub.snapshot(*key)
-        remote = snapshots[key].files.get(locked.file)
+        snapshot = snapshots[(locked.repo, locked.commit)]
+        if isinstance(snapshot, ImageBuilderError):
+            raise snapshot
+        remote = snapshot.files.get(locked.file)
         served = remote.size if remote else None
         if served != locked.size:
             problems.append(f"{name}: the Hub serves {served} bytes, the lock says {locked.size}")
-            continue
-        headers[name] = fetch_header(hub, locked.repo, locked.file, locked.commit, locked.size)
-        files[name] = summarize(headers[name]).as_dict()
+        else:
+            to_read.append(name)
+
+    def read(name: str) -> Header:
+        locked = lock.models[name]
+        return fetch_header(hub, locked.repo, locked.file, locked.commit, locked.size)
+
+    with ThreadPoolExecutor(
+        max_workers=min(MAX_CONCURRENT_HUB_CALLS, max(1, len(to_read)))
+    ) as pool:
+        headers = dict(zip(to_read, pool.map(read, to_read), strict=True))
+    files = {name: summarize(header).as_dict() for name, header in headers.items()}
     lora_checks: dict[str, Any] = {}
     for name, _entry in config.entries_by_role(Role.LORA):
         base = _base_for(config, name)
