@@ -199,3 +199,28 @@ def test_no_token_in_history_labels_or_layers(
                     for inner in layer.getmembers():
                         assert canary not in inner.name.encode()
     assert canary not in (project / "build" / "Dockerfile").read_bytes()
+
+
+def test_engine_not_running_is_a_clear_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{project}/no-engine.sock")
+    code, result = build(capsys, project)
+    assert code == ExitCode.DOCKER
+    assert result["error"] == "EngineUnavailable"
+    assert "no Docker Engine answered" in result["message"]
+    assert "start the engine" in result["hint"]
+
+
+def test_missing_base_image_is_a_clear_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project / "models.yaml"
+    missing = "127.0.0.1:9/nobody/base@sha256:" + "0" * 64
+    text = config.read_text()
+    original = next(line for line in text.splitlines() if line.strip().startswith("base:"))
+    config.write_text(text.replace(original, f"  base: {missing}"))
+    code, result = build(capsys, project)
+    assert code == ExitCode.DOCKER
+    assert result["error"] == "BaseImageMissing", result
+    assert result["location"] == missing

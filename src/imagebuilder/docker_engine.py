@@ -25,6 +25,7 @@ from imagebuilder.errors import (
     PushFailed,
     RegistryAuthError,
 )
+from imagebuilder.registry_client import ImageName
 
 MIN_API_VERSION = (1, 40)  # Docker 19.03: the oldest engine imagebuilder is tested against
 ENGINE_TIMEOUT_S = 3600  # a 20 GB layer commit can take minutes
@@ -111,6 +112,32 @@ class Engine:
         labels = (attrs.get("Config") or {}).get("Labels") or {}
         return {str(key): str(value) for key, value in labels.items()}
 
+    def ensure_base(self, base: str) -> None:
+        """The base image, by its pinned digest: already in the engine, or pulled now.
+
+        Checked before the build so a missing base is named as such instead of surfacing
+        as whatever the builder says. Pull credentials come from the Docker config only:
+        the IMAGEBUILDER_REGISTRY_* variables are for the target registry and must never
+        be offered to another one.
+        """
+        if self.has_image(base):
+            return
+        registry = ImageName.parse(base.split("@", 1)[0]).registry
+        try:
+            auth = docker.auth.load_config().resolve_authconfig(registry) or None
+        except DockerException:
+            auth = None
+        try:
+            self._client.images.pull(base, auth_config=auth)
+        except DockerException as error:
+            explanation = getattr(error, "explanation", None) or str(error)
+            raise BaseImageMissing(
+                f"the base image is not in the engine and cannot be pulled: {explanation}",
+                location=base,
+                hint="check image.base in models.yaml, `docker login` to its registry, "
+                "or load it into the engine (`docker pull` / `docker load`)",
+            ) from None
+
     def build(
         self,
         context_dir: Path,
@@ -122,6 +149,7 @@ class Engine:
         progress: Progress,
     ) -> str:
         """Build with host networking (downloads reach the Hub the host reaches); image id."""
+        self.ensure_base(base)
         image_id = ""
         last_lines: list[str] = []
         try:
