@@ -71,10 +71,3 @@ class RegistryClient:
     def manifest(self, repository: str, reference: str) -> bytes | None:
         found = self._client.find_manifest(repository, reference)
         return None if found is None else found.body
-
-    def has_blob(self, repository: str, digest: str) -> bool:
-        return self._client.blob_size(repository, digest, pull_only=True) is not None
-
-    def blob(self, repository: str, digest: str, max_bytes: int = 4_000_000) -> bytes:
-        """A small blob (an image config), verified against its digest; at most ``max_bytes``."""
-        return self._client.read_blob(repository, digest, limit=max_bytes)

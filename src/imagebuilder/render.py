@@ -243,13 +243,6 @@ def render_build(
     return RenderedBuild(files=files, layers=tuple(layers), base=config.image.base)
 
 
-def read_workflows(project_dir: Path) -> dict[str, bytes]:
-    folder = project_dir / WORKFLOWS_DIR
-    if not folder.is_dir():
-        return {}
-    return {path.name: path.read_bytes() for path in sorted(folder.glob("*.json"))}
-
-
 def find_template(project_dir: Path) -> Path:
     """The project's templates/Dockerfile.j2, else the one shipped with imagebuilder."""
     candidates = (

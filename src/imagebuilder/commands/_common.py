@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from imagebuilder.configload import DEFAULT_CONFIG, LoadedConfig, load_config
+from imagebuilder.configload import LoadedConfig, load_config
 from imagebuilder.hub import Hub
 from imagebuilder.lockfile import Lock, load_lock, lock_path_for
 
@@ -26,6 +26,3 @@ def load(config_path: Path) -> tuple[LoadedConfig, Path, Lock | None]:
 
 def make_hub() -> Hub:
     return Hub()
-
-
-DEFAULT_CONFIG_PATH = DEFAULT_CONFIG

@@ -64,7 +64,3 @@ def parse_reference(text: str) -> ImageReference:
     if digest and not _DIGEST.match(digest):
         raise ConfigError(f"{text!r}: digest must be sha256:<64 hex>")
     return ImageReference(registry, repository, tag or None, digest or None)
-
-
-def is_digest(value: str) -> bool:
-    return bool(_DIGEST.match(value))
