@@ -67,6 +67,22 @@ def lock_models(project: Path) -> dict[str, Any]:
     return dict(json.loads((project / "models.lock.json").read_text())["models"])
 
 
+def test_published_image_is_inspected_in_its_registry_without_a_pull(
+    project: Path, registry: RegistryServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, result = publish(capsys, project, "--tag", "inspect-me")
+    assert code == 0, result
+    ref = f"{result['repository']}:inspect-me"
+    code, shown = cli(capsys, "inspect-image", ref)  # not in the local engine: the registry
+    assert code == 0, shown
+    locked = lock_models(project)
+    assert {name: m["sha256"] for name, m in shown["models"].items()} == {
+        name: entry["sha256"] for name, entry in locked.items()
+    }
+    code, compared = cli(capsys, "diff", ref, str(project / "models.yaml"))
+    assert code == 0 and compared["identical"], compared
+
+
 def test_published_image_matches_the_built_one(
     project: Path,
     docker_client: docker.DockerClient,

@@ -14,7 +14,7 @@ from imagebuilder.commands._imaging import Progress, build_args, push_verified
 from imagebuilder.commands.variants import VariantBuild, build_all_variants, emit_variants
 from imagebuilder.configload import DEFAULT_CONFIG
 from imagebuilder.docker_engine import Engine
-from imagebuilder.errors import ConfigError, DockerError
+from imagebuilder.errors import ConfigError, DockerError, EngineUnavailable
 from imagebuilder.image_plan import (
     CONTENT_HASH_LABEL,
     ModelRecords,
@@ -25,6 +25,7 @@ from imagebuilder.image_plan import (
     records_from_lock,
 )
 from imagebuilder.lockfile import require_current
+from imagebuilder.publishing.labels import registry_labels
 from imagebuilder.render import (
     RenderedBuild,
     find_template,
@@ -153,8 +154,23 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
     _output.emit(result, as_json, human)
 
 
+def _labels_of(image: str) -> dict[str, str]:
+    """From the local engine when it holds the image; else straight from its registry
+    (what `publish` leaves), so no pull and no running engine are needed."""
+    try:
+        engine = Engine.connect()
+    except EngineUnavailable:
+        return registry_labels(image)
+    try:
+        if engine.has_image(image):
+            return engine.image_labels(image)
+    finally:
+        engine.close()
+    return registry_labels(image)
+
+
 def _records_of(source: str) -> ModelRecords:
-    """An image in the local engine, or a models.yaml (with its lock)."""
+    """An image (local engine or registry), or a models.yaml (with its lock)."""
     if source.endswith((".yaml", ".yml")):
         if not Path(source).is_file() and ":" not in source:  # meant as a file, not a tag
             raise ConfigError(
@@ -166,11 +182,7 @@ def _records_of(source: str) -> ModelRecords:
             loaded, lock_file, lock = load(Path(source))
             lock = require_current(loaded.config, lock, lock_file)
             return records_from_lock(loaded.config, lock)
-    engine = Engine.connect()
-    try:
-        labels = engine.image_labels(source)
-    finally:
-        engine.close()
+    labels = _labels_of(source)
     records = records_from_labels(labels)
     if not records:
         raise DockerError(
@@ -182,10 +194,12 @@ def _records_of(source: str) -> ModelRecords:
 
 
 def inspect_image(
-    image: Annotated[str, typer.Argument(help="Image reference in the local engine.")],
+    image: Annotated[
+        str, typer.Argument(help="Image reference: in the local engine, else in its registry.")
+    ],
     as_json: JsonOption = False,
 ) -> None:
-    """Which models an image carries, read from its labels."""
+    """Which models an image carries, read from its labels (local engine or registry)."""
     records = _records_of(image)
 
     def human() -> None:

@@ -12,6 +12,9 @@ from imagebuilder.publishing.plan import ModelLayerPlan
 LayerDone = Callable[[str, str], None]  # (entry name, layer digest): record it in the lock
 
 
+DEFAULT_PLATFORM = ("linux", "amd64")  # what the GPU workers run
+
+
 @dataclass(frozen=True)
 class PublishRequest:
     base: ImageReference
@@ -23,7 +26,7 @@ class PublishRequest:
     created: str
     parallel: int = 3
     previous_tags: tuple[str, ...] = ()  # tags whose images may hold layers the lock lacks
-    platform: tuple[str, str] = ("linux", "amd64")
+    platform: tuple[str, str] = DEFAULT_PLATFORM
 
     @property
     def split(self) -> bool:

@@ -41,19 +41,29 @@ from imagebuilder.publishing.request import (
 FILES_HISTORY = "imagebuilder publish: models.lock.json and workflows"
 
 
-def read_base(
-    client: RegistryClient, base: ImageReference, platform: tuple[str, str]
+def read_image(
+    client: RegistryClient, repository: str, reference: str, platform: tuple[str, str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The base image's manifest and config, fetched by digest and verified."""
-    assert base.digest is not None
-    manifest = client.get_manifest(base.repository, base.digest)
+    """An image's manifest and config (for ``platform`` when the reference is an index).
+
+    Everything fetched by digest is verified against it; the config always is.
+    """
+    manifest = client.get_manifest(repository, reference)
     data = parse_json(manifest.body, "manifest")
     if manifest.media_type in INDEX_TYPES or "manifests" in data:
         chosen = pick_platform(data, *platform)
-        data = parse_json(client.get_manifest(base.repository, chosen).body, "manifest")
+        data = parse_json(client.get_manifest(repository, chosen).body, "manifest")
     config_digest = config_descriptor(data).digest
-    config = parse_json(client.read_blob(base.repository, config_digest), "config")
+    config = parse_json(client.read_blob(repository, config_digest), "config")
     return data, config
+
+
+def read_base(
+    client: RegistryClient, base: ImageReference, platform: tuple[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The base image's manifest and config, fetched by its pinned digest and verified."""
+    assert base.digest is not None
+    return read_image(client, base.repository, base.digest, platform)
 
 
 def publish(
