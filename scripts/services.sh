@@ -42,9 +42,10 @@ start_engine() {
     fi
     mkdir -p "$STATE_DIR"
     log "starting dockerd (log: $LOG_FILE)"
-    # setsid: dockerd must outlive this script and the CI step that ran it.
-    sudo_if_needed setsid dockerd >"$LOG_FILE" 2>&1 </dev/null &
-    echo $! >"$PID_FILE"
+    # setsid: dockerd must outlive this script and the CI step that ran it. dockerd
+    # writes its own pid file: setsid may fork, so $! would not be dockerd's pid.
+    rm -f "$PID_FILE"
+    sudo_if_needed setsid dockerd --pidfile "$PID_FILE" >"$LOG_FILE" 2>&1 </dev/null &
     local waited=0
     until engine_answers; do
         if [ "$waited" -ge "$WAIT_SECONDS" ]; then
