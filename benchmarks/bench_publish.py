@@ -28,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import docker
 import httpx2
 
 from imagebuilder.oci.auth import Credentials
@@ -36,6 +37,7 @@ from imagebuilder.oci.digest import sha256_digest
 from imagebuilder.oci.image import OCI_CONFIG, OCI_MANIFEST, canonical_json
 from imagebuilder.oci.transport import RegistryTransport
 from imagebuilder.publishing.upload import ChunkedUpload
+from infra.fixtures import remove_images_under
 from infra.registry import RegistryServer, start_registry
 from infra.tinybase import busybox_rootfs_tar
 
@@ -341,6 +343,10 @@ def main() -> None:
             bench_join(env, config, base, registry, same["digest"], lock)
             bench_build(env, config, base, registry, image, reference)
     finally:
+        if not args.skip_build:  # the engine pulled and built images for this registry
+            engine = docker.from_env()
+            remove_images_under(engine, f"{registry.host}/")
+            engine.close()
         registry.stop()
         hub.terminate()
         hub.wait(timeout=30)

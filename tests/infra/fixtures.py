@@ -8,6 +8,7 @@ Import the names below into tests/conftest.py to use them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,9 +94,49 @@ def push_or_fail(
     return digest
 
 
+def remove_images_under(client: docker.DockerClient, prefix: str) -> int:
+    """Remove every local image named under ``prefix`` (this session's registry host), by
+    tag or by digest (images pulled by digest carry no tag), and every image built on one
+    of them (a failed build leaves an untagged child), children first."""
+    images = client.images.list(all=True)
+    parent = {image.id: image.attrs.get("Parent") or None for image in images}
+    doomed = {
+        image.id
+        for image in images
+        if any(
+            name.startswith(prefix)
+            for name in (*image.tags, *(image.attrs.get("RepoDigests") or []))
+        )
+    }
+    for image_id in parent:  # descendants: walk each image's parent chain
+        chain, current = [], image_id
+        while current and current not in doomed:
+            chain.append(current)
+            current = parent.get(current)
+        if current in doomed:
+            doomed.update(chain)
+    newest_first = sorted(
+        (image for image in images if image.id in doomed),
+        key=lambda image: str(image.attrs.get("Created", "")),
+        reverse=True,
+    )
+    removed = 0
+    for image in newest_first:
+        with contextlib.suppress(DockerException):
+            client.images.remove(image.id, force=True)
+            removed += 1
+    return removed
+
+
 @pytest.fixture(scope="session")
-def tiny_base_image(docker_client: docker.DockerClient, registry: RegistryServer) -> TinyBase:
-    """A busybox rootfs (sh, wget, sha256sum, ...) imported with `docker import`."""
+def tiny_base_image(
+    docker_client: docker.DockerClient, registry: RegistryServer
+) -> Iterator[TinyBase]:
+    """A busybox rootfs (sh, wget, sha256sum, ...) imported with `docker import`.
+
+    At the end of the session every image tagged for this session's registry (the base
+    and all that tests built or pulled on top of it) is removed from the engine.
+    """
     local_name = f"{registry.host}/{TINY_BASE_REPO}"
     docker_client.api.import_image_from_data(
         busybox_rootfs_tar(),
@@ -105,4 +146,5 @@ def tiny_base_image(docker_client: docker.DockerClient, registry: RegistryServer
     )
     image = docker_client.images.get(f"{local_name}:latest")
     digest = push_or_fail(docker_client, local_name, "latest", registry.auth_config)
-    return TinyBase(ref=f"{local_name}@{digest}", image_id=str(image.id), digest=digest)
+    yield TinyBase(ref=f"{local_name}@{digest}", image_id=str(image.id), digest=digest)
+    remove_images_under(docker_client, f"{registry.host}/")
