@@ -18,7 +18,6 @@ its images, registry and files afterwards.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -38,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import docker
 import httpx2
 from _build_stack import GB, bumped_lora, models_yaml, push_base, scenario, sizes_for
+from _timing import sha256_seconds
 
 from hubserver.server import HubServer
 from imagebuilder._atomic import atomic_write_text
@@ -151,17 +151,6 @@ def build_and_push(
         steps=at.step_seconds(),
         layers=list(attrs["RootFS"]["Layers"]),
     )
-
-
-def sha256_seconds(total: int) -> float:
-    """hashlib.sha256 over `total` bytes once (16 MiB buffers, one core)."""
-    buffer = os.urandom(16 << 20)
-    digest = hashlib.sha256()
-    started = time.perf_counter()
-    for _ in range(total // len(buffer)):
-        digest.update(buffer)
-    digest.update(buffer[: total % len(buffer)])
-    return time.perf_counter() - started
 
 
 def hub_read_seconds(hub: HubServer, lock: dict[str, Any]) -> float:

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import docker
 import httpx2
+from _timing import sha256_seconds
 
 from imagebuilder.oci.auth import Credentials
 from imagebuilder.oci.client import RegistryClient
@@ -197,17 +198,6 @@ def run_cli(env: dict[str, str], *args: str) -> tuple[dict[str, Any], dict[str, 
     if stats["code"] != 0:
         raise SystemExit(f"{args[0]} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
     return json.loads(done.stdout), stats
-
-
-def sha256_seconds(total: int) -> float:
-    """Time to sha256 `total` bytes once (16 MiB buffers, one core)."""
-    buffer = os.urandom(16 << 20)
-    digest = hashlib.sha256()
-    started = time.perf_counter()
-    for _ in range(total // len(buffer)):
-        digest.update(buffer)
-    digest.update(buffer[: total % len(buffer)])
-    return time.perf_counter() - started
 
 
 def download_seconds(endpoint: str, lock: dict[str, Any], parallel: int = 3) -> float:

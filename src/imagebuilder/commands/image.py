@@ -11,7 +11,7 @@ from rich.table import Table
 from imagebuilder import _output
 from imagebuilder.commands._common import ConfigOption, JsonOption, load, make_hub
 from imagebuilder.commands._imaging import Progress, build_args, push_verified
-from imagebuilder.commands.variants import VariantBuild, build_all_variants, emit_variants
+from imagebuilder.commands.variants import build_variants
 from imagebuilder.configload import DEFAULT_CONFIG
 from imagebuilder.docker_engine import Engine
 from imagebuilder.errors import ConfigError, DockerError, EngineUnavailable
@@ -108,14 +108,10 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
     current = require_current(loaded.config, lock, lock_file)
     repository = image or loaded.config.image.name
     if loaded.config.variants:  # one image per variant, sharing every model layer
-        plan = VariantBuild(
-            project=config.resolve().parent,
-            build_dir=build_dir,
-            repository=repository,
-            build_args=build_args(version, revision, source),
-            extra_tags=tuple(tag or []),
-        )
-        emit_variants(repository, build_all_variants(loaded, current, plan, push=push), as_json)
+        build_variants(
+            config=config, build_dir=build_dir, push=push, image=image, tag=tag,
+            version=version, revision=revision, source=source, as_json=as_json,
+        )  # fmt: skip
         return
     if push:
         check_layer_limits(loaded.config, current, repository)  # before any byte is built

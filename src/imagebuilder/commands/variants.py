@@ -154,15 +154,14 @@ def build_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
             hint="add a 'variants:' section, or build the one stack with `imagebuilder build`",
         )
     current = require_current(loaded.config, lock, lock_file)
-    repository = image or loaded.config.image.name
     plan = VariantBuild(
         project=config.resolve().parent,
         build_dir=build_dir,
-        repository=repository,
+        repository=image or loaded.config.image.name,
         build_args=build_args(version, revision, source),
         extra_tags=tuple(tag or []),
     )
-    emit_variants(repository, build_all_variants(loaded, current, plan, push=push), as_json)
+    emit_variants(plan.repository, build_all_variants(loaded, current, plan, push=push), as_json)
 
 
 def register(app: typer.Typer) -> None:
