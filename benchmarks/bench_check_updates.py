@@ -24,10 +24,9 @@ from imagebuilder.configload import load_config
 from imagebuilder.hub import Hub
 from imagebuilder.locking import build_lock, resolve_entries
 from test_updates_scenarios import (
-    DIFFUSION_DIR,
     EDIT_REPO,
     add_2511_lora_repo,
-    transformer,
+    add_2511_release,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,21 +35,7 @@ PADDING_FILES = 5000
 
 
 def prepare(server: HubServer, padding: int) -> None:
-    server.commit(
-        EDIT_REPO,
-        {
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_bf16.safetensors": transformer(
-                "b-bf16", "BF16", 41, edit_2511=True
-            ),
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors": transformer(
-                "b-fp8mixed", "F8_E4M3", 42, edit_2511=True, scaled=True
-            ),
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_int8_convrot.safetensors": transformer(
-                "b-int8", "I8", 43, edit_2511=True
-            ),
-        },
-        title="Add 2511",
-    )
+    add_2511_release(server)
     add_2511_lora_repo(server)
     if padding:
         extra = {f"extra/{n:05d}.txt": {"text": f"file {n}"} for n in range(padding)}

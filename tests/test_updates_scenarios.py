@@ -49,6 +49,26 @@ def lora(name: str, seed: int, **args: Any) -> dict[str, Any]:
     return {"generator": "lightning_lora", "args": args, "seed": seed, "sha256": made_up_sha(name)}
 
 
+def add_2511_release(server: HubServer) -> None:
+    """The real Dec 2025 release: bf16, fp8mixed (scaled FP8) and int8 files, one commit."""
+    server.commit(
+        EDIT_REPO,
+        {
+            f"{DIFFUSION_DIR}/qwen_image_edit_2511_bf16.safetensors": transformer(
+                "2511-bf16", "BF16", 41, edit_2511=True
+            ),
+            f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors": transformer(
+                "2511-fp8mixed", "F8_E4M3", 42, edit_2511=True, scaled=True
+            ),
+            f"{DIFFUSION_DIR}/qwen_image_edit_2511_int8_convrot.safetensors": transformer(
+                "2511-int8", "I8", 43, edit_2511=True
+            ),
+        },
+        title="Add Qwen-Image-Edit-2511",
+        date="2025-12-23T10:00:00.000Z",
+    )
+
+
 def add_2511_lora_repo(server: HubServer, *, steps: tuple[int, ...] = (4, 8)) -> None:
     files = {
         f"Qwen-Image-Edit-2511-Lightning-{n}steps-V1.0-bf16.safetensors": lora(f"2511-{n}", 60 + n)
@@ -103,22 +123,7 @@ def test_up_to_date_stack_reads_no_header(
 def test_2511_proposes_only_fp8mixed_and_the_2511_lora(
     stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
-    qwen_hub.commit(
-        EDIT_REPO,
-        {
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_bf16.safetensors": transformer(
-                "2511-bf16", "BF16", 41, edit_2511=True
-            ),
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors": transformer(
-                "2511-fp8mixed", "F8_E4M3", 42, edit_2511=True, scaled=True
-            ),
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_int8_convrot.safetensors": transformer(
-                "2511-int8", "I8", 43, edit_2511=True
-            ),
-        },
-        title="Add Qwen-Image-Edit-2511",
-        date="2025-12-23T10:00:00.000Z",
-    )
+    add_2511_release(qwen_hub)
     add_2511_lora_repo(qwen_hub)
     proposal = run(stack, pinned, hub)
 
