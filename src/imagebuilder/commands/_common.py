@@ -16,6 +16,13 @@ ConfigOption = Annotated[
     typer.Option("--config", "-c", help="Path to models.yaml.", show_default=True),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+# The image options `build` and `build-variants` share (one spelling, one help text).
+ImageOption = Annotated[
+    str | None, typer.Option("--image", help="Repository to tag (default: image.name).")
+]
+ImageVersionOption = Annotated[str, typer.Option("--image-version", help="OCI version label.")]
+RevisionOption = Annotated[str | None, typer.Option(help="OCI revision label.")]
+SourceOption = Annotated[str | None, typer.Option(help="OCI source label.")]
 
 
 def load(config_path: Path) -> tuple[LoadedConfig, Path, Lock | None]:

@@ -9,7 +9,16 @@ import typer
 from rich.table import Table
 
 from imagebuilder import _output
-from imagebuilder.commands._common import ConfigOption, JsonOption, load, make_hub
+from imagebuilder.commands._common import (
+    ConfigOption,
+    ImageOption,
+    ImageVersionOption,
+    JsonOption,
+    RevisionOption,
+    SourceOption,
+    load,
+    make_hub,
+)
 from imagebuilder.commands._imaging import Progress, build_args, push_verified
 from imagebuilder.commands.variants import build_variants
 from imagebuilder.configload import DEFAULT_CONFIG
@@ -92,12 +101,10 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
     build_dir: BuildDirOption = DEFAULT_BUILD_DIR,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Extra tag.")] = None,
     push: Annotated[bool, typer.Option("--push", help="Push every tag, check digests.")] = False,
-    image: Annotated[
-        str | None, typer.Option("--image", help="Repository to tag (default: image.name).")
-    ] = None,
-    version: Annotated[str, typer.Option("--image-version", help="OCI version label.")] = "dev",
-    revision: Annotated[str | None, typer.Option(help="OCI revision label.")] = None,
-    source: Annotated[str | None, typer.Option(help="OCI source label.")] = None,
+    image: ImageOption = None,
+    version: ImageVersionOption = "dev",
+    revision: RevisionOption = None,
+    source: SourceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Render, build with the Docker Engine, tag by content hash (+ --tag), optionally push.

@@ -17,7 +17,16 @@ import typer
 from rich.table import Table
 
 from imagebuilder import _output
-from imagebuilder.commands._common import ConfigOption, JsonOption, load, make_hub
+from imagebuilder.commands._common import (
+    ConfigOption,
+    ImageOption,
+    ImageVersionOption,
+    JsonOption,
+    RevisionOption,
+    SourceOption,
+    load,
+    make_hub,
+)
 from imagebuilder.commands._imaging import Progress, build_args, push_verified
 from imagebuilder.config import Config
 from imagebuilder.configload import DEFAULT_CONFIG, LoadedConfig
@@ -133,16 +142,14 @@ def build_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
         Path, typer.Option("--build-dir", help="Contexts go in <build-dir>/<variant>/.")
     ] = Path("build"),
     push: Annotated[bool, typer.Option("--push", help="Push every variant's tags.")] = False,
-    image: Annotated[
-        str | None, typer.Option("--image", help="Repository to tag (default: image.name).")
-    ] = None,
+    image: ImageOption = None,
     tag: Annotated[
         list[str] | None,
         typer.Option("--tag", "-t", help="Extra tag: <tag>-<variant>, plain on the baseline."),
     ] = None,
-    version: Annotated[str, typer.Option("--image-version", help="OCI version label.")] = "dev",
-    revision: Annotated[str | None, typer.Option(help="OCI revision label.")] = None,
-    source: Annotated[str | None, typer.Option(help="OCI source label.")] = None,
+    version: ImageVersionOption = "dev",
+    revision: RevisionOption = None,
+    source: SourceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build one image per variant in models.yaml, tagged by variant name, sharing layers."""
