@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,9 @@ import docker
 import pytest
 
 from imagebuilder.errors import ExitCode
-from imagebuilder.registry_client import ImageName, RegistryClient
 from infra.fixtures import TinyBase
 from infra.project import cli_json as cli
-from infra.project import make_project
+from infra.project import make_project, read_manifest, repository_for, use_registry
 from infra.registry import RegistryServer
 
 pytestmark = pytest.mark.integration
@@ -38,9 +36,8 @@ def project(
     request: pytest.FixtureRequest,
 ) -> Path:
     hub_env(qwen_small_hub)
-    monkeypatch.setenv("IMAGEBUILDER_REGISTRY_USERNAME", registry.username)
-    monkeypatch.setenv("IMAGEBUILDER_REGISTRY_PASSWORD", registry.password)
-    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:30].strip("-")
+    use_registry(monkeypatch, registry)
+    name = repository_for(request)
     path = make_project(
         tmp_path, f"{registry.host}/{name}", tiny_base_image, limits_host=registry.host
     )
@@ -56,12 +53,7 @@ def build(capsys: pytest.CaptureFixture[str], project: Path, *extra: str) -> tup
 
 
 def manifest_blobs(registry: RegistryServer, image: str, tag: str) -> set[str]:
-    name = ImageName.parse(image)
-    client = RegistryClient(name.registry, registry.username, registry.password)
-    try:
-        manifest = json.loads(client.manifest(name.repository, tag) or b"{}")
-    finally:
-        client.close()
+    manifest = read_manifest(registry, image, tag)
     return {manifest["config"]["digest"]} | {layer["digest"] for layer in manifest["layers"]}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.transport import RegistryTransport
 from infra.fixtures import TinyBase
 from infra.project import cli_json as cli
-from infra.project import make_project
+from infra.project import make_project, repository_for, use_registry
 from infra.registry import RegistryServer, start_registry
 from workflow_helpers import variant_yaml
 
@@ -44,10 +43,9 @@ def project(
     request: pytest.FixtureRequest,
 ) -> Path:
     hub_env(qwen_small_hub)
-    monkeypatch.setenv("IMAGEBUILDER_REGISTRY_USERNAME", registry.username)
-    monkeypatch.setenv("IMAGEBUILDER_REGISTRY_PASSWORD", registry.password)
+    use_registry(monkeypatch, registry)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1758535200")
-    name = "pub-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:30].strip("-")
+    name = repository_for(request, "pub-")
     path = make_project(tmp_path, f"{registry.host}/{name}", tiny_base_image)
     monkeypatch.chdir(path)
     assert cli(capsys, "lock", "-c", str(path / "models.yaml"))[0] == 0

@@ -10,10 +10,9 @@ from typing import Any
 import docker
 import pytest
 
-from imagebuilder.registry_client import ImageName, RegistryClient
 from infra.fixtures import TinyBase
 from infra.project import cli_json as cli
-from infra.project import make_project
+from infra.project import make_project, read_manifest, use_registry
 from infra.registry import RegistryServer
 from workflow_helpers import variant_yaml
 
@@ -22,12 +21,7 @@ WORKFLOWS_IN_IMAGE = "/comfyui/user/default/workflows"
 
 
 def manifest_layers(registry: RegistryServer, image: str, tag: str) -> tuple[str, list[str]]:
-    name = ImageName.parse(image)
-    client = RegistryClient(name.registry, registry.username, registry.password)
-    try:
-        manifest = json.loads(client.manifest(name.repository, tag) or b"{}")
-    finally:
-        client.close()
+    manifest = read_manifest(registry, image, tag)
     return manifest["config"]["digest"], [layer["digest"] for layer in manifest["layers"]]
 
 
@@ -46,8 +40,7 @@ def test_variants_share_model_layers_and_push_only_what_differs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     hub_env(qwen_small_hub)
-    monkeypatch.setenv("IMAGEBUILDER_REGISTRY_USERNAME", registry.username)
-    monkeypatch.setenv("IMAGEBUILDER_REGISTRY_PASSWORD", registry.password)
+    use_registry(monkeypatch, registry)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764115200")  # same labels on every run
     project = make_project(
         tmp_path, f"{registry.host}/variant-test", tiny_base_image, text=variant_yaml()

@@ -7,13 +7,16 @@ models.yaml and workflows in the same way.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from imagebuilder.cli import main
+from imagebuilder.registry_client import ImageName, RegistryClient
 from infra.fixtures import TinyBase
+from infra.registry import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_IMAGE = "ghcr.io/example/qwen-image-edit-worker"
@@ -52,3 +55,25 @@ def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[
     code = main([*args, "--json"])
     out = capsys.readouterr().out
     return code, (json.loads(out) if out.strip() else {})
+
+
+def use_registry(monkeypatch: pytest.MonkeyPatch, registry: RegistryServer) -> None:
+    """The test registry's credentials, the way users pass them to imagebuilder."""
+    monkeypatch.setenv("IMAGEBUILDER_REGISTRY_USERNAME", registry.username)
+    monkeypatch.setenv("IMAGEBUILDER_REGISTRY_PASSWORD", registry.password)
+
+
+def repository_for(request: pytest.FixtureRequest, prefix: str = "") -> str:
+    """A repository name unique to the running test (registry paths are lower-case)."""
+    return prefix + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:30].strip("-")
+
+
+def read_manifest(registry: RegistryServer, image: str, tag: str) -> dict[str, Any]:
+    """The manifest the test registry serves for image:tag ({} when it has none)."""
+    name = ImageName.parse(image)
+    client = RegistryClient(name.registry, registry.username, registry.password)
+    try:
+        manifest: dict[str, Any] = json.loads(client.manifest(name.repository, tag) or b"{}")
+    finally:
+        client.close()
+    return manifest
