@@ -5,13 +5,24 @@ from __future__ import annotations
 import os
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.status import Status
 
 from imagebuilder import _output
-from imagebuilder.docker_engine import Engine
 from imagebuilder.errors import PushFailed
 from imagebuilder.registry_client import ImageName, RegistryClient
+
+if TYPE_CHECKING:
+    from imagebuilder.docker_engine import Engine
+
+
+def connect_engine() -> Engine:
+    """The Docker Engine, imported on first use: the docker SDK takes about a third of a
+    second to import, which every other command (validate, lock, ...) need not pay."""
+    from imagebuilder.docker_engine import Engine  # noqa: PLC0415
+
+    return Engine.connect()
 
 
 class Progress:

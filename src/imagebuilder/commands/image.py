@@ -19,10 +19,9 @@ from imagebuilder.commands._common import (
     load,
     make_hub,
 )
-from imagebuilder.commands._imaging import Progress, build_args, push_verified
+from imagebuilder.commands._imaging import Progress, build_args, connect_engine, push_verified
 from imagebuilder.commands.variants import build_variants
 from imagebuilder.configload import DEFAULT_CONFIG
-from imagebuilder.docker_engine import Engine
 from imagebuilder.errors import ConfigError, DockerError, EngineUnavailable
 from imagebuilder.image_plan import (
     CONTENT_HASH_LABEL,
@@ -123,7 +122,7 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
     if push:
         check_layer_limits(loaded.config, current, repository)  # before any byte is built
     _, rendered = _render(config, build_dir, hub_secret=False)
-    engine = Engine.connect()
+    engine = connect_engine()
     try:
         tags = image_tags(rendered.content_tag, tag or [])
         with Progress() as progress:
@@ -161,7 +160,7 @@ def _labels_of(image: str) -> dict[str, str]:
     """From the local engine when it holds the image; else straight from its registry
     (what `publish` leaves), so no pull and no running engine are needed."""
     try:
-        engine = Engine.connect()
+        engine = connect_engine()
     except EngineUnavailable:
         return registry_labels(image)
     try:

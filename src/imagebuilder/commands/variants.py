@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -27,10 +27,9 @@ from imagebuilder.commands._common import (
     load,
     make_hub,
 )
-from imagebuilder.commands._imaging import Progress, build_args, push_verified
+from imagebuilder.commands._imaging import Progress, build_args, connect_engine, push_verified
 from imagebuilder.config import Config
 from imagebuilder.configload import DEFAULT_CONFIG, LoadedConfig
-from imagebuilder.docker_engine import Engine
 from imagebuilder.errors import ConfigError
 from imagebuilder.image_plan import CONTENT_HASH_LABEL, check_layer_limits, image_tags
 from imagebuilder.lockfile import Lock, require_current
@@ -40,6 +39,9 @@ from imagebuilder.workflow_checks import require_consistent
 from imagebuilder.workflows import TEMPLATES_DIR, rendered_workflow_files
 
 VARIANT_LABEL = "io.imagebuilder.variant"
+
+if TYPE_CHECKING:
+    from imagebuilder.docker_engine import Engine
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def build_all_variants(
         require_consistent(loaded.config, plan.project / TEMPLATES_DIR)  # before any build
     if push:
         check_layer_limits(loaded.config, lock, plan.repository)
-    engine = Engine.connect()
+    engine = connect_engine()
     try:
         built = [
             _build_one(engine, stack, lock, loaded.config, plan) for stack in stacks(loaded.config)
