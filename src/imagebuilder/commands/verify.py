@@ -33,6 +33,16 @@ def _base_for(config: Config, lora_name: str) -> str | None:
     return bases[0][0] if len(bases) == 1 else None
 
 
+def stack_budget(config: Config, lock: Lock) -> Budget:
+    """GPU memory stage by stage, from the locked file sizes."""
+    components = [
+        Component(name, config.models[name].role, lock.models[name].size)
+        for name in config.models
+        if name in lock.models
+    ]
+    return plan_budget(components, config.image.gpu_memory_gb)
+
+
 def check_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
     """The verification report; ``problems`` lists every failed check, one line each."""
     problems: list[str] = []
@@ -73,12 +83,7 @@ def check_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
                 f"{name}: does not apply to {base}: {check.total_mismatches} of "
                 f"{check.targets} targets mismatch, first {first.target}: {first.problem}"
             )
-    components = [
-        Component(name, config.models[name].role, lock.models[name].size)
-        for name in config.models
-        if name in lock.models
-    ]
-    budget = plan_budget(components, config.image.gpu_memory_gb)
+    budget = stack_budget(config, lock)
     if not budget.fits:
         problems.append(
             f"peak GPU memory {gib(budget.peak_bytes)} ({budget.peak_stage}) exceeds "
@@ -114,10 +119,7 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
     workflows = workflow_summary(loaded.config, config)
     report = check_stack(loaded.config, lock, make_hub())
     report["workflows"] = workflows
-    budget = plan_budget(
-        [Component(c["name"], Role(c["role"]), c["bytes"]) for c in report["budget"]["components"]],
-        loaded.config.image.gpu_memory_gb,
-    )
+    budget = stack_budget(loaded.config, lock)  # pure and cheap: for the table
 
     def human() -> None:
         files = Table("entry", "precision", "architecture", "tensors", "parameters", "bytes")
