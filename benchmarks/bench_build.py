@@ -40,7 +40,7 @@ from _build_stack import GB, bumped_lora, models_yaml, push_base, scenario, size
 from _timing import sha256_seconds
 
 from hubserver.server import HubServer
-from imagebuilder._atomic import atomic_write_text
+from imagebuilder.project.atomic import atomic_write_text
 from infra.registry import RegistryServer, start_registry
 
 ROOT = Path(__file__).resolve().parents[1]

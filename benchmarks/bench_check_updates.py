@@ -17,17 +17,19 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "updates"))
 
-from hubserver.server import HubServer
-from imagebuilder.checkupdates import check_updates
-from imagebuilder.configload import load_config
-from imagebuilder.hub import Hub
-from imagebuilder.locking import build_lock, resolve_entries
-from test_updates_scenarios import (
+from test_scenarios import (
     EDIT_REPO,
     add_2511_lora_repo,
     add_2511_release,
 )
+
+from hubserver.server import HubServer
+from imagebuilder.hub.client import Hub
+from imagebuilder.hub.resolve import build_lock, resolve_entries
+from imagebuilder.project.load import load_config
+from imagebuilder.updates.check import check_updates
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCIES_S = (0.0, 0.05, 0.1)

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from hubserver._safetensors import build_layout
 from hubserver.qwen import lightning_lora, qwen_image_transformer
 from imagebuilder.errors import HeaderEntryFlood
-from imagebuilder.safetensors_header import parse_header
+from imagebuilder.weights.header import parse_header
 
 
 def measure(label: str, blob: bytes, size: int, tensors: int, repeat: int) -> None:

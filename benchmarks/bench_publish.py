@@ -32,12 +32,12 @@ import docker
 import httpx2
 from _timing import sha256_seconds
 
+from imagebuilder.image.publish.upload import ChunkedUpload
 from imagebuilder.oci.auth import Credentials
 from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.digest import sha256_digest
 from imagebuilder.oci.image import OCI_CONFIG, OCI_MANIFEST, canonical_json
 from imagebuilder.oci.transport import RegistryTransport
-from imagebuilder.publishing.upload import ChunkedUpload
 from infra.fixtures import remove_images_under
 from infra.registry import RegistryServer, start_registry
 from infra.tinybase import busybox_rootfs_tar

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from _build_stack import STACK, bumped_lora, models_yaml, scenario, sizes_for
 
 from hubserver.server import HubServer
-from imagebuilder.configload import load_config
+from imagebuilder.project.load import load_config
 
 
 def test_sizes_follow_the_real_stack_proportions() -> None:

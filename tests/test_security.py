@@ -20,21 +20,21 @@ import pytest
 from safetensors.numpy import save_file
 
 from imagebuilder import cli
-from imagebuilder.comfy_templates import parse_hub_url, read_workflow
-from imagebuilder.config import RepoSearch
-from imagebuilder.discovery import _search
+from imagebuilder.comfy.import_template import parse_hub_url, read_workflow
 from imagebuilder.errors import CheckFailed, HubError, RegistryError, WorkflowError
-from imagebuilder.hub import Hub
-from imagebuilder.image_plan import records_from_labels
+from imagebuilder.hub.client import Hub
+from imagebuilder.image.plan import records_from_labels
+from imagebuilder.image.publish.modelstream import ModelSource
+from imagebuilder.image.publish.previous import digests_by_history, history_line
 from imagebuilder.oci import client as oci_client
 from imagebuilder.oci import transport as oci_transport
 from imagebuilder.oci.auth import Credentials
 from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.image import base_layer_list, config_descriptor, parse_json, pick_platform
 from imagebuilder.oci.transport import RegistryTransport, RetryPolicy
-from imagebuilder.publishing.modelstream import ModelSource
-from imagebuilder.publishing.previous import digests_by_history, history_line
-from imagebuilder.render_updates import md
+from imagebuilder.project.config import RepoSearch
+from imagebuilder.updates.discovery import _search
+from imagebuilder.updates.report import md
 
 COMMIT = "a" * 40
 SHA = "b" * 64

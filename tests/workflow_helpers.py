@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from imagebuilder.config import Config
-from imagebuilder.configload import load_config
+from imagebuilder.project.config import Config
+from imagebuilder.project.load import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_YAML = (ROOT / "models.yaml").read_text()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from imagebuilder.cli import main
-from imagebuilder.registry_client import ImageName, RegistryClient
+from imagebuilder.oci.registry import ImageName, RegistryClient
 from infra.fixtures import TinyBase
 from infra.registry import RegistryServer
 

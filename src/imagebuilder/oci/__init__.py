@@ -1,1 +1,5 @@
-"""A daemon-free OCI registry client and image assembly, used by `imagebuilder publish`."""
+"""The OCI registry: the distribution protocol with auth and retries, image references,
+canonical config and manifests, deterministic tar layers, and the registry client.
+
+Used by both image paths; may import ``imagebuilder.errors`` and ``imagebuilder.project``.
+"""

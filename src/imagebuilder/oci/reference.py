@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from imagebuilder.config import check_image_ref
 from imagebuilder.errors import ConfigError
+from imagebuilder.project.config import check_image_ref
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"

@@ -1,0 +1,35 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from imagebuilder.hub.client import Hub
+from imagebuilder.project.load import LoadedConfig, load_config
+from imagebuilder.project.lock import Lock, load_lock, lock_path_for
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", help="Path to models.yaml.", show_default=True),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+# The image options `build` and `build-variants` share (one spelling, one help text).
+ImageOption = Annotated[
+    str | None, typer.Option("--image", help="Repository to tag (default: image.name).")
+]
+ImageVersionOption = Annotated[str, typer.Option("--image-version", help="OCI version label.")]
+RevisionOption = Annotated[str | None, typer.Option(help="OCI revision label.")]
+SourceOption = Annotated[str | None, typer.Option(help="OCI source label.")]
+
+
+def load(config_path: Path) -> tuple[LoadedConfig, Path, Lock | None]:
+    loaded = load_config(config_path)
+    lock_file = lock_path_for(config_path)
+    return loaded, lock_file, load_lock(lock_file)
+
+
+def make_hub() -> Hub:
+    return Hub()

@@ -1,0 +1,123 @@
+"""The command line: a thin shell over the core modules.
+
+The single translation point for errors: every ImageBuilderError becomes a message on
+stderr (and JSON on stdout with --json) plus its documented exit code; a traceback
+appears only with --debug.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from imagebuilder import __version__
+from imagebuilder.cli import core
+from imagebuilder.cli import image as image_commands
+from imagebuilder.cli import inspect as inspect_command
+from imagebuilder.cli import publish as publish_command
+from imagebuilder.cli import updates as update_commands
+from imagebuilder.cli import variants as variant_commands
+from imagebuilder.cli import verify as verify_command
+from imagebuilder.cli import workflows as workflow_commands
+from imagebuilder.cli.output import emit_json, printable, stderr
+from imagebuilder.errors import ConfigErrors, ExitCode, ImageBuilderError
+
+app = typer.Typer(
+    name="imagebuilder",
+    help="Keep a ComfyUI GPU worker image declarative, verified, current and cheap.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+class _State:
+    debug = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show tracebacks for errors.", envvar="IMAGEBUILDER_DEBUG"),
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    _State.debug = debug
+
+
+# `--help` lists commands in this order: the order of a cycle, as README's table does.
+core.register(app)
+update_commands.register(app)
+inspect_command.register(app)
+verify_command.register(app)
+workflow_commands.register(app)
+image_commands.register(app)
+variant_commands.register(app)
+publish_command.register(app)
+
+
+def _github_annotations(error: ImageBuilderError) -> None:
+    """In GitHub Actions, point config errors at their line in the PR view."""
+    if "GITHUB_ACTIONS" not in os.environ:
+        return
+    problems = error.problems if isinstance(error, ConfigErrors) else [error]
+    for problem in problems:
+        file = getattr(problem, "file", None)
+        line = getattr(problem, "line", None)
+        where = f" file={file},line={line}" if file and line else ""
+        text = problem.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        sys.stderr.write(f"::error{where}::{text}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    json_requested = "--json" in args
+    if "--debug" in args:  # accept --debug anywhere, not only before the command
+        args = ["--debug", *(arg for arg in args if arg != "--debug")]
+    try:
+        # Standalone mode: Typer prints usage errors itself (exit 2) and always ends
+        # with SystemExit carrying the command's exit code.
+        app(args=args, prog_name="imagebuilder")
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except ImageBuilderError as error:
+        if _State.debug:
+            traceback.print_exc()
+        # Messages can quote registry or Hub answers: no escape sequence reaches the terminal.
+        stderr.print(f"error: {printable(error.render())}", markup=False, style="red")
+        _github_annotations(error)
+        if json_requested:
+            emit_json(error.as_dict())
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        stderr.print("interrupted", markup=False)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as error:
+        if _State.debug:
+            traceback.print_exc()
+        stderr.print(
+            f"internal error: {type(error).__name__}: {error}\n"
+            "  hint: re-run with --debug and report the traceback",
+            markup=False,
+            style="red",
+        )
+        return int(ExitCode.INTERNAL)
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

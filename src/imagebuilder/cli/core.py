@@ -1,0 +1,103 @@
+"""validate, schema and lock: the pinned stack and its lock (check-updates: commands.updates)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from imagebuilder.cli import output as _output
+from imagebuilder.cli._common import ConfigOption, JsonOption, load, make_hub
+from imagebuilder.cli.workflows import workflow_summary
+from imagebuilder.hub.resolve import build_lock, resolve_entries
+from imagebuilder.project.atomic import atomic_write_text
+from imagebuilder.project.load import DEFAULT_CONFIG
+from imagebuilder.project.lock import drift, require_current, write_lock
+from imagebuilder.project.schema import SCHEMA_PATH, models_schema_text
+
+
+def validate(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
+    """Check models.yaml (schema, repo ids, paths, duplicates, pickle formats) and the lock."""
+    loaded, lock_file, lock = load(config)
+    notes = drift(loaded.config, lock) if lock is not None else []
+    result = {
+        "config": str(config),
+        "models": len(loaded.config.models),
+        "lock": str(lock_file) if lock is not None else None,
+        "lock_drift": notes,
+        "valid": True,
+    }
+    result["workflows"] = workflow_summary(loaded.config, config)  # WorkflowError: exit 11
+
+    def human() -> None:
+        _output.stdout.print(f"{config}: valid ({len(loaded.config.models)} models)")
+        if lock is None:
+            _output.stdout.print(f"{lock_file.name}: none yet (run `imagebuilder lock`)")
+        elif notes:
+            _output.stdout.print(f"{lock_file.name}: out of date: " + "; ".join(notes))
+        else:
+            _output.stdout.print(f"{lock_file.name}: valid, matches models.yaml")
+
+    _output.emit(result, as_json, human)
+
+
+def schema(
+    write: Annotated[
+        bool, typer.Option("--write", help=f"Write {SCHEMA_PATH} instead of printing.")
+    ] = False,
+) -> None:
+    """Print (or write) the JSON Schema of models.yaml for editors."""
+    text = models_schema_text()
+    if write:
+        atomic_write_text(SCHEMA_PATH, text)
+        _output.log(f"wrote {SCHEMA_PATH}")
+    else:
+        _output.stdout.out(text, end="")
+
+
+def lock(
+    config: ConfigOption = DEFAULT_CONFIG,
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if models.yaml and the lock disagree.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Pin every entry to an immutable commit, sha256 and size (no download)."""
+    loaded, lock_file, previous = load(config)
+    if check:
+        current = require_current(loaded.config, previous, lock_file)
+        _output.emit(
+            {"lock": str(lock_file), "current": True, "models": len(current.models)},
+            as_json,
+            lambda: _output.stdout.print(f"{lock_file}: matches {config}"),
+        )
+        return
+    _output.log(f"resolving {len(loaded.config.models)} entries on the Hub ...")
+    new_lock = build_lock(resolve_entries(loaded.config, make_hub()), previous)
+    changed = previous is None or previous.to_json() != new_lock.to_json()
+    if changed:
+        write_lock(lock_file, new_lock)
+
+    def human() -> None:
+        table = Table("entry", "commit", "sha256", "size")
+        for name, entry in new_lock.models.items():
+            table.add_row(name, entry.commit[:12], entry.sha256[:16], f"{entry.size:,}")
+        _output.stdout.print(table)
+        _output.stdout.print(f"{lock_file}: {'written' if changed else 'unchanged'}")
+
+    _output.emit(
+        {
+            "lock": str(lock_file),
+            "changed": changed,
+            "models": new_lock.model_dump(mode="json", exclude_none=True)["models"],
+        },
+        as_json,
+        human,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(validate)
+    app.command()(schema)
+    app.command()(lock)

@@ -1,0 +1,257 @@
+"""Consistency checks between a rendered workflow and the pinned stack.
+
+Pure functions over a graph and a Config. Errors make the worker fail at run time
+(a loader naming a file the image lacks, a link to nowhere); warnings are legal but
+probably not what was meant (a Lightning LoRA run at other steps than it was distilled
+for, cfg above 1 with a Lightning LoRA). Every problem names its workflow and node id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from imagebuilder.cli import output as _output
+from imagebuilder.comfy.nodes import (
+    LOADERS,
+    OUTPUT_COUNTS,
+    SAMPLERS,
+    Graph,
+    canonical_folder,
+    is_link,
+    node_sort_key,
+)
+from imagebuilder.comfy.workflows import TEMPLATES_DIR, rendered_graphs
+from imagebuilder.errors import WorkflowError
+from imagebuilder.project.config import Config, ModelEntry, Role
+from imagebuilder.project.variants import stacks
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Severity
+    workflow: str
+    node: str
+    message: str
+    hint: str = ""
+    variant: str | None = None
+
+    def render(self) -> str:
+        where = f"{self.workflow}.json node {self.node}"
+        if self.variant:
+            where = f"variant {self.variant}: {where}"
+        text = f"{where}: {self.message}"
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _pinned_in(config: Config, folder: str) -> dict[str, tuple[str, ModelEntry]]:
+    """File name -> (entry name, entry) for every pinned file in a ComfyUI folder."""
+    return {
+        entry.dest_name: (name, entry)
+        for name, entry in config.models.items()
+        if canonical_folder(entry.folder) == folder
+    }
+
+
+def _check_structure(workflow: str, graph: Graph) -> list[Problem]:
+    problems = []
+    for node_id in sorted(graph, key=node_sort_key):
+        node = graph[node_id]
+        inputs = node.get("inputs") if isinstance(node, dict) else None
+        if (
+            not isinstance(node, dict)
+            or not isinstance(node.get("class_type"), str)
+            or not isinstance(inputs, dict)
+        ):
+            problems.append(
+                Problem(
+                    Severity.ERROR,
+                    workflow,
+                    node_id,
+                    "node has no 'class_type' string or no 'inputs' object",
+                    "export the graph from ComfyUI with 'Export (API)'",
+                )
+            )
+            continue
+        problems.extend(_check_links(workflow, graph, node_id, inputs))
+    return problems
+
+
+def _check_links(
+    workflow: str, graph: Graph, node_id: str, inputs: dict[str, Any]
+) -> list[Problem]:
+    problems = []
+    for input_name, value in inputs.items():
+        if not is_link(value):
+            continue
+        source_id, slot = value
+        source = graph.get(source_id)
+        if not isinstance(source, dict):
+            problems.append(
+                Problem(
+                    Severity.ERROR,
+                    workflow,
+                    node_id,
+                    f"input {input_name!r} links to node {source_id!r}, which does not exist",
+                    "reconnect the input in ComfyUI and export the graph again",
+                )
+            )
+            continue
+        outputs = OUTPUT_COUNTS.get(str(source.get("class_type")))
+        if slot < 0 or (outputs is not None and slot >= outputs):
+            problems.append(
+                Problem(
+                    Severity.ERROR,
+                    workflow,
+                    node_id,
+                    f"input {input_name!r} links to output {slot} of node {source_id} "
+                    f"({source.get('class_type')}), which has {outputs} output(s)",
+                    "reconnect the input in ComfyUI and export the graph again",
+                )
+            )
+    return problems
+
+
+def _check_loaders(workflow: str, graph: Graph, config: Config) -> list[Problem]:
+    problems = []
+    for node_id in sorted(graph, key=node_sort_key):
+        node = graph[node_id]
+        loader = LOADERS.get(str(node.get("class_type")))
+        if loader is None or not isinstance(node.get("inputs"), dict):
+            continue
+        pinned = _pinned_in(config, loader.folder)
+        for input_name in loader.inputs:
+            file_name = node["inputs"].get(input_name)
+            if file_name in pinned:
+                continue
+            choices = ", ".join(sorted(pinned)) or "none"
+            problems.append(
+                Problem(
+                    Severity.ERROR,
+                    workflow,
+                    node_id,
+                    f"{node['class_type']} loads {file_name!r} from models/{loader.folder}, "
+                    "which is not a pinned file: the image does not have it",
+                    f"pinned in models/{loader.folder}: {choices}; use a placeholder such as "
+                    "{{ diffusion_model }} or add the file to models.yaml",
+                )
+            )
+    return problems
+
+
+def _loras_in(graph: Graph, config: Config) -> list[ModelEntry]:
+    pinned = _pinned_in(config, "loras")
+    loras = []
+    for node in graph.values():
+        loader = LOADERS.get(str(node.get("class_type")))
+        if loader is None or loader.role is not Role.LORA:
+            continue
+        found = pinned.get(str(node.get("inputs", {}).get("lora_name")))
+        if found is not None:
+            loras.append(found[1])
+    return loras
+
+
+def _is_lightning(entry: ModelEntry) -> bool:
+    return entry.distilled_steps is not None or "lightning" in entry.dest_name.lower()
+
+
+def _steps_reason(steps: int, distilled: int) -> str:
+    if steps > distilled:
+        return (
+            f"{steps - distilled} extra transformer pass(es) per job that a distilled LoRA does "
+            "not need; quality does not improve and images can over-sharpen"
+        )
+    return (
+        "fewer steps than the LoRA's schedule usually leave images soft or unfinished; "
+        "keep it only if an A/B test shows the quality is acceptable"
+    )
+
+
+def _check_sampler(workflow: str, graph: Graph, config: Config) -> list[Problem]:
+    problems = []
+    loras = _loras_in(graph, config)
+    for node_id in sorted(graph, key=node_sort_key):
+        node = graph[node_id]
+        if node.get("class_type") not in SAMPLERS or not isinstance(node.get("inputs"), dict):
+            continue
+        steps, cfg = node["inputs"].get("steps"), node["inputs"].get("cfg")
+        for lora in loras:
+            distilled = lora.distilled_steps
+            if isinstance(steps, int) and distilled is not None and steps != distilled:
+                problems.append(
+                    Problem(
+                        Severity.WARNING,
+                        workflow,
+                        node_id,
+                        f"KSampler runs {steps} steps, but LoRA {lora.dest_name!r} was "
+                        f"distilled for {distilled}: {_steps_reason(steps, distilled)}",
+                        f"set sampler.steps to {distilled}, or use the {steps}-step LoRA",
+                    )
+                )
+            if isinstance(cfg, int | float) and cfg > 1 and _is_lightning(lora):
+                problems.append(
+                    Problem(
+                        Severity.WARNING,
+                        workflow,
+                        node_id,
+                        f"cfg {cfg} above 1 with Lightning LoRA {lora.dest_name!r}: the LoRA "
+                        "was distilled at cfg 1, and cfg > 1 adds an unconditional pass per "
+                        "step (double the time) and tends to burn the image",
+                        "set sampler.cfg to 1.0",
+                    )
+                )
+    return problems
+
+
+def check_workflow(workflow: str, graph: Graph, config: Config) -> list[Problem]:
+    """Every problem in one rendered graph against the stack that renders it."""
+    well_formed = {
+        node_id: node
+        for node_id, node in graph.items()
+        if isinstance(node, dict) and isinstance(node.get("inputs"), dict)
+    }
+    return (
+        _check_structure(workflow, graph)
+        + _check_loaders(workflow, well_formed, config)
+        + _check_sampler(workflow, well_formed, config)
+    )
+
+
+def check_stack(config: Config, templates_dir: Path = TEMPLATES_DIR) -> list[Problem]:
+    """Check every workflow as every variant renders it (the plain stack without variants)."""
+    problems: list[Problem] = []
+    for stack in stacks(config):
+        graphs = rendered_graphs(config, stack.name, templates_dir=templates_dir)
+        for workflow, graph in graphs.items():
+            problems.extend(
+                replace(problem, variant=stack.name)
+                for problem in check_workflow(workflow, graph, stack.config)
+            )
+    return problems
+
+
+def require_consistent(config: Config, templates_dir: Path = TEMPLATES_DIR) -> list[Problem]:
+    """The warnings, logged on stderr; a WorkflowError listing every error if there is one."""
+    problems = check_stack(config, templates_dir)
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    warnings = [p for p in problems if p.severity is Severity.WARNING]
+    for warning in warnings:
+        _output.warn(warning.render())
+    if errors:
+        raise WorkflowError(
+            f"{len(errors)} workflow problem(s):\n" + "\n".join(e.render() for e in errors),
+            location=str(templates_dir),
+            hint="fix the templates in workflows/ or the pinned files in models.yaml",
+        )
+    return warnings

@@ -1,0 +1,285 @@
+"""The one module that talks to the Hugging Face Hub, through huggingface_hub only.
+
+Everything else sees plain dataclasses (``RemoteFile``, ``RepoSnapshot``) and
+imagebuilder errors. Downloads and ranged reads use the client's retries; API calls,
+which the client does not retry, are retried in ``Hub._call`` (408, 429 with
+Retry-After, 5xx, timeouts, network errors); what still fails becomes a clear error here.
+The token comes from HF_TOKEN or the standard token file and is never logged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import httpx2
+from huggingface_hub import HfApi, get_hf_file_metadata, get_token, hf_hub_url
+from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.hf_api import ModelInfo, RepoFile
+from huggingface_hub.utils._headers import build_hf_headers
+from huggingface_hub.utils._http import hf_raise_for_status, http_stream_backoff
+
+from imagebuilder.hub import answers
+from imagebuilder.hub.failures import (
+    MAX_ATTEMPTS,
+    RETRY_BASE_S,
+    hub_endpoint,
+    retry_wait,
+    translate,
+    use_timeouts,
+)
+
+__all__ = ["CommitInfo", "Hub", "RemoteFile", "RepoSnapshot", "hub_endpoint"]
+from imagebuilder.errors import HubError
+from imagebuilder.project.config import is_sha256
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    repo: str
+    path: str
+    commit: str
+    size: int
+    sha256: str | None  # None for small files the Hub keeps in git, not LFS
+    blob_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RepoSnapshot:
+    """One repo at one revision, as a single model-info answer saw it."""
+
+    requested_repo: str
+    repo: str  # canonical id: differs from requested_repo when the repo was renamed
+    revision: str
+    commit: str
+    last_modified: datetime | None
+    files: dict[str, RemoteFile]
+
+    @property
+    def renamed(self) -> bool:
+        return self.repo.lower() != self.requested_repo.lower()
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    commit: str
+    title: str
+    date: datetime | None
+
+
+class Hub:
+    """Hub access for imagebuilder. Pass one in explicitly; tests point it at a loopback."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        token: str | None = None,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        retry_base_s: float = RETRY_BASE_S,
+    ):
+        self.endpoint = (endpoint or hub_endpoint()).rstrip("/")
+        self.max_attempts = max(1, max_attempts)
+        self.retry_base_s = retry_base_s
+        use_timeouts()
+        self._token = token if token is not None else get_token()
+        self._api = HfApi(endpoint=self.endpoint, token=self._token or False)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Hub(endpoint={self.endpoint!r}, token={'set' if self._token else 'none'})"
+
+    def _call(self, where: str, action: Callable[[], _T], *, retry: bool = True) -> _T:
+        # The client retries downloads and paginated listings but not single API calls
+        # (model info, paths info): retry those here, honouring Retry-After, before
+        # translating the error. ``retry=False`` where the client already retried.
+        for attempt in range(1, (self.max_attempts if retry else 1) + 1):
+            try:
+                return action()
+            except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
+                wait = retry_wait(error, attempt, self.retry_base_s)
+                if wait is None or not retry or attempt == self.max_attempts:
+                    raise translate(error, where) from None
+                time.sleep(wait)
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                # The client parses answers as it reads them: a body that is not JSON, a
+                # date that is not a date, a list for an object. A Hub error, not a crash.
+                raise answers.unreadable(error, where) from error
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def snapshot(self, repo: str, revision: str) -> RepoSnapshot:
+        """Commit and every file's sha256 and size at ``revision``: one request, no download."""
+        info: ModelInfo = self._call(
+            f"{repo}@{revision}",
+            lambda: self._api.model_info(repo, revision=revision, files_metadata=True),
+        )
+        where = f"{repo}@{revision}"
+        # Every field is checked: these values end up in the lock, models.yaml and URLs.
+        commit = answers.commit_sha(info.sha, where)
+        canonical = answers.repo_id(info.id, where)
+        files: dict[str, RemoteFile] = {}
+        for sibling in info.siblings or []:
+            path = answers.file_path(sibling.rfilename, where)
+            lfs = sibling.lfs
+            files[path] = RemoteFile(
+                repo=canonical,
+                path=path,
+                commit=commit,
+                size=answers.file_size(lfs.size if lfs else (sibling.size or 0), where),
+                sha256=answers.optional_sha256(lfs.sha256 if lfs else None, where),
+                blob_id=sibling.blob_id,
+            )
+        return RepoSnapshot(
+            requested_repo=repo,
+            repo=canonical,
+            revision=revision,
+            commit=commit,
+            last_modified=info.last_modified,
+            files=files,
+        )
+
+    def list_files(self, repo: str, revision: str, path: str | None = None) -> list[RemoteFile]:
+        """Recursive tree listing with LFS metadata (paginated by the client)."""
+
+        def listing() -> list[RemoteFile]:
+            found = []
+            for item in self._api.list_repo_tree(
+                repo, path_in_repo=path, revision=revision, recursive=True
+            ):
+                if isinstance(item, RepoFile):
+                    found.append(
+                        RemoteFile(
+                            repo=repo,
+                            path=item.path,
+                            commit=revision,
+                            size=item.size,
+                            sha256=item.lfs.sha256 if item.lfs else None,
+                            blob_id=item.blob_id,
+                        )
+                    )
+            return found
+
+        return self._call(f"{repo}@{revision}", listing)
+
+    def commits(self, repo: str, revision: str, limit: int = 50) -> list[CommitInfo]:
+        def history() -> list[CommitInfo]:
+            found = []
+            for commit in self._api.list_repo_commits(repo, revision=revision):
+                found.append(CommitInfo(commit.commit_id, commit.title, commit.created_at))
+                if len(found) >= limit:
+                    break
+            return found
+
+        return self._call(f"{repo}@{revision}", history)
+
+    def branches(self, repo: str) -> dict[str, str]:
+        refs = self._call(repo, lambda: self._api.list_repo_refs(repo))
+        return {ref.name: ref.target_commit for ref in refs.branches}
+
+    def search_models(self, author: str, search: str, limit: int = 100) -> list[str]:
+        def models() -> list[str]:
+            return [m.id for m in self._api.list_models(author=author, search=search, limit=limit)]
+
+        # list_models pages through the client's own backoff: no second retry loop.
+        return self._call(f"search author={author} search={search}", models, retry=False)
+
+    def last_commits(self, repo: str, revision: str, paths: list[str]) -> dict[str, CommitInfo]:
+        """The commit that last changed each path at ``revision``: one request for all paths."""
+
+        def info() -> dict[str, CommitInfo]:
+            found = {}
+            for item in self._api.get_paths_info(repo, paths, expand=True, revision=revision):
+                last = getattr(item, "last_commit", None)
+                if isinstance(item, RepoFile) and last is not None:
+                    found[item.path] = CommitInfo(last.oid, last.title, last.date)
+            return found
+
+        return self._call(f"{repo}@{revision}", info)
+
+    def resolve(self, repo: str, path: str, revision: str) -> RemoteFile:
+        """One file's commit, size and sha256 from the resolve endpoint's headers (a HEAD).
+
+        For a single file this is cheaper than a model-info listing of a large repo.
+        """
+        url = hf_hub_url(repo, path, revision=revision, endpoint=self.endpoint)
+
+        def head() -> RemoteFile:
+            meta = get_hf_file_metadata(url, token=self._token or False, endpoint=self.endpoint)
+            etag = (meta.etag or "").strip('"')
+            return RemoteFile(
+                repo=repo,
+                path=path,
+                commit=meta.commit_hash or "",
+                size=meta.size or 0,
+                # The resolve ETag of an LFS file is its sha256; a git blob's is a sha1.
+                sha256=etag if is_sha256(etag) else None,
+            )
+
+        return self._call(f"{repo}@{revision}/{path}", head)
+
+    def file_url(self, repo: str, path: str, commit: str) -> str:
+        """The immutable download URL of a file at a commit."""
+        return hf_hub_url(repo, path, revision=commit, endpoint=self.endpoint)
+
+    def auth_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = build_hf_headers(token=self._token or False)
+        return headers
+
+    @contextmanager
+    def stream(
+        self, repo: str, path: str, commit: str, start: int = 0, end: int | None = None
+    ) -> Iterator[httpx2.Response]:
+        """Stream a file (or a byte range of it) at a commit, with the client's retries."""
+        headers = self.auth_headers()
+        if start or end is not None:
+            headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+        where = f"{repo}@{commit[:12]}/{path}"
+        body_error: Exception | None = None
+        try:
+            with http_stream_backoff(
+                "GET",
+                self.file_url(repo, path, commit),
+                headers=headers,
+                follow_redirects=True,
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    hf_raise_for_status(response)  # -> the client's typed errors
+                try:
+                    yield response
+                except (httpx2.HTTPError, OSError) as error:
+                    # A body cut mid-way must not reach the client's backoff generator:
+                    # it would "retry" by yielding a second time, which a context manager
+                    # cannot do (RuntimeError). Callers resume with a Range request.
+                    body_error = error
+        except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
+            raise translate(error, where) from None
+        if body_error is not None:
+            raise translate(body_error, where)
+
+    def read_range(self, repo: str, path: str, commit: str, start: int, length: int) -> bytes:
+        """Bytes [start, start+length) of a file; never more, whatever the server sends."""
+        chunks: list[bytes] = []
+        received = 0
+        with self.stream(repo, path, commit, start, start + length - 1) as response:
+            if response.status_code == 200 and start:
+                raise HubError(
+                    "the server ignored the Range request",
+                    location=f"{repo}@{commit[:12]}/{path}",
+                    hint="a proxy between you and the Hub may strip Range headers",
+                )
+            if response.status_code == 206:
+                answers.check_content_range(
+                    response.headers.get("Content-Range"), start, f"{repo}@{commit[:12]}/{path}"
+                )
+            for chunk in response.iter_bytes():
+                chunks.append(chunk[: length - received])
+                received += len(chunks[-1])
+                if received >= length:
+                    break  # a server that ignores Range must not make us read 20 GB
+        return b"".join(chunks)

@@ -1,0 +1,111 @@
+"""Resolve models.yaml through the Hub into a Lock: commit, sha256, size per entry.
+
+One model-info request per distinct (repo, revision), run concurrently; nothing is
+downloaded: sha256 and size come from the Hub's LFS metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from imagebuilder.errors import FileNotFoundOnHub, HubError, ImageBuilderError
+from imagebuilder.hub.client import Hub, RemoteFile, RepoSnapshot
+from imagebuilder.project.config import Config, ModelEntry
+from imagebuilder.project.lock import Lock, LockEntry
+
+MAX_CONCURRENT_HUB_CALLS = 8
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What the tracked revision of one entry serves now, or why it could not be read."""
+
+    name: str
+    entry: ModelEntry
+    snapshot: RepoSnapshot | None
+    file: RemoteFile | None
+    error: ImageBuilderError | None
+
+
+def fetch_snapshots(
+    hub: Hub, sources: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], RepoSnapshot | ImageBuilderError]:
+    """Snapshots of distinct (repo, revision) pairs, concurrently; errors kept per pair."""
+    unique = sorted(set(sources))
+
+    def one(source: tuple[str, str]) -> RepoSnapshot | ImageBuilderError:
+        try:
+            return hub.snapshot(*source)
+        except ImageBuilderError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_HUB_CALLS, max(1, len(unique)))) as pool:
+        return dict(zip(unique, pool.map(one, unique), strict=True))
+
+
+def resolve_entries(config: Config, hub: Hub) -> list[Resolved]:
+    snapshots = fetch_snapshots(hub, ((e.repo, e.revision) for e in config.models.values()))
+    return resolve_from_snapshots(config, snapshots)
+
+
+def resolve_from_snapshots(
+    config: Config, snapshots: Mapping[tuple[str, str], RepoSnapshot | ImageBuilderError]
+) -> list[Resolved]:
+    """Entries resolved from snapshots fetched already (check-updates fetches more at once)."""
+    resolved = []
+    for name, entry in config.models.items():
+        found = snapshots[(entry.repo, entry.revision)]
+        if isinstance(found, ImageBuilderError):
+            resolved.append(Resolved(name, entry, None, None, found))
+            continue
+        remote = found.files.get(entry.file)
+        error: ImageBuilderError | None = None
+        if remote is None:
+            error = FileNotFoundOnHub(
+                f"{entry.file} is not in the repo at this revision",
+                location=f"{entry.repo}@{entry.revision} (entry {name})",
+                hint="the file was renamed or removed; run `imagebuilder check-updates`",
+            )
+        elif remote.sha256 is None:
+            error = HubError(
+                f"{entry.file} is not stored with LFS, so the Hub publishes no sha256 for it",
+                location=f"{entry.repo}@{entry.revision} (entry {name})",
+                hint="model weights are always LFS files on the Hub; check the path",
+            )
+        resolved.append(Resolved(name, entry, found, remote if error is None else None, error))
+    return resolved
+
+
+def lock_entry(item: Resolved) -> LockEntry:
+    assert item.file is not None and item.file.sha256 is not None
+    return LockEntry(
+        repo=item.entry.repo,
+        file=item.entry.file,
+        revision=item.entry.revision,
+        commit=item.file.commit,
+        sha256=item.file.sha256,
+        size=item.file.size,
+    )
+
+
+def build_lock(resolved: list[Resolved], previous: Lock | None = None) -> Lock:
+    """A lock from resolved entries; the first entry error is raised (nothing written)."""
+    for item in resolved:
+        if item.error is not None:
+            raise item.error
+    models = {}
+    for item in resolved:
+        entry = lock_entry(item)
+        old = previous.models.get(item.name) if previous else None
+        if (
+            old is not None
+            and old.same_source(entry.repo, entry.file, entry.revision)
+            and old.sha256 == entry.sha256
+        ):
+            # Same bytes behind a moved branch: keep the old pin. Its commit URL still
+            # serves these bytes, and a new URL would make the image refetch the file.
+            entry = old
+        models[item.name] = entry
+    return Lock(version=1, models=models)

@@ -1,0 +1,126 @@
+"""Pure decisions about an image: registry limits, tags, and what models it carries.
+
+No Docker, no network: the commands feed these functions lock entries and labels.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from imagebuilder.errors import LayerTooLarge
+from imagebuilder.image.publish.plan import layer_bytes, max_layer_bytes
+from imagebuilder.image.render import MODEL_LABEL_PREFIX, plan_layers
+from imagebuilder.oci.registry import ImageName
+from imagebuilder.project.config import Config
+from imagebuilder.project.lock import Lock
+
+CONTENT_HASH_LABEL = "io.imagebuilder.content-hash"
+RECORD_FIELDS = ("repo", "file", "commit", "sha256", "size", "destination")
+GB = 1_000_000_000
+
+
+def check_layer_limits(config: Config, lock: Lock, image_name: str) -> None:
+    """Refuse, before building, a model layer too large for the target registry.
+
+    Layer sizes and limits are publish's (tar headers included; ghcr.io's 10 GB limit
+    applies even when models.yaml does not repeat it), so both paths refuse alike.
+    """
+    registry = ImageName.parse(image_name).registry
+    limit = max_layer_bytes(registry, config.image.registries)
+    if limit is None:
+        return
+    too_big = [
+        (layer.name, layer_bytes(layer.destination, layer.size))
+        for layer in plan_layers(config, lock, _no_url)
+        if layer_bytes(layer.destination, layer.size) > limit
+    ]
+    if not too_big:
+        return
+    listed = ", ".join(f"{name} ({size / GB:.1f} GB)" for name, size in too_big)
+    raise LayerTooLarge(
+        f"{registry} accepts layers up to {limit / GB:.1f} GB, and each model file is one "
+        f"layer: {listed}",
+        location=image_name,
+        hint="options: `imagebuilder publish --split-large-files` (parts in separate layers, "
+        "joined when the container starts); or push to a registry with a larger per-layer "
+        "limit (ECR takes 52,000 MiB; a self-hosted registry has none) and change image.name; "
+        "or keep that file out of the image and download it at container start",
+    )
+
+
+def _no_url(repo: str, file: str, commit: str) -> str:
+    return ""  # only sizes and destinations matter here
+
+
+def image_tags(content_tag: str, user_tags: list[str]) -> list[str]:
+    """The content tag first (it names the build), then the user's, without repeats."""
+    return list(dict.fromkeys([content_tag, *user_tags]))
+
+
+ModelRecords = dict[str, dict[str, Any]]
+
+
+def records_from_labels(labels: dict[str, str]) -> ModelRecords:
+    """The models an image carries, read from its io.imagebuilder.model.* labels."""
+    records: ModelRecords = {}
+    for key, value in labels.items():
+        if not key.startswith(MODEL_LABEL_PREFIX):
+            continue
+        try:
+            data = json.loads(value)
+        except (ValueError, RecursionError):  # also deep nesting, 5000-digit numbers
+            continue  # a hostile or foreign label: not ours to interpret
+        if isinstance(data, dict):
+            records[key.removeprefix(MODEL_LABEL_PREFIX)] = {
+                field: data.get(field) for field in RECORD_FIELDS
+            }
+    return records
+
+
+def records_from_lock(config: Config, lock: Lock) -> ModelRecords:
+    layers = plan_layers(config, lock, lambda repo, path, commit: "")
+    return {
+        layer.name: {
+            "repo": layer.repo,
+            "file": layer.file,
+            "commit": layer.commit,
+            "sha256": layer.sha256,
+            "size": layer.size,
+            "destination": layer.destination,
+        }
+        for layer in layers
+    }
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    name: str
+    kind: str  # added | removed | changed
+    fields: dict[str, tuple[Any, Any]]  # field -> (left, right)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "fields": {key: {"left": a, "right": b} for key, (a, b) in self.fields.items()},
+        }
+
+
+def diff_records(left: ModelRecords, right: ModelRecords) -> list[ModelChange]:
+    changes = []
+    for name in sorted(left.keys() | right.keys()):
+        if name not in right:
+            changes.append(ModelChange(name, "removed", {}))
+        elif name not in left:
+            changes.append(ModelChange(name, "added", {}))
+        else:
+            fields = {
+                field: (left[name].get(field), right[name].get(field))
+                for field in RECORD_FIELDS
+                if left[name].get(field) != right[name].get(field)
+            }
+            if fields:
+                changes.append(ModelChange(name, "changed", fields))
+    return changes

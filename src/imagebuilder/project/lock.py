@@ -1,0 +1,147 @@
+"""models.lock.json: every entry pinned to an immutable commit, sha256 and size.
+
+The lock is data written only by ``imagebuilder lock`` (and ``update``): sorted keys,
+stable layout, no timestamps, so the same Hub state always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from imagebuilder.errors import ConfigError, LockDriftError
+from imagebuilder.project.atomic import atomic_write_text
+from imagebuilder.project.config import (
+    Config,
+    RepoId,
+    RepoPath,
+    Revision,
+    is_commit_sha,
+    is_sha256,
+)
+
+LOCK_NAME = "models.lock.json"
+MAX_LOCK_BYTES = 5_000_000
+
+
+def _commit(value: str) -> str:
+    if not is_commit_sha(value):
+        raise ValueError(f"{value!r} is not a 40-character lowercase hex commit sha")
+    return value
+
+
+def _sha256(value: str) -> str:
+    if not is_sha256(value):
+        raise ValueError(f"{value!r} is not a 64-character lowercase hex sha256")
+    return value
+
+
+CommitSha = Annotated[str, AfterValidator(_commit)]
+Sha256 = Annotated[str, AfterValidator(_sha256)]
+
+
+class LockEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    repo: RepoId
+    file: RepoPath
+    revision: Revision
+    commit: CommitSha
+    sha256: Sha256
+    size: int = Field(ge=0)
+    # Filled by `publish`: the digest of this file's deterministic layer, so a later
+    # publish can skip the Hub entirely when the registry already has it.
+    layer_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
+
+    def same_source(self, repo: str, file: str, revision: str) -> bool:
+        return (self.repo, self.file, self.revision) == (repo, file, revision)
+
+
+class Lock(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    version: int = Field(ge=1, le=1)
+    models: dict[str, LockEntry]
+
+    def to_json(self) -> str:
+        data = self.model_dump(mode="json", exclude_none=True)
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    def for_image(self) -> Lock:
+        """The lock an image carries: without layer digests, which describe the image
+        itself (so `build` and `publish`, before and after a publish, ship the same file)."""
+        bare = {n: e.model_copy(update={"layer_digest": None}) for n, e in self.models.items()}
+        return Lock(version=self.version, models=bare)
+
+
+def lock_path_for(config_path: Path) -> Path:
+    return config_path.with_name(LOCK_NAME)
+
+
+def load_lock(path: Path) -> Lock | None:
+    """The lock, or None when there is none yet."""
+    if not path.exists():
+        return None
+    if path.stat().st_size > MAX_LOCK_BYTES:
+        raise ConfigError(f"lock file is over {MAX_LOCK_BYTES} bytes", location=str(path))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Lock.model_validate(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(
+            f"lock file is not valid JSON: {exc}",
+            location=str(path),
+            hint="regenerate it with `imagebuilder lock`",
+        ) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key_path = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(
+            f"lock file is invalid at {key_path}: {message}",
+            location=str(path),
+            hint="regenerate it with `imagebuilder lock`",
+        ) from None
+
+
+def write_lock(path: Path, lock: Lock) -> None:
+    atomic_write_text(path, lock.to_json())
+
+
+def drift(config: Config, lock: Lock | None) -> list[str]:
+    """Each way models.yaml and the lock disagree, one sentence per entry."""
+    if lock is None:
+        return ["no lock file: every entry is unpinned"]
+    problems = []
+    for name, entry in config.models.items():
+        locked = lock.models.get(name)
+        if locked is None:
+            problems.append(f"{name}: in models.yaml but not in the lock")
+        elif not locked.same_source(entry.repo, entry.file, entry.revision):
+            problems.append(
+                f"{name}: models.yaml says {entry.repo}/{entry.file}@{entry.revision}, "
+                f"the lock has {locked.repo}/{locked.file}@{locked.revision}"
+            )
+        elif is_commit_sha(entry.revision) and locked.commit != entry.revision:
+            problems.append(f"{name}: pinned to commit {entry.revision}, locked {locked.commit}")
+    problems.extend(
+        f"{name}: in the lock but not in models.yaml"
+        for name in lock.models
+        if name not in config.models
+    )
+    return problems
+
+
+def require_current(config: Config, lock: Lock | None, lock_file: Path) -> Lock:
+    """The lock, if it matches models.yaml; a LockDriftError naming each entry otherwise."""
+    problems = drift(config, lock)
+    if problems or lock is None:
+        raise LockDriftError(
+            "models.yaml and the lock disagree:\n  " + "\n  ".join(problems),
+            location=str(lock_file),
+            hint="run `imagebuilder lock` to re-pin, then commit both files",
+        )
+    return lock

@@ -1,0 +1,109 @@
+"""A/B variants: the stack as each variant sees it.
+
+A variant changes sampler settings and/or picks which LoRA entry it loads (say the
+8-step release beside the 4-step one). Both LoRAs are ordinary entries in ``models:``,
+so ``lock`` pins them like any other file; each variant's image holds only its own.
+Everything else (diffusion model, text encoder, VAE) is shared, which is what lets
+every variant's image reuse the same model layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imagebuilder.errors import ConfigError
+from imagebuilder.project.config import Config, Role, Variant
+from imagebuilder.project.lock import Lock
+
+
+@dataclass(frozen=True)
+class VariantStack:
+    """One variant (or the plain stack when ``name`` is None) with its effective config."""
+
+    name: str | None
+    config: Config
+    baseline: bool
+
+
+def variant_problems(config: Config) -> list[tuple[tuple[str, ...], str, str]]:
+    """(key path, message, hint) for each variant that cannot be built; for configload."""
+    problems: list[tuple[tuple[str, ...], str, str]] = []
+    baselines = [name for name, variant in config.variants.items() if variant.baseline]
+    problems.extend(
+        (("variants", name, "baseline"), f"a second baseline ({baselines[0]!r} is one)", "mark one")
+        for name in baselines[1:]
+    )
+    loras = [name for name, _ in config.entries_by_role(Role.LORA)]
+    for name, variant in config.variants.items():
+        if variant.lora is not None and variant.lora not in loras:
+            problems.append(
+                (
+                    ("variants", name, "lora"),
+                    f"{variant.lora!r} is not a LoRA entry in models",
+                    f"name one of: {', '.join(loras) or 'none (add the LoRA under models:)'}",
+                )
+            )
+    return problems
+
+
+def baseline_name(config: Config) -> str | None:
+    """The variant marked baseline, else the first one declared; None without variants."""
+    for name, variant in config.variants.items():
+        if variant.baseline:
+            return name
+    return next(iter(config.variants), None)
+
+
+def _unclaimed_loras(config: Config) -> set[str]:
+    claimed = {variant.lora for variant in config.variants.values() if variant.lora}
+    return {name for name, _ in config.entries_by_role(Role.LORA) if name not in claimed}
+
+
+def _apply(config: Config, variant: Variant) -> Config:
+    overrides = variant.sampler.model_dump(exclude_none=True)
+    sampler = config.sampler.model_copy(update=overrides)
+    loras = {variant.lora} if variant.lora else _unclaimed_loras(config)
+    models = {
+        name: entry
+        for name, entry in config.models.items()
+        if entry.role is not Role.LORA or name in loras
+    }
+    return config.model_copy(update={"sampler": sampler, "models": models, "variants": {}})
+
+
+def effective_config(config: Config, variant: str | None) -> Config:
+    """The stack one variant builds; ``None`` is the stack without any variant applied."""
+    if variant is None:
+        return config
+    if variant not in config.variants:
+        known = ", ".join(config.variants) or "none declared"
+        raise ConfigError(
+            f"unknown variant {variant!r}",
+            hint=f"variants in models.yaml: {known}",
+        )
+    return _apply(config, config.variants[variant])
+
+
+def stacks(config: Config) -> list[VariantStack]:
+    """Every stack to build or check: one per variant, or the plain stack without variants."""
+    if not config.variants:
+        return [VariantStack(name=None, config=config, baseline=True)]
+    baseline = baseline_name(config)
+    return [
+        VariantStack(name=name, config=effective_config(config, name), baseline=name == baseline)
+        for name in config.variants
+    ]
+
+
+def variant_lock(lock: Lock, stack: Config) -> Lock:
+    """The lock narrowed to the entries one variant's image holds."""
+    return lock.model_copy(
+        update={"models": {n: e for n, e in lock.models.items() if n in stack.models}}
+    )
+
+
+def differing_entries(config: Config, variant: str) -> list[str]:
+    """Entries this variant's image holds that the baseline's does not (its own LoRA)."""
+    baseline = baseline_name(config)
+    shared = effective_config(config, baseline).models if baseline else config.models
+    return [name for name in effective_config(config, variant).models if name not in shared]

@@ -1,1 +1,0 @@
-"""`imagebuilder publish`: assemble the image in the registry, without a daemon."""

@@ -1,0 +1,159 @@
+"""check-updates, part one: has the tracked branch changed the bytes of a pinned file?
+
+Pure functions over the lock and what the Hub serves now (``Resolved``). A branch that
+moved while the file's sha256 stayed the same is not an update. ``content_change`` turns
+a finding into a proposed change, reading the two headers only when the bytes changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+
+from imagebuilder.hub.client import RemoteFile
+from imagebuilder.hub.resolve import Resolved
+from imagebuilder.project.lock import Lock
+from imagebuilder.updates.headerfacts import HeaderFacts, HeaderInspector
+from imagebuilder.updates.planning import ReadMany, file_ref
+from imagebuilder.updates.proposal import Change, ChangeKind, Compat, FileRef
+
+
+class Status(StrEnum):
+    UP_TO_DATE = "up-to-date"
+    CONTENT_CHANGED = "content-changed"
+    UNLOCKED = "unlocked"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Finding:
+    entry: str
+    status: Status
+    repo: str
+    file: str
+    revision: str
+    current_commit: str | None = None
+    current_sha256: str | None = None
+    current_size: int | None = None
+    new_commit: str | None = None
+    new_sha256: str | None = None
+    new_size: int | None = None
+    renamed_to: str | None = None
+    why: str = ""
+
+    @property
+    def size_delta(self) -> int | None:
+        if self.current_size is None or self.new_size is None:
+            return None
+        return self.new_size - self.current_size
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["size_delta"] = self.size_delta
+        return data
+
+
+def _content_finding(item: Resolved, lock: Lock | None) -> Finding:
+    entry = item.entry
+    renamed = item.snapshot.repo if item.snapshot and item.snapshot.renamed else None
+    locked = lock.models.get(item.name) if lock else None
+    if locked is not None and not locked.same_source(entry.repo, entry.file, entry.revision):
+        locked = None  # the lock pins something else: treat the entry as unpinned
+    finding = Finding(
+        entry=item.name,
+        status=Status.ERROR,
+        repo=entry.repo,
+        file=entry.file,
+        revision=entry.revision,
+        current_commit=locked.commit if locked else None,
+        current_sha256=locked.sha256 if locked else None,
+        current_size=locked.size if locked else None,
+        renamed_to=renamed,
+    )
+    if item.error is not None or item.file is None:
+        why = item.error.render() if item.error else "unknown error"
+        return replace(finding, why=why)
+    finding = replace(
+        finding,
+        new_commit=item.file.commit,
+        new_sha256=item.file.sha256,
+        new_size=item.file.size,
+    )
+    if locked is None:
+        status, why = Status.UNLOCKED, "not in the lock: run `imagebuilder lock`"
+    elif locked.sha256 != item.file.sha256:
+        status = Status.CONTENT_CHANGED
+        why = f"{entry.revision} now serves different bytes (sha256 changed)"
+    elif locked.commit != item.file.commit:
+        status, why = Status.UP_TO_DATE, "branch moved, bytes unchanged"
+    else:
+        status, why = Status.UP_TO_DATE, "same bytes"
+    if renamed:
+        why += f"; repo renamed to {renamed}: update models.yaml"
+    return replace(finding, status=status, why=why)
+
+
+def content_findings(resolved: list[Resolved], lock: Lock | None) -> list[Finding]:
+    return [_content_finding(item, lock) for item in resolved]
+
+
+def pinned_file(item: Resolved, finding: Finding) -> RemoteFile | None:
+    """The file as pinned (lock commit, lock bytes), read under the repo's current name."""
+    if item.file is None:
+        return None
+    if finding.current_commit and finding.current_sha256 and finding.current_size is not None:
+        return replace(
+            item.file,
+            commit=finding.current_commit,
+            sha256=finding.current_sha256,
+            size=finding.current_size,
+        )
+    return item.file
+
+
+def content_change(
+    finding: Finding,
+    pinned: RemoteFile,
+    item: Resolved,
+    read_many: ReadMany,
+    inspector: HeaderInspector,
+) -> Change | None:
+    assert item.file is not None
+    current = file_ref(pinned)
+    if finding.status is Status.CONTENT_CHANGED:
+        before, after = read_many([pinned, item.file])
+        compat = Compat.UNKNOWN
+        header = None
+        if isinstance(before, HeaderFacts) and isinstance(after, HeaderFacts):
+            compat, header = inspector.compare(before, after), after.summary
+        return Change(
+            finding.entry,
+            ChangeKind.CONTENT_CHANGED,
+            current,
+            file_ref(item.file),
+            compat,
+            finding.why,
+            header,
+        )
+    if finding.status is Status.UNLOCKED:
+        return Change(
+            finding.entry,
+            ChangeKind.UNLOCKED,
+            FileRef(finding.repo, finding.file),
+            file_ref(item.file),
+            Compat.UNKNOWN,
+            finding.why,
+        )
+    if finding.renamed_to:
+        renamed = replace(current, repo=finding.renamed_to)
+        why = f"the Hub redirects {finding.repo} to {finding.renamed_to}"
+        return Change(
+            finding.entry,
+            ChangeKind.REPO_RENAMED,
+            replace(current, repo=finding.repo),
+            renamed,
+            Compat.SAME_BYTES,
+            why,
+        )
+    return None

@@ -1,0 +1,192 @@
+"""The CLI as a contract: option names agree across commands, the README lists every
+command and every exit code, and user mistakes get a message with a hint, not a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+from imagebuilder.cli import app, main
+from imagebuilder.errors import ExitCode
+from imagebuilder.updates.proposal import Compat
+from imagebuilder.weights.compat import Compatibility
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+SHIPPED_CONFIG = ROOT / "models.yaml"
+
+# Commands that read no models.yaml: they take an image, a file or a Hub path instead.
+NO_CONFIG = {"schema", "inspect", "inspect-image", "diff", "import-template"}
+# `schema` prints the JSON Schema itself: its whole result is JSON already.
+NO_JSON = {"schema"}
+IMAGE_COMMANDS = ("build", "build-variants", "publish")
+
+
+def _commands() -> dict[str, Any]:
+    # Typer vendors its own click: its command classes are not the click package's.
+    return dict(getattr(typer.main.get_command(app), "commands"))  # noqa: B009
+
+
+def _option_names(command: Any) -> set[str]:
+    return {name for param in command.params for name in param.opts}
+
+
+def test_every_command_with_a_result_takes_json() -> None:
+    lacking = [
+        name
+        for name, command in _commands().items()
+        if name not in NO_JSON and "--json" not in _option_names(command)
+    ]
+    assert lacking == []
+
+
+def test_every_command_reading_models_yaml_takes_config_and_c() -> None:
+    for name, command in _commands().items():
+        if name not in NO_CONFIG:
+            assert {"--config", "-c"} <= _option_names(command), name
+
+
+@pytest.mark.parametrize("name", IMAGE_COMMANDS)
+def test_image_commands_share_tag_and_label_options(name: str) -> None:
+    wanted = {"--tag", "-t", "--image", "--image-version", "--revision", "--source"}
+    assert wanted <= _option_names(_commands()[name])
+
+
+def test_publish_still_accepts_version_for_older_scripts() -> None:
+    command = _commands()["publish"]
+    for flag in ("--image-version", "--version"):
+        context = command.make_context("publish", [flag, "1.2.3"])
+        assert context.params["version"] == "1.2.3"
+
+
+def test_build_variants_parses_tags_and_labels() -> None:
+    command = _commands()["build-variants"]
+    args = ["-t", "v1", "--tag", "v2", "--image-version", "1.2", "--revision", "abc"]
+    params = command.make_context("build-variants", [*args, "--source", "https://x"]).params
+    assert params["tag"] == ["v1", "v2"]
+    assert (params["version"], params["revision"], params["source"]) == ("1.2", "abc", "https://x")
+
+
+def test_readme_commands_table_lists_every_command() -> None:
+    section = README.split("## Commands", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `imagebuilder ([a-z-]+)", section, flags=re.MULTILINE)
+    assert listed == list(_commands())  # same commands, in the order `--help` shows them
+
+
+def test_readme_exit_code_table_matches_exit_codes() -> None:
+    section = README.split("### Exit codes", 1)[1].split("\n#", 1)[0]
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", section, flags=re.MULTILINE)}
+    assert documented == {int(code) for code in ExitCode}
+
+
+def test_several_config_problems_each_start_with_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "models.yaml"
+    text = SHIPPED_CONFIG.read_text(encoding="utf-8").replace("revision: main", "revison: main")
+    config.write_text(text, encoding="utf-8")
+    assert main(["validate", "--config", str(config)]) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    problem_lines = [line for line in err.splitlines() if "unknown key 'revison'" in line]
+    assert len(problem_lines) == text.count("revison:") > 1
+    assert all(line.startswith("error: ") for line in problem_lines)
+
+
+def test_diff_of_a_source_with_itself_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "models.yaml", "models.yaml"]) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    assert "two different sources" in err
+    assert "hint: " in err
+    assert "Traceback" not in err
+
+
+def test_import_template_missing_file_has_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import-template", str(tmp_path / "none.json")]) == ExitCode.WORKFLOW
+    err = capsys.readouterr().err
+    assert "file not found" in err
+    assert "hint: pass a ComfyUI workflow" in err
+
+
+def test_update_names_an_unknown_entry_before_asking_the_hub(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing listens on port 9: a Hub request would end in exit 6 after retries, not 3.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    config = tmp_path / "models.yaml"
+    config.write_text(SHIPPED_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["update", "vea", "--config", str(config)]) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    assert "no entry named vea" in err
+    assert "hint: entries: diffusion_model, lightning_lora, text_encoder, vae" in err
+    assert "checking" not in err
+
+
+def test_cost_missing_measurements_file_hint_names_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "h100.yaml"
+    args = ["cost", "--config", str(SHIPPED_CONFIG), "--measurements", str(missing)]
+    assert main(args) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    assert f"{missing}: measurements file not found" in err
+    assert "--measurements" in err
+    assert "--config" not in err
+
+
+@pytest.mark.parametrize("target", ["owner/name/model.ckpt", "owner/name/sub/model.pt@main"])
+def test_inspect_refuses_a_pickle_format_with_exit_7_and_json(
+    target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["inspect", target, "--json"]) == ExitCode.UNSAFE_FILE
+    captured = capsys.readouterr()
+    assert '"error": "PickleFormatRefused"' in captured.out
+    assert "pickle-based format, refused" in captured.err
+    assert "hint: inspect the .safetensors release" in captured.err
+
+
+def test_inspect_missing_remote_file_names_the_path(  # type: ignore[no-untyped-def]
+    qwen_hub, hub_env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub_env(qwen_hub)
+    target = "Comfy-Org/Qwen-Image-Edit_ComfyUI/split_files/nope.safetensors"
+    assert main(["inspect", target]) == ExitCode.HUB
+    err = capsys.readouterr().err
+    assert "Comfy-Org/Qwen-Image-Edit_ComfyUI@main: split_files/nope.safetensors: file not" in err
+    assert "hint: check the path" in err
+
+
+def test_inspect_and_check_updates_share_one_compatibility_vocabulary() -> None:
+    shared = {"DROP_IN", "COMPATIBLE_WITH_CHANGES", "DIFFERENT_ARCHITECTURE"}
+    for name in shared:
+        assert Compatibility[name].value == Compat[name].value
+
+
+def test_diff_with_a_missing_models_yaml_says_file_not_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "other.yaml"
+    assert main(["diff", str(missing), "some/image:tag"]) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    assert f"{missing}: file not found" in err
+    assert "docker pull" not in err
+
+
+def test_inspect_sha256_on_a_remote_target_is_refused_not_skipped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["inspect", "owner/name/model.safetensors", "--sha256", "0" * 64]
+    assert main(args) == ExitCode.USAGE
+    assert "checks local files only" in capsys.readouterr().err
+
+
+def test_check_updates_json_and_markdown_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check-updates", "--json", "--markdown", "-c", str(ROOT / "models.yaml")])
+    assert code == ExitCode.USAGE
+    assert "pick one" in capsys.readouterr().err
