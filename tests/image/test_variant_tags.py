@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imagebuilder.cli.variants import variant_tags
+from imagebuilder.image.variants import variant_tags
 
 
 def test_variant_tags_carry_the_variant_and_the_users_tags() -> None:

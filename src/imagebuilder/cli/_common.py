@@ -1,15 +1,24 @@
-"""Options and helpers shared by the commands."""
+"""Options and helpers shared by the commands.
+
+Light on purpose: every command module imports this at start-up (``--help`` builds every
+command's options), so domain modules are imported inside the helpers, when a command runs.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from imagebuilder.hub.client import Hub
-from imagebuilder.project.load import LoadedConfig, load_config
-from imagebuilder.project.lock import Lock, load_lock, lock_path_for
+from imagebuilder.project.paths import DEFAULT_CONFIG
+
+if TYPE_CHECKING:
+    from imagebuilder.hub.client import Hub
+    from imagebuilder.project.load import LoadedConfig
+    from imagebuilder.project.lock import Lock
+
+__all__ = ["DEFAULT_CONFIG", "ConfigOption", "JsonOption", "load", "make_hub"]
 
 ConfigOption = Annotated[
     Path,
@@ -26,10 +35,16 @@ SourceOption = Annotated[str | None, typer.Option(help="OCI source label.")]
 
 
 def load(config_path: Path) -> tuple[LoadedConfig, Path, Lock | None]:
+    """models.yaml (validated, with line numbers), the lock's path, and the lock if any."""
+    from imagebuilder.project.load import load_config
+    from imagebuilder.project.lock import load_lock, lock_path_for
+
     loaded = load_config(config_path)
     lock_file = lock_path_for(config_path)
     return loaded, lock_file, load_lock(lock_file)
 
 
 def make_hub() -> Hub:
+    from imagebuilder.hub.client import Hub
+
     return Hub()

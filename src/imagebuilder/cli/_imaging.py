@@ -1,28 +1,18 @@
-"""What `build` needs for one image or one per variant: progress, labels, verified pushes."""
+"""What `build` and `build-variants` share on the terminal: progress, the variants table."""
 
 from __future__ import annotations
 
-import os
 import sys
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
-
-from rich.status import Status
+from typing import TYPE_CHECKING, Any
 
 from imagebuilder.cli import output as _output
-from imagebuilder.errors import PushFailed
-from imagebuilder.oci.registry import ImageName, RegistryClient
 
 if TYPE_CHECKING:
-    from imagebuilder.image.engine import Engine
+    from rich.status import Status
 
-
-def connect_engine() -> Engine:
-    """The Docker Engine, imported on first use: the docker SDK takes about a third of a
-    second to import, which every other command (validate, lock, ...) need not pay."""
-    from imagebuilder.image.engine import Engine  # noqa: PLC0415
-
-    return Engine.connect()
+    from imagebuilder.image.build import ImageBuild
+    from imagebuilder.project.config import Config
+    from imagebuilder.project.lock import Lock
 
 
 class Progress:
@@ -49,43 +39,31 @@ class Progress:
             _output.log(line[:160])
 
 
-def build_args(version: str, revision: str | None, source: str | None) -> dict[str, str]:
-    """The OCI version/revision/source/created labels, from options or the CI environment."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    created = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
-    server, repo = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
-    return {
-        "IMAGE_VERSION": version,
-        "IMAGE_REVISION": revision or os.environ.get("GITHUB_SHA", "unknown"),
-        "IMAGE_SOURCE": source or (f"{server}/{repo}" if server and repo else "unknown"),
-        "IMAGE_CREATED": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+def build_variants_and_report(config: Config, lock: Lock, plan: ImageBuild, as_json: bool) -> None:
+    """One image per variant (image.variants), then the table or JSON."""
+    from imagebuilder.cli._common import make_hub
+    from imagebuilder.image.variants import build_all_variants
+
+    with Progress() as progress:
+        built, warnings = build_all_variants(
+            config, lock, plan, file_url=make_hub().file_url, progress=progress, log=_output.log
+        )
+    _output.warn_each(w.render() for w in warnings)
+    _emit_variants(plan.repository, built, as_json)
 
 
-def push_verified(
-    engine: Engine, repository: str, tags: list[str], progress: Progress
-) -> list[dict[str, str]]:
-    """Push each tag, then check the registry serves the digest the push reported."""
-    name = ImageName.parse(repository)
-    credentials = engine.registry_credentials(name.registry)
-    client = RegistryClient(
-        name.registry,
-        credentials.username if credentials else None,
-        credentials.password if credentials else None,
-    )
-    pushed = []
-    try:
-        for tag in tags:
-            _output.log(f"pushing {repository}:{tag} ...")
-            digest = engine.push(repository, tag, credentials, progress)
-            served = client.manifest_digest(name.repository, tag)
-            if served != digest:
-                raise PushFailed(
-                    f"the registry serves {served} for this tag, the push reported {digest}",
-                    location=f"{repository}:{tag}",
-                    hint="another push may have raced this one; push again",
-                )
-            pushed.append({"tag": tag, "digest": digest})
-    finally:
-        client.close()
-    return pushed
+def _emit_variants(repository: str, built: list[dict[str, Any]], as_json: bool) -> None:
+    from rich.table import Table
+
+    def human() -> None:
+        table = Table("variant", "tags", "image id", "own entries")
+        for result in built:
+            table.add_row(
+                result["variant"] + (" (baseline)" if result["baseline"] else ""),
+                ", ".join(result["tags"]),
+                result["image_id"][:19],
+                ", ".join(result["own_entries"]) or "-",
+            )
+        _output.stdout.print(table)
+
+    _output.emit({"image": repository, "variants": built}, as_json, human)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from typing import Annotated
 
 import typer
@@ -18,12 +17,12 @@ from imagebuilder import __version__
 from imagebuilder.cli import core
 from imagebuilder.cli import image as image_commands
 from imagebuilder.cli import inspect as inspect_command
+from imagebuilder.cli import output as _output
 from imagebuilder.cli import publish as publish_command
 from imagebuilder.cli import updates as update_commands
 from imagebuilder.cli import variants as variant_commands
 from imagebuilder.cli import verify as verify_command
 from imagebuilder.cli import workflows as workflow_commands
-from imagebuilder.cli.output import emit_json, printable, stderr
 from imagebuilder.errors import ConfigErrors, ExitCode, ImageBuilderError
 
 app = typer.Typer(
@@ -96,20 +95,26 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     except ImageBuilderError as error:
         if _State.debug:
+            import traceback
+
             traceback.print_exc()
         # Messages can quote registry or Hub answers: no escape sequence reaches the terminal.
-        stderr.print(f"error: {printable(error.render())}", markup=False, style="red")
+        _output.stderr.print(
+            f"error: {_output.printable(error.render())}", markup=False, style="red"
+        )
         _github_annotations(error)
         if json_requested:
-            emit_json(error.as_dict())
+            _output.emit_json(error.as_dict())
         return int(error.exit_code)
     except KeyboardInterrupt:
-        stderr.print("interrupted", markup=False)
+        _output.stderr.print("interrupted", markup=False)
         return int(ExitCode.INTERRUPTED)
     except Exception as error:
         if _State.debug:
+            import traceback
+
             traceback.print_exc()
-        stderr.print(
+        _output.stderr.print(
             f"internal error: {type(error).__name__}: {error}\n"
             "  hint: re-run with --debug and report the traceback",
             markup=False,

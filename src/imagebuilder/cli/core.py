@@ -1,34 +1,33 @@
-"""validate, schema and lock: the pinned stack and its lock (check-updates: commands.updates)."""
+"""validate, schema and lock: the pinned stack and its lock (check-updates: cli.updates)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from imagebuilder.cli import output as _output
-from imagebuilder.cli._common import ConfigOption, JsonOption, load, make_hub
-from imagebuilder.cli.workflows import workflow_summary
-from imagebuilder.hub.resolve import build_lock, resolve_entries
-from imagebuilder.project.atomic import atomic_write_text
-from imagebuilder.project.load import DEFAULT_CONFIG
-from imagebuilder.project.lock import drift, require_current, write_lock
-from imagebuilder.project.schema import SCHEMA_PATH, models_schema_text
+from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
+from imagebuilder.project.paths import SCHEMA_PATH
 
 
 def validate(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
     """Check models.yaml (schema, repo ids, paths, duplicates, pickle formats) and the lock."""
+    from imagebuilder.comfy.project import workflow_summary
+    from imagebuilder.project.lock import drift
+
     loaded, lock_file, lock = load(config)
     notes = drift(loaded.config, lock) if lock is not None else []
+    workflows = workflow_summary(loaded.config, config)  # WorkflowError: exit 11
+    _output.warn_each(w.render() for w in workflows.warnings)
     result = {
         "config": str(config),
         "models": len(loaded.config.models),
         "lock": str(lock_file) if lock is not None else None,
         "lock_drift": notes,
         "valid": True,
+        "workflows": workflows.as_dict(),
     }
-    result["workflows"] = workflow_summary(loaded.config, config)  # WorkflowError: exit 11
 
     def human() -> None:
         _output.stdout.print(f"{config}: valid ({len(loaded.config.models)} models)")
@@ -48,6 +47,9 @@ def schema(
     ] = False,
 ) -> None:
     """Print (or write) the JSON Schema of models.yaml for editors."""
+    from imagebuilder.project.atomic import atomic_write_text
+    from imagebuilder.project.schema import models_schema_text
+
     text = models_schema_text()
     if write:
         atomic_write_text(SCHEMA_PATH, text)
@@ -64,6 +66,11 @@ def lock(
     as_json: JsonOption = False,
 ) -> None:
     """Pin every entry to an immutable commit, sha256 and size (no download)."""
+    from rich.table import Table
+
+    from imagebuilder.hub.resolve import relock
+    from imagebuilder.project.lock import record_lock, require_current
+
     loaded, lock_file, previous = load(config)
     if check:
         current = require_current(loaded.config, previous, lock_file)
@@ -74,10 +81,8 @@ def lock(
         )
         return
     _output.log(f"resolving {len(loaded.config.models)} entries on the Hub ...")
-    new_lock = build_lock(resolve_entries(loaded.config, make_hub()), previous)
-    changed = previous is None or previous.to_json() != new_lock.to_json()
-    if changed:
-        write_lock(lock_file, new_lock)
+    new_lock = relock(loaded.config, make_hub(), previous)
+    changed = record_lock(lock_file, previous, new_lock)
 
     def human() -> None:
         table = Table("entry", "commit", "sha256", "size")

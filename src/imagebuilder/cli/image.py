@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from imagebuilder.cli import output as _output
 from imagebuilder.cli._common import (
+    DEFAULT_CONFIG,
     ConfigOption,
     ImageOption,
     ImageVersionOption,
@@ -19,49 +19,12 @@ from imagebuilder.cli._common import (
     load,
     make_hub,
 )
-from imagebuilder.cli._imaging import Progress, build_args, connect_engine, push_verified
-from imagebuilder.cli.variants import build_variants
-from imagebuilder.comfy.workflows import rendered_workflow_files
-from imagebuilder.errors import ConfigError, DockerError, EngineUnavailable
-from imagebuilder.image.plan import (
-    CONTENT_HASH_LABEL,
-    ModelRecords,
-    check_layer_limits,
-    diff_records,
-    image_tags,
-    records_from_labels,
-    records_from_lock,
-)
-from imagebuilder.image.publish.labels import registry_labels
-from imagebuilder.image.render import (
-    RenderedBuild,
-    find_template,
-    render_build,
-    write_build_context,
-)
-from imagebuilder.project.load import DEFAULT_CONFIG
-from imagebuilder.project.lock import require_current
+from imagebuilder.cli._imaging import Progress, build_variants_and_report
 
 BuildDirOption = Annotated[
     Path, typer.Option("--build-dir", help="Where the Dockerfile and its context go.")
 ]
 DEFAULT_BUILD_DIR = Path("build")
-
-
-def _render(config_path: Path, build_dir: Path, hub_secret: bool) -> tuple[Any, RenderedBuild]:
-    loaded, lock_file, lock = load(config_path)
-    current = require_current(loaded.config, lock, lock_file)
-    project = config_path.resolve().parent
-    build = render_build(
-        loaded.config,
-        current,
-        find_template(project).read_text(encoding="utf-8"),
-        make_hub().file_url,
-        workflows=rendered_workflow_files(loaded.config, project),
-        hub_secret=hub_secret,
-    )
-    write_build_context(build, build_dir)
-    return loaded.config, build
 
 
 def render(
@@ -78,7 +41,15 @@ def render(
     as_json: JsonOption = False,
 ) -> None:
     """Write build/Dockerfile and its context from templates/Dockerfile.j2 and the lock."""
-    _, build = _render(config, build_dir, hub_secret)
+    from imagebuilder.image.build import render_project
+    from imagebuilder.project.lock import require_current
+
+    loaded, lock_file, lock = load(config)
+    current = require_current(loaded.config, lock, lock_file)
+    build = render_project(
+        loaded.config, current, config.resolve().parent, build_dir, make_hub().file_url,
+        hub_secret=hub_secret,
+    )  # fmt: skip
     result = {
         "build_dir": str(build_dir),
         "files": sorted(build.files),
@@ -110,89 +81,35 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
 
     With variants in models.yaml: one image per variant (see `build-variants`).
     """
+    from imagebuilder.image.build import ImageBuild, build_args, build_image
+    from imagebuilder.project.lock import require_current
+
     loaded, lock_file, lock = load(config)
     current = require_current(loaded.config, lock, lock_file)
-    repository = image or loaded.config.image.name
+    plan = ImageBuild(
+        project=config.resolve().parent,
+        build_dir=build_dir,
+        repository=image or loaded.config.image.name,
+        build_args=build_args(version, revision, source),
+        extra_tags=tuple(tag or []),
+        push=push,
+    )
     if loaded.config.variants:  # one image per variant, sharing every model layer
-        build_variants(
-            config=config, build_dir=build_dir, push=push, image=image, tag=tag,
-            version=version, revision=revision, source=source, as_json=as_json,
-        )  # fmt: skip
+        build_variants_and_report(loaded.config, current, plan, as_json)
         return
-    if push:
-        check_layer_limits(loaded.config, current, repository)  # before any byte is built
-    _, rendered = _render(config, build_dir, hub_secret=False)
-    engine = connect_engine()
-    try:
-        tags = image_tags(rendered.content_tag, tag or [])
-        with Progress() as progress:
-            image_id = engine.build(
-                build_dir,
-                tag=f"{repository}:{tags[0]}",
-                base=rendered.base,
-                build_args=build_args(version, revision, source),
-                labels={CONTENT_HASH_LABEL: rendered.content_hash},
-                progress=progress,
-            )
-            for extra in tags[1:]:
-                engine.tag(image_id, repository, extra)
-            pushed = push_verified(engine, repository, tags, progress) if push else []
-    finally:
-        engine.close()
-    result = {
-        "image": repository,
-        "image_id": image_id,
-        "tags": tags,
-        "content_tag": rendered.content_tag,
-        "pushed": pushed,
-        "digest": pushed[0]["digest"] if pushed else None,
-    }
+    with Progress() as progress:
+        result = build_image(
+            loaded.config, current, plan,
+            file_url=make_hub().file_url, progress=progress, log=_output.log,
+        )  # fmt: skip
+    repository, tags, pushed = plan.repository, result["tags"], result["pushed"]
 
     def human() -> None:
-        _output.stdout.print(f"built {repository}:{tags[0]} ({image_id[:19]})")
+        _output.stdout.print(f"built {repository}:{tags[0]} ({result['image_id'][:19]})")
         for entry in pushed:
             _output.stdout.print(f"pushed {repository}:{entry['tag']}@{entry['digest']}")
 
     _output.emit(result, as_json, human)
-
-
-def _labels_of(image: str) -> dict[str, str]:
-    """From the local engine when it holds the image; else straight from its registry
-    (what `publish` leaves), so no pull and no running engine are needed."""
-    try:
-        engine = connect_engine()
-    except EngineUnavailable:
-        return registry_labels(image)
-    try:
-        if engine.has_image(image):
-            return engine.image_labels(image)
-    finally:
-        engine.close()
-    return registry_labels(image)
-
-
-def _records_of(source: str) -> ModelRecords:
-    """An image (local engine or registry), or a models.yaml (with its lock)."""
-    if source.endswith((".yaml", ".yml")):
-        if not Path(source).is_file() and ":" not in source:  # meant as a file, not a tag
-            raise ConfigError(
-                "file not found",
-                location=source,
-                hint="pass the path of a models.yaml (its lock beside it) or an image reference",
-            )
-        if Path(source).is_file():
-            loaded, lock_file, lock = load(Path(source))
-            lock = require_current(loaded.config, lock, lock_file)
-            return records_from_lock(loaded.config, lock)
-    labels = _labels_of(source)
-    records = records_from_labels(labels)
-    if not records:
-        raise DockerError(
-            "the image carries no imagebuilder model labels",
-            location=source,
-            hint="only images built by `imagebuilder build` record their models",
-        )
-    return records
 
 
 def inspect_image(
@@ -202,7 +119,11 @@ def inspect_image(
     as_json: JsonOption = False,
 ) -> None:
     """Which models an image carries, read from its labels (local engine or registry)."""
-    records = _records_of(image)
+    from rich.table import Table
+
+    from imagebuilder.image.records import records_of
+
+    records = records_of(image)
 
     def human() -> None:
         table = Table("entry", "repo", "file", "commit", "sha256", "size")
@@ -232,6 +153,10 @@ def diff(
     as_json: JsonOption = False,
 ) -> None:
     """Model differences between two images, or an image and models.yaml (+ lock)."""
+    from imagebuilder.errors import ConfigError
+    from imagebuilder.image.plan import diff_records
+    from imagebuilder.image.records import records_of
+
     if left == right:
         raise ConfigError(
             "diff needs two different sources",
@@ -239,7 +164,7 @@ def diff(
             hint="compare two images, or an image and a models.yaml: "
             "`imagebuilder diff IMAGE models.yaml`",
         )
-    changes = diff_records(_records_of(left), _records_of(right))
+    changes = diff_records(records_of(left), records_of(right))
 
     def human() -> None:
         if not changes:

@@ -3,58 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from imagebuilder.cli import output as _output
 from imagebuilder.cli._common import JsonOption, make_hub
-from imagebuilder.errors import FileNotFoundOnHub, PickleFormatRefused
-from imagebuilder.project.config import (
-    PICKLE_SUFFIXES,
-    check_repo_id,
-    check_repo_path,
-    check_revision,
-)
-from imagebuilder.weights.compat import check_lora, compare_models
-from imagebuilder.weights.header import Header
-from imagebuilder.weights.inspection import HeaderSummary, lora_info, summarize
-from imagebuilder.weights.remote import fetch_header, read_local_header, verify_local_file
 
+if TYPE_CHECKING:
+    from rich.table import Table
 
-def read_target(target: str) -> Header:
-    """A local file when the path exists, else ``owner/name/path/in/repo[@revision]``."""
-    suffix = Path(target.partition("@")[0]).suffix.lower()
-    if suffix in PICKLE_SUFFIXES:  # refused by name, local or remote: exit 7, not a usage error
-        raise PickleFormatRefused(
-            f"{suffix} is a pickle-based format, refused: loading it can run arbitrary code",
-            location=target,
-            hint="inspect the .safetensors release of this model instead",
-        )
-    if Path(target).is_file():
-        return read_local_header(Path(target))
-    ref, _, revision = target.partition("@")
-    parts = ref.split("/", 2)
-    try:
-        if len(parts) != 3:
-            raise ValueError(f"{target!r} is neither a file nor owner/name/path[@revision]")
-        repo, path = check_repo_id("/".join(parts[:2])), check_repo_path(parts[2])
-        revision = check_revision(revision or "main")
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="TARGET") from None
-    hub = make_hub()
-    remote = hub.snapshot(repo, revision).files.get(path)
-    if remote is None:
-        raise FileNotFoundOnHub(
-            f"{path}: file not found at this revision",
-            location=f"{repo}@{revision}",
-            hint="check the path inside the repo (case matters) and the revision",
-        )
-    return fetch_header(hub, remote.repo, path, remote.commit, remote.size)
+    from imagebuilder.weights.inspection import HeaderSummary
 
 
 def _table(summary: HeaderSummary) -> Table:
+    from rich.table import Table
+
     title = _output.printable(summary.name)
     table = Table("property", "value", title=title, title_justify="left")
     table.add_row("file size", f"{summary.file_size:,} bytes")
@@ -87,6 +51,8 @@ def inspect(
     as_json: JsonOption = False,
 ) -> None:
     """Read a safetensors header (remote: HTTP Range, never a download) and report it."""
+    from imagebuilder.weights.targets import TargetSyntaxError, inspect_target
+
     if sha256 is not None and not Path(target).is_file():
         # Checking a remote sha256 means downloading the file: refuse rather than skip it.
         raise typer.BadParameter(
@@ -94,17 +60,10 @@ def inspect(
             "(`imagebuilder lock` takes it from the Hub's metadata)",
             param_hint="--sha256",
         )
-    header = read_target(target)
-    if sha256 is not None and Path(target).is_file():
-        verify_local_file(Path(target), sha256=sha256.lower())
-    summary = summarize(header)
-    result: dict[str, Any] = summary.as_dict()
-    if against is not None:
-        other = read_target(against)
-        if lora_info(header) is not None:
-            result["lora_check"] = check_lora(header, other).as_dict()
-        else:
-            result["comparison"] = compare_models(header, other).as_dict()
+    try:
+        summary, result = inspect_target(target, against, sha256, make_hub)
+    except TargetSyntaxError as error:
+        raise typer.BadParameter(str(error), param_hint="TARGET") from None
 
     def human() -> None:
         _output.stdout.print(_table(summary))

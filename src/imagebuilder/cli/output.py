@@ -6,10 +6,11 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def in_ci() -> bool:
@@ -19,9 +20,25 @@ def in_ci() -> bool:
 # Results: plain stdout. Logs and progress: stderr, never mixed into a result.
 # No markup or emoji codes: printed values (file names, header metadata, registry
 # messages) are hostile input, and "[/]" in one would crash the print, "[link=...]" plant
-# a hyperlink.
-stdout = Console(soft_wrap=True, highlight=False, markup=False, emoji=False)
-stderr = Console(stderr=True, soft_wrap=True, highlight=False, markup=False, emoji=False)
+# a hyperlink. The two consoles (``stdout``, ``stderr``) are made on first use: rich's
+# console costs start-up time that `--version` need not pay.
+_consoles: dict[str, Console] = {}
+
+
+def __getattr__(name: str) -> Console:
+    if name not in ("stdout", "stderr"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _console(name)
+
+
+def _console(name: str) -> Console:
+    if name not in _consoles:
+        from rich.console import Console
+
+        _consoles[name] = Console(
+            stderr=name == "stderr", soft_wrap=True, highlight=False, markup=False, emoji=False
+        )
+    return _consoles[name]
 
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
@@ -34,11 +51,11 @@ def printable(text: str) -> str:
 
 
 def log(message: str) -> None:
-    stderr.print(message, markup=False)
+    _console("stderr").print(message, markup=False)
 
 
 def warn(message: str) -> None:
-    stderr.print(f"warning: {message}", markup=False, style="yellow")
+    _console("stderr").print(f"warning: {message}", markup=False, style="yellow")
 
 
 def emit_json(data: Any) -> None:
@@ -52,3 +69,8 @@ def emit(data: Any, as_json: bool, render_human: Callable[[], None]) -> None:
         emit_json(data)
     else:
         render_human()
+
+
+def warn_each(messages: Iterable[str]) -> None:
+    for message in messages:
+        warn(message)

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from imagebuilder.cli import output as _output
-from imagebuilder.cli._common import ConfigOption, JsonOption, load, make_hub
-from imagebuilder.comfy.workflows import rendered_workflow_files
-from imagebuilder.errors import ConfigError, ExitCode
-from imagebuilder.image.publish.plan import (
-    check_layer_limits,
-    files_layer,
-    max_layer_bytes,
-    model_labels,
-    model_layer_plans,
-    oci_labels,
-)
-from imagebuilder.image.publish.request import PublishRequest, PublishResult
-from imagebuilder.image.publish.run import publish
-from imagebuilder.image.render import FileUrl
-from imagebuilder.oci.auth import find_credentials
-from imagebuilder.oci.client import RegistryClient
-from imagebuilder.oci.image import created_time
-from imagebuilder.oci.reference import ImageReference, parse_reference
-from imagebuilder.oci.transport import RegistryTransport
-from imagebuilder.project.config import Config
-from imagebuilder.project.load import DEFAULT_CONFIG
-from imagebuilder.project.lock import Lock, require_current, write_lock
-from imagebuilder.project.variants import effective_config, variant_lock
+from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from imagebuilder.image.publish.request import PublishResult
 
 TagOption = Annotated[
     list[str] | None,
@@ -41,83 +20,9 @@ TagOption = Annotated[
 ]
 
 
-def _client(host: str) -> RegistryClient:
-    return RegistryClient(RegistryTransport(host, find_credentials(host)))
-
-
-class LockRecorder:
-    """Writes each new layer digest into the lock as soon as its blob is committed."""
-
-    def __init__(self, path: Path, lock: Lock):
-        self.path, self.lock = path, lock
-        self._mutex = threading.Lock()
-
-    def __call__(self, name: str, digest: str) -> None:
-        with self._mutex:
-            entry = self.lock.models[name].model_copy(update={"layer_digest": digest})
-            self.lock = Lock(version=self.lock.version, models={**self.lock.models, name: entry})
-            write_lock(self.path, self.lock)
-
-
-def build_request(
-    config: Config,
-    lock: Lock,
-    project_dir: Path,
-    file_url: FileUrl,
-    *,
-    image: str | None,
-    tags: list[str],
-    labels: dict[str, str],
-    parallel: int,
-    previous: list[str] | None = None,
-    split: bool = False,
-    variant: str | None = None,
-) -> PublishRequest:
-    """What to publish. With ``variant``: that variant's stack, lock entries and workflows."""
-    workflows = rendered_workflow_files(config, project_dir, variant)
-    config = effective_config(config, variant)
-    lock = variant_lock(lock, config)
-    target = parse_reference(image or config.image.name)
-    plans = model_layer_plans(config, lock, file_url)
-    limit = max_layer_bytes(target.registry, config.image.registries)
-    plans = check_layer_limits(plans, target.registry, limit, split=split)
-    repository = ImageReference(target.registry, target.repository)
-    default_tags = [target.tag] if target.tag else ([variant] if variant else [])
-    tags = [repository.with_tag(t).tag or t for t in tags or default_tags]
-    created = created_time(os.environ.get("SOURCE_DATE_EPOCH"))
-    all_labels = oci_labels(config.image.base, created=created, **labels)
-    all_labels |= model_labels(config, lock, file_url)
-    return PublishRequest(
-        base=parse_reference(config.image.base),
-        target=repository,
-        tags=tuple(tags),
-        plans=tuple(plans),
-        files_layer=files_layer(config, lock, workflows, plans),
-        labels=all_labels,
-        created=created,
-        parallel=parallel,
-        previous_tags=tuple(previous or ()),
-    )
-
-
-def _require_variant_choice(config: Config, variant: str | None, config_path: Path) -> None:
-    """One image per publish: with variants declared, the user says which one."""
-    if config.variants and variant is None:
-        raise ConfigError(
-            f"models.yaml declares variants ({', '.join(config.variants)}); "
-            "publish builds one image at a time",
-            location=str(config_path),
-            hint="publish each with --variant NAME (shared layers are uploaded once)",
-        )
-    if variant is not None and not config.variants:
-        raise ConfigError(
-            f"--variant {variant!r}, but models.yaml declares no variants",
-            location=str(config_path),
-            hint="drop --variant, or add a 'variants:' section",
-        )
-
-
 def _report_table(result: PublishResult) -> Table:
+    from rich.table import Table
+
     table = Table("layer", "name", "action", "bytes", "from Hub", "sent", "seconds")
     for layer in result.layers:
         table.add_row(
@@ -170,27 +75,20 @@ def publish_command(  # noqa: PLR0917 (a CLI command: one parameter per option)
     as_json: JsonOption = False,
 ) -> None:
     """Publish the image straight into the registry: only what changed moves."""
+    from imagebuilder.errors import ExitCode
+    from imagebuilder.image.publish.prepare import PublishOptions, publish_project
+    from imagebuilder.project.lock import require_current
+
     loaded, lock_file, current = load(config)
     lock = require_current(loaded.config, current, lock_file)
-    _require_variant_choice(loaded.config, variant, config)
-    hub = make_hub()
-    request = build_request(
-        loaded.config, lock, config.resolve().parent, hub.file_url,
+    options = PublishOptions(
         image=image, tags=list(tag or []), parallel=parallel, previous=previous,
-        split=split_large_files, variant=variant,
+        split=split_large_files, variant=variant, check_only=check,
         labels={"source": source, "revision": revision, "version": version},
     )  # fmt: skip
-    target = _client(request.target.api_host)
-    base = target if request.base.api_host == target.host else _client(request.base.api_host)
-    try:
-        result = publish(
-            hub=hub, target=target, base_registry=base, request=request,
-            on_layer=LockRecorder(lock_file, lock), check_only=check, log=_output.log,
-        )  # fmt: skip
-    finally:
-        target.close()
-        if base is not target:
-            base.close()
+    request, result = publish_project(
+        loaded.config, config, lock, make_hub(), options, log=_output.log
+    )
     matches = result.current_digest == result.digest
 
     def human() -> None:

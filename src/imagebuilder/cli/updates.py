@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from imagebuilder.cli import output as _output
-from imagebuilder.cli._common import ConfigOption, JsonOption, load, make_hub
-from imagebuilder.errors import ExitCode
-from imagebuilder.project.atomic import atomic_write_text
-from imagebuilder.project.load import DEFAULT_CONFIG
-from imagebuilder.updates.applying import plan_update, require_entries, select_changes, write_update
-from imagebuilder.updates.check import check_updates as run_check
-from imagebuilder.updates.proposal import Proposal
-from imagebuilder.updates.report import markdown, table
+from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
+
+if TYPE_CHECKING:
+    from imagebuilder.updates.proposal import Proposal
 
 MarkdownOption = Annotated[
     bool, typer.Option("--markdown", help="Print a Markdown summary (a pull-request body).")
@@ -34,6 +30,8 @@ DryRun = Annotated[
 
 
 def _report(proposal: Proposal, as_json: bool, as_markdown: bool, endpoint: str) -> None:
+    from imagebuilder.updates.report import markdown, table
+
     if as_json:
         _output.emit_json(proposal.as_dict())
     elif as_markdown:
@@ -56,6 +54,11 @@ def check_updates(
 
     Exit 0 when up to date, 100 when updates are available, an error's code otherwise.
     """
+    from imagebuilder.errors import ExitCode
+    from imagebuilder.project.atomic import atomic_write_text
+    from imagebuilder.updates.check import check_updates as run_check
+    from imagebuilder.updates.report import markdown
+
     if as_json and as_markdown:
         raise typer.BadParameter(
             "--json and --markdown both choose what goes to stdout: pick one "
@@ -86,15 +89,18 @@ def update(
     Comments and layout of models.yaml stay byte-for-byte; both files are written
     atomically. Options (fewer steps, newer LoRA versions) are never applied.
     """
+    from imagebuilder.project.atomic import atomic_write_text
+    from imagebuilder.updates.applying import propose_update, require_entries, write_update
+    from imagebuilder.updates.proposal import Proposal
+    from imagebuilder.updates.report import markdown, table
+
     loaded, lock_file, lock = load(config)
     require_entries(entries or [], loaded.config)  # a typo fails before any Hub request
     hub = make_hub()
     _output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
-    full = run_check(loaded.config, lock, hub, locate=loaded.where)
-    proposal = select_changes(full, entries or [], loaded.config)
+    proposal, planned = propose_update(loaded, lock_file, lock, entries or [], hub)
     for problem in proposal.problems:
         _output.warn(problem.error.render())
-    planned = plan_update(loaded, lock_file, lock, proposal, hub) if proposal.changes else None
     if markdown_out is not None:
         atomic_write_text(markdown_out, markdown(proposal, hub.endpoint))
     if planned is not None and not dry_run:

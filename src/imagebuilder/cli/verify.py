@@ -2,105 +2,24 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from imagebuilder.cli import output as _output
-from imagebuilder.cli._common import ConfigOption, JsonOption, load, make_hub
-from imagebuilder.cli.workflows import workflow_summary
-from imagebuilder.errors import ExitCode, ImageBuilderError
-from imagebuilder.hub.client import Hub
-from imagebuilder.hub.resolve import MAX_CONCURRENT_HUB_CALLS, fetch_snapshots
-from imagebuilder.project.config import Config, Role
-from imagebuilder.project.load import DEFAULT_CONFIG
-from imagebuilder.project.lock import Lock, require_current
-from imagebuilder.weights.budget import Budget, Component, gib, plan_budget
-from imagebuilder.weights.compat import check_lora
-from imagebuilder.weights.header import Header
-from imagebuilder.weights.inspection import summarize
-from imagebuilder.weights.remote import fetch_header
+from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
 
+if TYPE_CHECKING:
+    from rich.table import Table
 
-def _base_for(config: Config, lora_name: str) -> str | None:
-    """The entry a LoRA applies to: its `follows`, else the only diffusion model."""
-    rule = config.models[lora_name].updates
-    if rule is not None and rule.follows:
-        return rule.follows
-    bases = config.entries_by_role(Role.DIFFUSION_MODEL)
-    return bases[0][0] if len(bases) == 1 else None
-
-
-def stack_budget(config: Config, lock: Lock) -> Budget:
-    """GPU memory stage by stage, from the locked file sizes."""
-    components = [
-        Component(name, config.models[name].role, lock.models[name].size)
-        for name in config.models
-        if name in lock.models
-    ]
-    return plan_budget(components, config.image.gpu_memory_gb)
-
-
-def check_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
-    """The verification report; ``problems`` lists every failed check, one line each."""
-    problems: list[str] = []
-    # One listing per repo@commit and one ranged read per file, all concurrently: the
-    # wall time is a few round trips whatever the number of files.
-    snapshots = fetch_snapshots(hub, ((e.repo, e.commit) for e in lock.models.values()))
-    to_read = []
-    for name, locked in lock.models.items():
-        snapshot = snapshots[(locked.repo, locked.commit)]
-        if isinstance(snapshot, ImageBuilderError):
-            raise snapshot
-        remote = snapshot.files.get(locked.file)
-        served = remote.size if remote else None
-        if served != locked.size:
-            problems.append(f"{name}: the Hub serves {served} bytes, the lock says {locked.size}")
-        else:
-            to_read.append(name)
-
-    def read(name: str) -> Header:
-        locked = lock.models[name]
-        return fetch_header(hub, locked.repo, locked.file, locked.commit, locked.size)
-
-    with ThreadPoolExecutor(
-        max_workers=min(MAX_CONCURRENT_HUB_CALLS, max(1, len(to_read)))
-    ) as pool:
-        headers = dict(zip(to_read, pool.map(read, to_read), strict=True))
-    files = {name: summarize(header).as_dict() for name, header in headers.items()}
-    lora_checks: dict[str, Any] = {}
-    for name, _entry in config.entries_by_role(Role.LORA):
-        base = _base_for(config, name)
-        if name not in headers or base not in headers:
-            continue
-        check = check_lora(headers[name], headers[base])
-        lora_checks[name] = {"base": base, **check.as_dict()}
-        if not check.applies:
-            first = check.mismatches[0]
-            problems.append(
-                f"{name}: does not apply to {base}: {check.total_mismatches} of "
-                f"{check.targets} targets mismatch, first {first.target}: {first.problem}"
-            )
-    budget = stack_budget(config, lock)
-    if not budget.fits:
-        problems.append(
-            f"peak GPU memory {gib(budget.peak_bytes)} ({budget.peak_stage}) exceeds "
-            f"image.gpu_memory_gb = {config.image.gpu_memory_gb} GiB"
-        )
-    warnings = [w for check in lora_checks.values() for w in check["warnings"]]
-    return {
-        "ok": not problems,
-        "problems": problems,
-        "warnings": warnings,
-        "files": files,
-        "lora_checks": lora_checks,
-        "budget": budget.as_dict(),
-    }
+    from imagebuilder.weights.budget import Budget
 
 
 def _budget_table(budget: Budget) -> Table:
+    from rich.table import Table
+
+    from imagebuilder.weights.budget import gib
+
     table = Table("stage", "components", "weights", title="GPU memory, stage by stage")
     for stage in budget.stages:
         table.add_row(stage.name, ", ".join(stage.components), gib(stage.weight_bytes))
@@ -111,14 +30,21 @@ def _budget_table(budget: Budget) -> Table:
 
 def verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
     """Check every pinned file remotely (headers, sizes, LoRA fit) and the memory budget."""
+    from rich.table import Table
+
+    from imagebuilder.comfy.project import workflow_summary
+    from imagebuilder.errors import ExitCode
+    from imagebuilder.project.lock import require_current
+    from imagebuilder.weights.verify import check_stack, stack_budget
+
     loaded, lock_file, lock_data = load(config)
     lock = require_current(loaded.config, lock_data, lock_file)
     # The workflows first: they are local and cheap, and a graph pointing at a file the
     # image does not hold fails the job whatever the headers say (WorkflowError, exit 11).
-    # Its warnings (steps vs the LoRA's distillation, cfg > 1) are logged as it runs.
     workflows = workflow_summary(loaded.config, config)
+    _output.warn_each(w.render() for w in workflows.warnings)
     report = check_stack(loaded.config, lock, make_hub())
-    report["workflows"] = workflows
+    report["workflows"] = workflows.as_dict()
     budget = stack_budget(loaded.config, lock)  # pure and cheap: for the table
 
     def human() -> None:

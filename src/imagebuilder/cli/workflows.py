@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from imagebuilder.cli import output as _output
-from imagebuilder.cli._common import ConfigOption, JsonOption
-from imagebuilder.comfy.checks import Severity, check_stack, require_consistent
-from imagebuilder.comfy.cost import CostReport, arms_from_config, compute, load_inputs
-from imagebuilder.comfy.import_template import ImportResult, import_workflow, read_workflow
-from imagebuilder.comfy.workflows import TEMPLATES_DIR, render_all
-from imagebuilder.errors import ExitCode
-from imagebuilder.project.atomic import atomic_write_text
-from imagebuilder.project.config import Config
-from imagebuilder.project.load import DEFAULT_CONFIG, load_config
-from imagebuilder.project.variants import stacks
-from imagebuilder.project.yamlsource import round_trip_yaml
+from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from imagebuilder.comfy.cost import CostReport
 
 VariantOption = Annotated[
     str | None, typer.Option("--variant", help="Render for this variant (default: each one).")
 ]
-
-
-def templates_dir_for(config_path: Path) -> Path:
-    """workflows/ beside models.yaml: the templates belong to the project, like the pins."""
-    return config_path.parent / TEMPLATES_DIR
 
 
 def render_workflows(
@@ -41,30 +29,28 @@ def render_workflows(
     as_json: JsonOption = False,
 ) -> None:
     """Render workflows/*.json with the pinned files and sampler settings (plus index.json)."""
-    loaded = load_config(config)
-    templates = templates_dir_for(config)
-    require_consistent(loaded.config, templates)
-    names = [variant] if variant else [s.name for s in stacks(loaded.config)]
-    written: dict[str, list[str]] = {}
-    for name in names:
-        target = out / name if name and not variant else out
-        files = render_all(loaded.config, name, templates_dir=templates)
-        for file_name, text in files.items():
-            atomic_write_text(target / file_name, text)
-        written[name or "default"] = [str(target / file_name) for file_name in files]
+    from imagebuilder.comfy.project import write_workflows
+    from imagebuilder.project.load import load_config
+
+    result = write_workflows(load_config(config).config, config, out, variant)
+    _output.warn_each(w.render() for w in result.warnings)
 
     def human() -> None:
-        for paths in written.values():
+        for paths in result.written.values():
             for path in paths:
                 _output.stdout.print(path, markup=False)
 
-    _output.emit({"written": written}, as_json, human)
+    _output.emit({"written": result.written}, as_json, human)
 
 
 def check_workflows(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
     """Check every workflow, as every variant renders it, against the pinned stack."""
-    loaded = load_config(config)
-    problems = check_stack(loaded.config, templates_dir_for(config))
+    from imagebuilder.comfy.checks import Severity, check_stack
+    from imagebuilder.comfy.project import templates_dir_for
+    from imagebuilder.errors import ExitCode
+    from imagebuilder.project.load import load_config
+
+    problems = check_stack(load_config(config).config, templates_dir_for(config))
 
     def human() -> None:
         for problem in problems:
@@ -77,20 +63,9 @@ def check_workflows(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption =
         raise typer.Exit(code=int(ExitCode.WORKFLOW))
 
 
-def workflow_summary(config: Config, config_path: Path) -> dict[str, Any]:
-    """For `validate`: raises WorkflowError on errors, logs warnings, returns a summary."""
-    templates = templates_dir_for(config_path)
-    if not templates.is_dir():  # a project without workflows ships none: nothing to check
-        return {"templates": None, "consistent": True, "warnings": []}
-    warnings = require_consistent(config, templates)
-    return {
-        "templates": str(templates),
-        "consistent": True,
-        "warnings": [w.as_dict() for w in warnings],
-    }
-
-
 def _cost_table(report: CostReport) -> Table:
+    from rich.table import Table
+
     table = Table("variant", "steps", "cfg", "s/job", "fixed s", "$/job", "$/1000 jobs", "saving")
     for row in report.rows:
         saving = "baseline" if row.saving is None else f"{row.saving:+.1%}"
@@ -105,32 +80,6 @@ def _cost_table(report: CostReport) -> Table:
             saving,
         )
     return table
-
-
-def cost_markdown(report: CostReport) -> str:
-    inputs = report.inputs
-    lines = [
-        "| variant | steps | cfg | seconds/job | fixed s | $/job | $/1000 jobs "
-        "| saving vs baseline | denoising cut |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in report.rows:
-        saving = "baseline" if row.saving is None else f"{row.saving:.1%}"
-        cut = "-" if row.denoise_saving is None else f"{row.denoise_saving:.1%}"
-        lines.append(
-            f"| {row.variant} | {row.steps} | {row.cfg:g} | {row.seconds_per_job:.3f} "
-            f"| {row.fixed_seconds:.3f} | {row.dollars_per_job:.6f} "
-            f"| {row.dollars_per_1000_jobs:.3f} | {saving} | {cut} |"
-        )
-    lines.append("")
-    lines.append(
-        f"Inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/hour, "
-        f"{inputs.seconds_per_step:g} s per step"
-        + (f"; source: {inputs.source}" if inputs.source else "")
-        + "."
-    )
-    lines.extend(f"- {note}" for note in report.notes)
-    return "\n".join(lines) + "\n"
 
 
 def _parse_steps(text: str | None) -> list[int] | None:
@@ -159,6 +108,9 @@ def cost(
     as_json: JsonOption = False,
 ) -> None:
     """Seconds and dollars per job for each variant, and what each saves against baseline."""
+    from imagebuilder.comfy.cost import arms_from_config, compute, cost_markdown, load_inputs
+    from imagebuilder.project.load import load_config
+
     what_if = _parse_steps(steps)
     loaded = load_config(config)
     inputs = load_inputs(loaded.config, measurements, loaded.where(("cost",)))
@@ -180,23 +132,13 @@ def cost(
     _output.emit(report.as_dict(), as_json, human)
 
 
-def imported_yaml(result: ImportResult) -> str:
-    models = {entry.name: entry.yaml_fields() for entry in result.entries}
-    buffer = io.StringIO()
-    round_trip_yaml().dump({"models": models}, buffer)  # keeps the entries' order
-    header = [f"# models.yaml entries for {result.source} ({result.format} format)"]
-    header += [
-        f"# repo unknown (no URL in the workflow): {e.name}" for e in result.entries if not e.repo
-    ]
-    header += [f"# skipped: {reason}" for reason in result.skipped]
-    return "\n".join(header) + "\n" + buffer.getvalue()
-
-
 def import_template(
     file: Annotated[Path, typer.Argument(help="A ComfyUI workflow (UI or API format).")],
     as_json: JsonOption = False,
 ) -> None:
     """Print the models.yaml entries a ComfyUI workflow needs (repo, file, folder, role)."""
+    from imagebuilder.comfy.import_template import import_workflow, imported_yaml, read_workflow
+
     result = import_workflow(read_workflow(file), file.name)
     if as_json:
         _output.emit_json(result.as_dict())

@@ -13,7 +13,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from imagebuilder.cli import output as _output
 from imagebuilder.comfy.nodes import (
     LOADERS,
     OUTPUT_COUNTS,
@@ -242,12 +241,10 @@ def check_stack(config: Config, templates_dir: Path = TEMPLATES_DIR) -> list[Pro
 
 
 def require_consistent(config: Config, templates_dir: Path = TEMPLATES_DIR) -> list[Problem]:
-    """The warnings, logged on stderr; a WorkflowError listing every error if there is one."""
+    """The warnings (for the caller to show); a WorkflowError listing every error if any."""
     problems = check_stack(config, templates_dir)
     errors = [p for p in problems if p.severity is Severity.ERROR]
     warnings = [p for p in problems if p.severity is Severity.WARNING]
-    for warning in warnings:
-        _output.warn(warning.render())
     if errors:
         raise WorkflowError(
             f"{len(errors)} workflow problem(s):\n" + "\n".join(e.render() for e in errors),

@@ -168,3 +168,30 @@ def load_inputs(config: Config, measurements: Path | None, where: str) -> CostSe
         key = ".".join(str(part) for part in first["loc"]) or "(top level)"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"cost inputs: {key}: {message}", location=where) from None
+
+
+def cost_markdown(report: CostReport) -> str:
+    """The report as a Markdown table with its inputs and notes (for a PR or a README)."""
+    inputs = report.inputs
+    lines = [
+        "| variant | steps | cfg | seconds/job | fixed s | $/job | $/1000 jobs "
+        "| saving vs baseline | denoising cut |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in report.rows:
+        saving = "baseline" if row.saving is None else f"{row.saving:.1%}"
+        cut = "-" if row.denoise_saving is None else f"{row.denoise_saving:.1%}"
+        lines.append(
+            f"| {row.variant} | {row.steps} | {row.cfg:g} | {row.seconds_per_job:.3f} "
+            f"| {row.fixed_seconds:.3f} | {row.dollars_per_job:.6f} "
+            f"| {row.dollars_per_1000_jobs:.3f} | {saving} | {cut} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/hour, "
+        f"{inputs.seconds_per_step:g} s per step"
+        + (f"; source: {inputs.source}" if inputs.source else "")
+        + "."
+    )
+    lines.extend(f"- {note}" for note in report.notes)
+    return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ the same rules as models.yaml, pickle formats refused.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -26,6 +27,7 @@ from imagebuilder.project.config import (
     check_repo_path,
     check_revision,
 )
+from imagebuilder.project.yamlsource import round_trip_yaml
 
 MAX_WORKFLOW_BYTES = 20_000_000
 _HUB_HOST = "huggingface.co"
@@ -275,3 +277,16 @@ def import_workflow(document: Any, source: str) -> ImportResult:
                 "holds one: keep one, or build the others as separate stacks"
             )
     return ImportResult(source, kind, tuple(entries), tuple(skipped))
+
+
+def imported_yaml(result: ImportResult) -> str:
+    """The entries as a models.yaml fragment, with comments on what is missing or skipped."""
+    models = {entry.name: entry.yaml_fields() for entry in result.entries}
+    buffer = io.StringIO()
+    round_trip_yaml().dump({"models": models}, buffer)  # keeps the entries' order
+    header = [f"# models.yaml entries for {result.source} ({result.format} format)"]
+    header += [
+        f"# repo unknown (no URL in the workflow): {e.name}" for e in result.entries if not e.repo
+    ]
+    header += [f"# skipped: {reason}" for reason in result.skipped]
+    return "\n".join(header) + "\n" + buffer.getvalue()

@@ -109,3 +109,9 @@ def build_lock(resolved: list[Resolved], previous: Lock | None = None) -> Lock:
             entry = old
         models[item.name] = entry
     return Lock(version=1, models=models)
+
+
+def relock(config: Config, hub: Hub, previous: Lock | None) -> Lock:
+    """The lock `imagebuilder lock` writes: every entry resolved now, old pins kept where
+    the bytes did not change."""
+    return build_lock(resolve_entries(config, hub), previous)

@@ -14,10 +14,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from imagebuilder.errors import ConfigError, ConfigErrors
 from imagebuilder.project.config import SINGLE_ROLES, Config
+from imagebuilder.project.paths import DEFAULT_CONFIG
 from imagebuilder.project.variants import variant_problems
 from imagebuilder.project.yamlsource import KeyPath, YamlSource, load_yaml
-
-DEFAULT_CONFIG = Path("models.yaml")
 
 
 @dataclass(frozen=True)

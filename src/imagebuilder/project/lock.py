@@ -7,6 +7,7 @@ stable layout, no timestamps, so the same Hub state always gives the same bytes.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -109,6 +110,29 @@ def load_lock(path: Path) -> Lock | None:
 
 def write_lock(path: Path, lock: Lock) -> None:
     atomic_write_text(path, lock.to_json())
+
+
+def record_lock(path: Path, previous: Lock | None, lock: Lock) -> bool:
+    """Write ``lock`` unless it equals ``previous`` (the file keeps its mtime); changed?"""
+    changed = previous is None or previous.to_json() != lock.to_json()
+    if changed:
+        write_lock(path, lock)
+    return changed
+
+
+class LockRecorder:
+    """Writes each new layer digest into the lock as soon as its blob is committed (a
+    publish cut short keeps what it uploaded). Called from upload threads."""
+
+    def __init__(self, path: Path, lock: Lock):
+        self.path, self.lock = path, lock
+        self._mutex = threading.Lock()
+
+    def __call__(self, name: str, digest: str) -> None:
+        with self._mutex:
+            entry = self.lock.models[name].model_copy(update={"layer_digest": digest})
+            self.lock = Lock(version=self.lock.version, models={**self.lock.models, name: entry})
+            write_lock(self.path, self.lock)
 
 
 def drift(config: Config, lock: Lock | None) -> list[str]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from imagebuilder.project.config import Config
+from imagebuilder.project.paths import SCHEMA_PATH
 
-SCHEMA_PATH = Path("schema/models.schema.json")
+__all__ = ["SCHEMA_PATH", "models_schema_text"]
 
 
 def models_schema_text() -> str:

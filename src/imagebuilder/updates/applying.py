@@ -22,6 +22,7 @@ from imagebuilder.project.load import LoadedConfig, parse_config
 from imagebuilder.project.lock import Lock, LockEntry
 from imagebuilder.project.yamledit import KeyPath, entry_edits, set_scalars
 from imagebuilder.project.yamlsource import YamlSource, round_trip_yaml
+from imagebuilder.updates.check import check_updates
 from imagebuilder.updates.proposal import Change, ChangeKind, Proposal
 
 
@@ -146,3 +147,14 @@ def write_update(planned: PlannedUpdate) -> None:
         atomic_write_text(planned.lock_path, planned.lock_after)
     if planned.config_changed:
         atomic_write_text(planned.config_path, planned.config_after)
+
+
+def propose_update(
+    loaded: LoadedConfig, lock_path: Path, lock: Lock | None, entries: list[str], hub: Hub
+) -> tuple[Proposal, PlannedUpdate | None]:
+    """What `update` would do: the proposal for ``entries`` (every change when empty) and
+    both files as they would be (None when nothing changes). Writes nothing."""
+    full = check_updates(loaded.config, lock, hub, locate=loaded.where)
+    proposal = select_changes(full, entries, loaded.config)
+    planned = plan_update(loaded, lock_path, lock, proposal, hub) if proposal.changes else None
+    return proposal, planned

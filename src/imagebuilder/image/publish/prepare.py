@@ -1,0 +1,142 @@
+"""From a project to a publish: the request (layers, labels, tags) and the registry
+sessions it runs in. `imagebuilder publish` calls ``publish_project``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from imagebuilder.comfy.workflows import rendered_workflow_files
+from imagebuilder.errors import ConfigError
+from imagebuilder.hub.client import Hub
+from imagebuilder.image.publish.plan import (
+    check_layer_limits,
+    files_layer,
+    max_layer_bytes,
+    model_labels,
+    model_layer_plans,
+    oci_labels,
+)
+from imagebuilder.image.publish.request import PublishRequest, PublishResult
+from imagebuilder.image.publish.run import publish
+from imagebuilder.image.render import FileUrl
+from imagebuilder.oci.auth import find_credentials
+from imagebuilder.oci.client import RegistryClient
+from imagebuilder.oci.image import created_time
+from imagebuilder.oci.reference import ImageReference, parse_reference
+from imagebuilder.oci.transport import RegistryTransport
+from imagebuilder.project.config import Config
+from imagebuilder.project.lock import Lock, LockRecorder, lock_path_for
+from imagebuilder.project.variants import effective_config, variant_lock
+
+
+def registry_client(host: str) -> RegistryClient:
+    return RegistryClient(RegistryTransport(host, find_credentials(host)))
+
+
+def build_request(
+    config: Config,
+    lock: Lock,
+    project_dir: Path,
+    file_url: FileUrl,
+    *,
+    image: str | None,
+    tags: list[str],
+    labels: dict[str, str],
+    parallel: int,
+    previous: list[str] | None = None,
+    split: bool = False,
+    variant: str | None = None,
+) -> PublishRequest:
+    """What to publish. With ``variant``: that variant's stack, lock entries and workflows."""
+    workflows = rendered_workflow_files(config, project_dir, variant)
+    config = effective_config(config, variant)
+    lock = variant_lock(lock, config)
+    target = parse_reference(image or config.image.name)
+    plans = model_layer_plans(config, lock, file_url)
+    limit = max_layer_bytes(target.registry, config.image.registries)
+    plans = check_layer_limits(plans, target.registry, limit, split=split)
+    repository = ImageReference(target.registry, target.repository)
+    default_tags = [target.tag] if target.tag else ([variant] if variant else [])
+    tags = [repository.with_tag(t).tag or t for t in tags or default_tags]
+    created = created_time(os.environ.get("SOURCE_DATE_EPOCH"))
+    all_labels = oci_labels(config.image.base, created=created, **labels)
+    all_labels |= model_labels(config, lock, file_url)
+    return PublishRequest(
+        base=parse_reference(config.image.base),
+        target=repository,
+        tags=tuple(tags),
+        plans=tuple(plans),
+        files_layer=files_layer(config, lock, workflows, plans),
+        labels=all_labels,
+        created=created,
+        parallel=parallel,
+        previous_tags=tuple(previous or ()),
+    )
+
+
+def require_variant_choice(config: Config, variant: str | None, config_path: Path) -> None:
+    """One image per publish: with variants declared, the user says which one."""
+    if config.variants and variant is None:
+        raise ConfigError(
+            f"models.yaml declares variants ({', '.join(config.variants)}); "
+            "publish builds one image at a time",
+            location=str(config_path),
+            hint="publish each with --variant NAME (shared layers are uploaded once)",
+        )
+    if variant is not None and not config.variants:
+        raise ConfigError(
+            f"--variant {variant!r}, but models.yaml declares no variants",
+            location=str(config_path),
+            hint="drop --variant, or add a 'variants:' section",
+        )
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """The command's options, as the request needs them."""
+
+    image: str | None
+    tags: list[str]
+    labels: dict[str, str]
+    parallel: int
+    previous: list[str] | None
+    split: bool
+    variant: str | None
+    check_only: bool
+
+
+def publish_project(
+    config: Config,
+    config_path: Path,
+    lock: Lock,
+    hub: Hub,
+    options: PublishOptions,
+    *,
+    log: Callable[[str], None],
+) -> tuple[PublishRequest, PublishResult]:
+    """Publish (or, with ``check_only``, recompute) the image; every new layer digest is
+    written into the lock beside models.yaml as soon as its blob is committed."""
+    require_variant_choice(config, options.variant, config_path)
+    request = build_request(
+        config, lock, config_path.resolve().parent, hub.file_url,
+        image=options.image, tags=options.tags, parallel=options.parallel,
+        previous=options.previous, split=options.split, variant=options.variant,
+        labels=options.labels,
+    )  # fmt: skip
+    lock_file = lock_path_for(config_path)
+    target = registry_client(request.target.api_host)
+    same_host = request.base.api_host == target.host
+    base = target if same_host else registry_client(request.base.api_host)
+    try:
+        result = publish(
+            hub=hub, target=target, base_registry=base, request=request,
+            on_layer=LockRecorder(lock_file, lock), check_only=options.check_only, log=log,
+        )  # fmt: skip
+    finally:
+        target.close()
+        if base is not target:
+            base.close()
+    return request, result
