@@ -13,7 +13,7 @@ import typer.main
 
 from imagebuilder.cli import app, main
 from imagebuilder.errors import ExitCode
-from imagebuilder.updates.proposal import Compat
+from imagebuilder.updates.proposal import Change
 from imagebuilder.weights.compat import Compatibility
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,9 +163,11 @@ def test_inspect_missing_remote_file_names_the_path(  # type: ignore[no-untyped-
 
 
 def test_inspect_and_check_updates_share_one_compatibility_vocabulary() -> None:
-    shared = {"DROP_IN", "COMPATIBLE_WITH_CHANGES", "DIFFERENT_ARCHITECTURE"}
-    for name in shared:
-        assert Compatibility[name].value == Compat[name].value
+    # One enum for `inspect --against`, `verify` and check-updates: its values are JSON.
+    assert [c.value for c in Compatibility] == [
+        "same-bytes", "drop-in", "compatible-with-changes", "different-architecture", "unknown",
+    ]  # fmt: skip
+    assert Change.__dataclass_fields__["compat"].default is Compatibility.UNKNOWN
 
 
 def test_diff_with_a_missing_models_yaml_says_file_not_found(

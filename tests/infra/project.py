@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 
 from imagebuilder.cli import main
-from imagebuilder.oci.registry import ImageName, RegistryClient
+from imagebuilder.oci.auth import Credentials
+from imagebuilder.oci.client import RegistryClient
+from imagebuilder.oci.reference import parse_reference
+from imagebuilder.oci.transport import RegistryTransport
 from infra.fixtures import TinyBase
 from infra.registry import RegistryServer
 
@@ -70,10 +73,13 @@ def repository_for(request: pytest.FixtureRequest, prefix: str = "") -> str:
 
 def read_manifest(registry: RegistryServer, image: str, tag: str) -> dict[str, Any]:
     """The manifest the test registry serves for image:tag ({} when it has none)."""
-    name = ImageName.parse(image)
-    client = RegistryClient(name.registry, registry.username, registry.password)
+    name = parse_reference(image)
+    client = RegistryClient(
+        RegistryTransport(name.api_host, Credentials(registry.username, registry.password))
+    )
     try:
-        manifest: dict[str, Any] = json.loads(client.manifest(name.repository, tag) or b"{}")
+        found = client.find_manifest(name.repository, tag)
     finally:
         client.close()
+    manifest: dict[str, Any] = json.loads(found.body) if found else {}
     return manifest

@@ -18,13 +18,13 @@ from imagebuilder.project.yamledit import render_scalar, set_scalars
 from imagebuilder.updates.proposal import (
     Change,
     ChangeKind,
-    Compat,
     FileRef,
     Problem,
     Proposal,
     merge_entry_changes,
 )
 from imagebuilder.updates.report import markdown, md, table
+from imagebuilder.weights.compat import Compatibility
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,7 +93,7 @@ def _change(entry: str, kind: ChangeKind, why: str = "", path: str = "new.safete
         kind,
         FileRef("org/a", "old.safetensors", "a" * 40, "1" * 64, 100),
         FileRef("org/a", path, "b" * 40, "2" * 64, 150),
-        Compat.DROP_IN,
+        Compatibility.DROP_IN,
         why,
         "FP8 E4M3, 20.43 B params, qwen_image",
     )
@@ -178,7 +178,7 @@ def golden_proposal() -> Proposal:
                 "1" * 40, "a" * 64, 20_430_000_000, datetime(2025, 9, 22, tzinfo=UTC)),
         FileRef(edit, "split_files/diffusion_models/qwen_image_edit_2511_fp8mixed.safetensors",
                 "2" * 40, "b" * 64, 20_520_000_000, datetime(2025, 12, 23, tzinfo=UTC)),
-        Compat.COMPATIBLE_WITH_CHANGES,
+        Compatibility.COMPATIBLE_WITH_CHANGES,
         "newer release 2511 (was 2509); fp8 confirmed from the header",
         "FP8 E4M3 scaled, 20.43 B params, qwen_image",
     )  # fmt: skip
@@ -191,7 +191,7 @@ def golden_proposal() -> Proposal:
         FileRef("lightx2v/Qwen-Image-Edit-2511-Lightning",
                 "Qwen-Image-Edit-2511-Lightning-4steps-V1.0-bf16.safetensors",
                 "4" * 40, "d" * 64, 849_608_296),
-        Compat.DROP_IN,
+        Compatibility.DROP_IN,
         "LoRA for base 2511 (4 steps, bf16)",
         "BF16, LoRA rank 64, 720 targets",
     )  # fmt: skip
@@ -201,7 +201,7 @@ def golden_proposal() -> Proposal:
         lora.current,
         FileRef("lightx2v/Qwen-Image-Edit-2511-Lightning",
                 "Qwen-Image-Edit-2511-Lightning-2steps-V1.0-bf16.safetensors", "4" * 40),
-        Compat.DROP_IN,
+        Compatibility.DROP_IN,
         "2 steps instead of 4: ~50% less denoising time per job; set sampler.steps to 2",
     )  # fmt: skip
     return Proposal(

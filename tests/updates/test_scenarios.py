@@ -20,7 +20,8 @@ from imagebuilder.hub.resolve import build_lock, resolve_entries
 from imagebuilder.project.load import LoadedConfig, load_config
 from imagebuilder.project.lock import Lock
 from imagebuilder.updates.check import check_updates
-from imagebuilder.updates.proposal import Change, ChangeKind, Compat, Proposal
+from imagebuilder.updates.proposal import Change, ChangeKind, Proposal
+from imagebuilder.weights.compat import Compatibility
 
 ROOT = Path(__file__).resolve().parents[2]
 EDIT_REPO = "Comfy-Org/Qwen-Image-Edit_ComfyUI"
@@ -130,7 +131,7 @@ def test_2511_proposes_only_fp8mixed_and_the_2511_lora(
     diffusion = change_of(proposal, "diffusion_model")
     assert diffusion.kind is ChangeKind.NEWER_RELEASE
     assert diffusion.proposed.path.endswith("qwen_image_edit_2511_fp8mixed.safetensors")
-    assert diffusion.compat in (Compat.DROP_IN, Compat.COMPATIBLE_WITH_CHANGES)
+    assert diffusion.compat in (Compatibility.DROP_IN, Compatibility.COMPATIBLE_WITH_CHANGES)
     assert diffusion.header is not None and "FP8" in diffusion.header
     assert diffusion.proposed.date is not None and diffusion.proposed.date.year == 2025
 
@@ -166,7 +167,7 @@ def test_header_decides_precision_not_the_name(
     proposal = run(stack, pinned, hub)
     diffusion = change_of(proposal, "diffusion_model")
     assert diffusion.proposed.path.endswith("qwen_image_edit_2511_bf16.safetensors")
-    assert diffusion.compat is Compat.DROP_IN  # same tensors and shapes as the 2509 FP8 pin
+    assert diffusion.compat is Compatibility.DROP_IN  # same tensors and shapes as the 2509 FP8 pin
     assert any("2511_fp8_e4m3fn" in note and "BF16" in note for note in proposal.notes)
 
 
@@ -204,7 +205,7 @@ def test_cheaper_and_newer_loras_are_options(
     kinds = {o.kind: o for o in proposal.options}
     assert kinds[ChangeKind.FEWER_STEPS].proposed.path.endswith("2steps-V1.0-bf16.safetensors")
     assert kinds[ChangeKind.NEWER_LORA].proposed.path.endswith("4steps-V2.0-bf16.safetensors")
-    assert kinds[ChangeKind.FEWER_STEPS].compat is Compat.DROP_IN
+    assert kinds[ChangeKind.FEWER_STEPS].compat is Compatibility.DROP_IN
 
 
 def test_reuploaded_text_encoder_is_a_content_change(
@@ -227,7 +228,7 @@ def test_reuploaded_text_encoder_is_a_content_change(
     assert (change.proposed.commit, change.proposed.sha256) == (new_commit, made_up_sha("reupload"))
     assert change.proposed.date is not None and change.proposed.date.year == 2026
     assert change.current.date is not None and change.current.date.year == 2025
-    assert change.compat is Compat.DROP_IN
+    assert change.compat is Compatibility.DROP_IN
     assert not change.edits_config
     # The VAE lives in the same repo: its branch moved, its bytes did not.
     assert "vae" in proposal.up_to_date
@@ -253,7 +254,7 @@ def test_renamed_repo_reports_the_new_name(
         assert change.kind is ChangeKind.REPO_RENAMED
         assert change.proposed.repo == "Comfy-Org/Qwen-Image-Repackaged"
         assert change.current.repo == IMAGE_REPO
-        assert change.compat is Compat.SAME_BYTES
+        assert change.compat is Compatibility.SAME_BYTES
 
 
 def test_vanished_file_fails_its_entry_only(
@@ -337,5 +338,5 @@ def test_a_different_architecture_is_offered_never_proposed(
     proposal = run(stack, pinned, hub)
     assert proposal.changes == ()
     [option] = [o for o in proposal.options if o.entry == "diffusion_model"]
-    assert option.compat is Compat.DIFFERENT_ARCHITECTURE
+    assert option.compat is Compatibility.DIFFERENT_ARCHITECTURE
     assert "never applied automatically" in option.why

@@ -15,6 +15,8 @@ from imagebuilder.hub.client import Hub, RemoteFile, RepoSnapshot
 from imagebuilder.project.config import Config, ModelEntry
 from imagebuilder.project.lock import Lock, LockEntry
 
+# The one limit on Hub calls in flight, for every concurrent fetch (lock, verify,
+# check-updates): enough to hide round trips, few enough not to be rate-limited.
 MAX_CONCURRENT_HUB_CALLS = 8
 
 
@@ -34,15 +36,18 @@ def fetch_snapshots(
 ) -> dict[tuple[str, str], RepoSnapshot | ImageBuilderError]:
     """Snapshots of distinct (repo, revision) pairs, concurrently; errors kept per pair."""
     unique = sorted(set(sources))
-
-    def one(source: tuple[str, str]) -> RepoSnapshot | ImageBuilderError:
-        try:
-            return hub.snapshot(*source)
-        except ImageBuilderError as error:
-            return error
-
     with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_HUB_CALLS, max(1, len(unique)))) as pool:
-        return dict(zip(unique, pool.map(one, unique), strict=True))
+        snapshots = pool.map(lambda source: snapshot_or_error(hub, source), unique)
+        return dict(zip(unique, snapshots, strict=True))
+
+
+def snapshot_or_error(hub: Hub, source: tuple[str, str]) -> RepoSnapshot | ImageBuilderError:
+    """One (repo, revision) listing; a failure is kept as a value, for the caller to
+    report with the entry it belongs to."""
+    try:
+        return hub.snapshot(*source)
+    except ImageBuilderError as error:
+        return error
 
 
 def resolve_entries(config: Config, hub: Hub) -> list[Resolved]:

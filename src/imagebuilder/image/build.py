@@ -19,7 +19,10 @@ from imagebuilder.errors import PushFailed
 from imagebuilder.image.plan import CONTENT_HASH_LABEL, check_layer_limits, image_tags
 from imagebuilder.image.render import FileUrl, RenderedBuild, find_template, render_build
 from imagebuilder.image.render import write_build_context as write_context
-from imagebuilder.oci.registry import ImageName, RegistryClient
+from imagebuilder.oci.auth import find_credentials
+from imagebuilder.oci.client import RegistryClient
+from imagebuilder.oci.reference import parse_reference
+from imagebuilder.oci.transport import RegistryTransport
 from imagebuilder.project.config import Config
 from imagebuilder.project.lock import Lock
 
@@ -74,13 +77,9 @@ def push_verified(
     engine: Engine, repository: str, tags: list[str], progress: Log, log: Log
 ) -> list[dict[str, str]]:
     """Push each tag, then check the registry serves the digest the push reported."""
-    name = ImageName.parse(repository)
-    credentials = engine.registry_credentials(name.registry)
-    client = RegistryClient(
-        name.registry,
-        credentials.username if credentials else None,
-        credentials.password if credentials else None,
-    )
+    name = parse_reference(repository)
+    credentials = find_credentials(name.api_host)
+    client = RegistryClient(RegistryTransport(name.api_host, credentials))
     pushed = []
     try:
         for tag in tags:

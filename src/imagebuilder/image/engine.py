@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,38 +24,25 @@ from imagebuilder.errors import (
     PushFailed,
     RegistryAuthError,
 )
-from imagebuilder.oci.registry import ImageName
+from imagebuilder.oci.auth import (
+    PASSWORD_ENV,
+    USERNAME_ENV,
+    Credentials,
+    docker_config_credentials,
+)
+from imagebuilder.oci.reference import parse_reference
 
 MIN_API_VERSION = (1, 40)  # Docker 19.03: the oldest engine imagebuilder is tested against
 ENGINE_TIMEOUT_S = 3600  # a 20 GB layer commit can take minutes
-ENV_USERNAME = "IMAGEBUILDER_REGISTRY_USERNAME"
-ENV_PASSWORD = "IMAGEBUILDER_REGISTRY_PASSWORD"  # noqa: S105 (a variable name, not a secret)
 _AUTH_WORDS = ("unauthorized", "authentication required", "denied", "no basic auth")
 _BASE_WORDS = ("pull access denied", "manifest unknown", "not found", "no such image")
 
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str
-
-    def __repr__(self) -> str:  # never show the password
-        return f"Credentials(username={self.username!r}, password=***)"
-
-    def as_auth_config(self) -> dict[str, str]:
-        return {"username": self.username, "password": self.password}
-
-
 def _api_tuple(version: str) -> tuple[int, int]:
     major, _, minor = version.partition(".")
     return int(major), int(minor or 0)
-
-
-def credentials_from_env() -> Credentials | None:
-    username, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
-    return Credentials(username, password) if username and password else None
 
 
 class Engine:
@@ -122,11 +108,8 @@ class Engine:
         """
         if self.has_image(base):
             return
-        registry = ImageName.parse(base.split("@", 1)[0]).registry
-        try:
-            auth = docker.auth.load_config().resolve_authconfig(registry) or None
-        except DockerException:
-            auth = None
+        credentials = docker_config_credentials(parse_reference(base).registry)
+        auth = credentials.as_auth_config() if credentials else None
         try:
             self._client.images.pull(base, auth_config=auth)
         except DockerException as error:
@@ -226,18 +209,6 @@ class Engine:
             raise PushFailed("the push finished without reporting a digest", location=where)
         return digest
 
-    def registry_credentials(self, registry: str) -> Credentials | None:
-        """Environment first, then the standard Docker config (credential helpers too)."""
-        from_env = credentials_from_env()
-        if from_env:
-            return from_env
-        try:
-            resolved = docker.auth.load_config().resolve_authconfig(registry) or {}
-        except DockerException:
-            return None
-        username, password = resolved.get("Username"), resolved.get("Password")
-        return Credentials(username, password) if username and password else None
-
     def save(self, ref: str) -> Iterator[bytes]:
         """The image as a `docker save` tar stream (for audits such as the token check)."""
         image = self._client.images.get(ref)
@@ -255,6 +226,6 @@ def _push_error(message: str, where: str) -> Exception:
         return RegistryAuthError(
             f"the registry refused the credentials: {message}",
             location=where,
-            hint=f"run `docker login <registry>` or set {ENV_USERNAME} and {ENV_PASSWORD}",
+            hint=f"run `docker login <registry>` or set {USERNAME_ENV} and {PASSWORD_ENV}",
         )
     return PushFailed(f"the push failed: {message}", location=where)

@@ -9,45 +9,27 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from imagebuilder.errors import LayerTooLarge
-from imagebuilder.image.publish.plan import layer_bytes, max_layer_bytes
+from imagebuilder.image.publish.plan import check_layer_limits as check_publish_limits
+from imagebuilder.image.publish.plan import max_layer_bytes, model_layer_plans
 from imagebuilder.image.render import MODEL_LABEL_PREFIX, plan_layers
-from imagebuilder.oci.registry import ImageName
+from imagebuilder.oci.reference import parse_reference
 from imagebuilder.project.config import Config
 from imagebuilder.project.lock import Lock
 
 CONTENT_HASH_LABEL = "io.imagebuilder.content-hash"
 RECORD_FIELDS = ("repo", "file", "commit", "sha256", "size", "destination")
-GB = 1_000_000_000
 
 
 def check_layer_limits(config: Config, lock: Lock, image_name: str) -> None:
     """Refuse, before building, a model layer too large for the target registry.
 
-    Layer sizes and limits are publish's (tar headers included; ghcr.io's 10 GB limit
-    applies even when models.yaml does not repeat it), so both paths refuse alike.
+    The same layers, limits and message as publish (tar headers included; ghcr.io's
+    10 GB limit applies even when models.yaml does not repeat it), so both paths refuse
+    alike.
     """
-    registry = ImageName.parse(image_name).registry
+    registry = parse_reference(image_name).registry
     limit = max_layer_bytes(registry, config.image.registries)
-    if limit is None:
-        return
-    too_big = [
-        (layer.name, layer_bytes(layer.destination, layer.size))
-        for layer in plan_layers(config, lock, _no_url)
-        if layer_bytes(layer.destination, layer.size) > limit
-    ]
-    if not too_big:
-        return
-    listed = ", ".join(f"{name} ({size / GB:.1f} GB)" for name, size in too_big)
-    raise LayerTooLarge(
-        f"{registry} accepts layers up to {limit / GB:.1f} GB, and each model file is one "
-        f"layer: {listed}",
-        location=image_name,
-        hint="options: `imagebuilder publish --split-large-files` (parts in separate layers, "
-        "joined when the container starts); or push to a registry with a larger per-layer "
-        "limit (ECR takes 52,000 MiB; a self-hosted registry has none) and change image.name; "
-        "or keep that file out of the image and download it at container start",
-    )
+    check_publish_limits(model_layer_plans(config, lock, _no_url), registry, limit)
 
 
 def _no_url(repo: str, file: str, commit: str) -> str:

@@ -33,6 +33,10 @@ class Credentials:
     username: str
     password: str = field(repr=False)
 
+    def as_auth_config(self) -> dict[str, str]:
+        """The form the Docker Engine API takes for a push or a pull."""
+        return {"username": self.username, "password": self.password}
+
     def basic_header(self) -> str:
         raw = f"{self.username}:{self.password}".encode()
         return "Basic " + base64.b64encode(raw).decode("ascii")
@@ -95,6 +99,15 @@ def find_credentials(registry: str, config_path: Path | None = None) -> Credenti
     user, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
     if user and password:
         return Credentials(user, password)
+    return docker_config_credentials(registry, config_path)
+
+
+def docker_config_credentials(registry: str, config_path: Path | None = None) -> Credentials | None:
+    """The Docker config's entry for this registry (credential helper, else ``auths``).
+
+    Alone, without the environment, for pulls of the base image: the IMAGEBUILDER_REGISTRY_*
+    variables are for the target registry and must never be offered to another one.
+    """
     config = _read_config(config_path or docker_config_path())
     keys = {registry, f"https://{registry}", f"http://{registry}", f"{registry}/v2/"}
     if registry in ("docker.io", "registry-1.docker.io"):

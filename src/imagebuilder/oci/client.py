@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from imagebuilder.errors import CheckFailed, RegistryError
+from imagebuilder.oci.auth import find_credentials
 from imagebuilder.oci.digest import sha256_digest
 from imagebuilder.oci.transport import RegistryTransport, raise_for_registry, read_capped
 
@@ -219,3 +220,9 @@ class RegistryClient:
         )
         raise_for_registry(response, f"PUT manifest {repository}:{reference}", self.host)
         return sha256_digest(body)
+
+
+def open_registry(host: str) -> RegistryClient:
+    """A client for the registry at ``host`` (its API host), with the credentials
+    ``find_credentials`` finds for it (environment, else the Docker config)."""
+    return RegistryClient(RegistryTransport(host, find_credentials(host)))

@@ -16,11 +16,11 @@ from datetime import datetime
 
 from imagebuilder.errors import HubError, ImageBuilderError
 from imagebuilder.hub.client import Hub, RemoteFile
-from imagebuilder.hub.resolve import resolve_from_snapshots
+from imagebuilder.hub.resolve import MAX_CONCURRENT_HUB_CALLS, resolve_from_snapshots
 from imagebuilder.project.config import Config, ModelEntry, Role
 from imagebuilder.project.lock import Lock
 from imagebuilder.updates.content import Status, content_change, content_findings, pinned_file
-from imagebuilder.updates.discovery import MAX_CONCURRENT_REQUESTS, Listings, gather_listings
+from imagebuilder.updates.discovery import Listings, gather_listings
 from imagebuilder.updates.headerfacts import (
     CachedInspector,
     HeaderFacts,
@@ -248,7 +248,7 @@ def check_updates(
     hub: Hub,
     inspector: HeaderInspector | None = None,
     *,
-    max_workers: int = MAX_CONCURRENT_REQUESTS,
+    max_workers: int = MAX_CONCURRENT_HUB_CALLS,
     locate: Locate = no_lines,
 ) -> Proposal:
     """The proposal for ``config`` against the Hub; ``locate`` turns key paths into lines."""

@@ -15,7 +15,8 @@ from imagebuilder.hub.resolve import Resolved
 from imagebuilder.project.lock import Lock
 from imagebuilder.updates.headerfacts import HeaderFacts, HeaderInspector
 from imagebuilder.updates.planning import ReadMany, file_ref
-from imagebuilder.updates.proposal import Change, ChangeKind, Compat, FileRef
+from imagebuilder.updates.proposal import Change, ChangeKind, FileRef
+from imagebuilder.weights.compat import Compatibility
 
 
 class Status(StrEnum):
@@ -123,7 +124,7 @@ def content_change(
     current = file_ref(pinned)
     if finding.status is Status.CONTENT_CHANGED:
         before, after = read_many([pinned, item.file])
-        compat = Compat.UNKNOWN
+        compat = Compatibility.UNKNOWN
         header = None
         if isinstance(before, HeaderFacts) and isinstance(after, HeaderFacts):
             compat, header = inspector.compare(before, after), after.summary
@@ -142,7 +143,7 @@ def content_change(
             ChangeKind.UNLOCKED,
             FileRef(finding.repo, finding.file),
             file_ref(item.file),
-            Compat.UNKNOWN,
+            Compatibility.UNKNOWN,
             finding.why,
         )
     if finding.renamed_to:
@@ -153,7 +154,7 @@ def content_change(
             ChangeKind.REPO_RENAMED,
             replace(current, repo=finding.repo),
             renamed,
-            Compat.SAME_BYTES,
+            Compatibility.SAME_BYTES,
             why,
         )
     return None

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from imagebuilder.errors import ImageBuilderError
 from imagebuilder.hub.client import Hub, RemoteFile, RepoSnapshot
+from imagebuilder.hub.resolve import MAX_CONCURRENT_HUB_CALLS, snapshot_or_error
 from imagebuilder.project.config import Config, ModelEntry, RepoSearch, check_repo_id
 
-MAX_CONCURRENT_REQUESTS = 8
 MAX_REPOS_PER_SEARCH = 20  # a search is a hint; never let it fan out without bound
 CANDIDATE_REVISION = "main"  # repos found by rules and searches are read at their main branch
 
@@ -67,13 +67,6 @@ class Listings:
         return files, failures
 
 
-def _snapshot(hub: Hub, source: Source) -> RepoSnapshot | ImageBuilderError:
-    try:
-        return hub.snapshot(*source)
-    except ImageBuilderError as error:
-        return error
-
-
 def _search(hub: Hub, search: RepoSearch) -> list[str] | ImageBuilderError:
     try:
         found = hub.search_models(search.author, search.search)
@@ -91,7 +84,7 @@ def _valid_repo_id(value: object) -> bool:
 
 
 def gather_listings(
-    config: Config, hub: Hub, *, max_workers: int = MAX_CONCURRENT_REQUESTS
+    config: Config, hub: Hub, *, max_workers: int = MAX_CONCURRENT_HUB_CALLS
 ) -> Listings:
     first: list[Source] = [(e.repo, e.revision) for e in config.models.values()]
     searches: list[RepoSearch] = []
@@ -102,7 +95,7 @@ def gather_listings(
 
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
         snapshot_futures: dict[Source, Future[RepoSnapshot | ImageBuilderError]] = {
-            source: pool.submit(_snapshot, hub, source) for source in dict.fromkeys(first)
+            source: pool.submit(snapshot_or_error, hub, source) for source in dict.fromkeys(first)
         }
         search_futures = {s: pool.submit(_search, hub, s) for s in dict.fromkeys(searches)}
         found_by_search = {search: future.result() for search, future in search_futures.items()}
@@ -110,6 +103,6 @@ def gather_listings(
             for repo in result if isinstance(result, list) else []:
                 source = (repo, CANDIDATE_REVISION)
                 if source not in snapshot_futures:
-                    snapshot_futures[source] = pool.submit(_snapshot, hub, source)
+                    snapshot_futures[source] = pool.submit(snapshot_or_error, hub, source)
         snapshots = {source: future.result() for source, future in snapshot_futures.items()}
     return Listings(snapshots=snapshots, searches=found_by_search)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from imagebuilder.hub.client import RemoteFile
-from imagebuilder.updates.proposal import Compat
 from imagebuilder.updates.releases import PrecisionFamily
 from imagebuilder.weights.compat import Compatibility, check_lora, compare_models
 from imagebuilder.weights.header import Header
@@ -34,7 +33,7 @@ class HeaderInspector(Protocol):
         """Read and summarize the header of a file at its commit (Range requests only)."""
         ...
 
-    def compare(self, pinned: HeaderFacts, candidate: HeaderFacts) -> Compat:
+    def compare(self, pinned: HeaderFacts, candidate: HeaderFacts) -> Compatibility:
         """Drop-in (same tensor names and shapes), compatible with changes, or different."""
         ...
 
@@ -67,7 +66,7 @@ class CachedInspector:
                 self.reads += 1
             return facts
 
-    def compare(self, pinned: HeaderFacts, candidate: HeaderFacts) -> Compat:
+    def compare(self, pinned: HeaderFacts, candidate: HeaderFacts) -> Compatibility:
         return self._inner.compare(pinned, candidate)
 
     def lora_fits(self, lora: HeaderFacts, base: HeaderFacts) -> str | None:
@@ -79,11 +78,6 @@ _FAMILIES = {
     "bf16": PrecisionFamily.BF16,
     "fp16": PrecisionFamily.FP16,
     "fp32": PrecisionFamily.FP32,
-}
-_COMPAT = {
-    Compatibility.DROP_IN: Compat.DROP_IN,
-    Compatibility.COMPATIBLE_WITH_CHANGES: Compat.COMPATIBLE_WITH_CHANGES,
-    Compatibility.DIFFERENT_ARCHITECTURE: Compat.DIFFERENT_ARCHITECTURE,
 }
 
 
@@ -109,9 +103,9 @@ class SafetensorsInspector:
     def read(self, file: RemoteFile) -> HeaderFacts:
         return header_facts(fetch_header(self._hub, file.repo, file.path, file.commit, file.size))
 
-    def compare(self, pinned: HeaderFacts, candidate: HeaderFacts) -> Compat:
+    def compare(self, pinned: HeaderFacts, candidate: HeaderFacts) -> Compatibility:
         a, b = _header(pinned), _header(candidate)
-        return _COMPAT[compare_models(a, b).verdict]
+        return compare_models(a, b).verdict
 
     def lora_fits(self, lora: HeaderFacts, base: HeaderFacts) -> str | None:
         check = check_lora(_header(lora), _header(base))

@@ -15,7 +15,7 @@ from imagebuilder.errors import ConfigError, ImageBuilderError, NetworkError
 from imagebuilder.hub.client import RemoteFile
 from imagebuilder.project.config import ModelEntry, UpdateRule, check_repo_path
 from imagebuilder.updates.headerfacts import HeaderFacts, HeaderInspector
-from imagebuilder.updates.proposal import Change, ChangeKind, Compat, FileRef
+from imagebuilder.updates.proposal import Change, ChangeKind, FileRef
 from imagebuilder.updates.releases import (
     FIRST_RELEASE,
     Release,
@@ -25,6 +25,7 @@ from imagebuilder.updates.releases import (
     newer_lora_version,
     parse_release,
 )
+from imagebuilder.weights.compat import Compatibility
 
 # Reads a batch of headers (concurrently); a failed read comes back as its error.
 ReadMany = Callable[[Sequence[RemoteFile]], list[HeaderFacts | ImageBuilderError]]
@@ -121,8 +122,10 @@ def _facts_or_raise(result: HeaderFacts | ImageBuilderError) -> HeaderFacts | No
     return result if isinstance(result, HeaderFacts) else None
 
 
-def _compat(inspector: HeaderInspector, pinned: HeaderFacts | None, new: HeaderFacts) -> Compat:
-    return inspector.compare(pinned, new) if pinned is not None else Compat.UNKNOWN
+def _compat(
+    inspector: HeaderInspector, pinned: HeaderFacts | None, new: HeaderFacts
+) -> Compatibility:
+    return inspector.compare(pinned, new) if pinned is not None else Compatibility.UNKNOWN
 
 
 def plan_base(
@@ -170,7 +173,7 @@ def plan_base(
                 why=why,
                 header=facts.summary,
             )
-            if compat is Compat.DIFFERENT_ARCHITECTURE:
+            if compat is Compatibility.DIFFERENT_ARCHITECTURE:
                 why += "; a different architecture is never applied automatically"
                 held = (replace(change, why=why),)
                 return BasePlan(current, pinned, notes=tuple(notes), options=held)
@@ -179,16 +182,16 @@ def plan_base(
 
 
 _COMPAT_RANK = {
-    Compat.SAME_BYTES: 0,
-    Compat.DROP_IN: 0,
-    Compat.COMPATIBLE_WITH_CHANGES: 1,
-    Compat.UNKNOWN: 2,
-    Compat.DIFFERENT_ARCHITECTURE: 3,
+    Compatibility.SAME_BYTES: 0,
+    Compatibility.DROP_IN: 0,
+    Compatibility.COMPATIBLE_WITH_CHANGES: 1,
+    Compatibility.UNKNOWN: 2,
+    Compatibility.DIFFERENT_ARCHITECTURE: 3,
 }
 
 
 def _preference(
-    current: Release, entry: ModelEntry, release: Release, facts: HeaderFacts, compat: Compat
+    current: Release, entry: ModelEntry, release: Release, facts: HeaderFacts, compat: Compatibility
 ) -> tuple[int, int, int, int, str, str]:
     """Same precision token as the pin, the closest fit, an honest name, the pinned repo."""
     return (
@@ -213,7 +216,7 @@ class _LoraContext:
         """A LoRA change; headers read here only (the inspector caches repeats)."""
         wanted = [file, self.pinned] + ([self.base] if self.base else [])
         facts, pinned_facts, *base_facts = (_facts_or_raise(r) for r in self.read_many(wanted))
-        compat = Compat.UNKNOWN
+        compat = Compatibility.UNKNOWN
         summary = None
         if facts is not None:
             compat = _compat(self.inspector, pinned_facts, facts)
@@ -221,7 +224,7 @@ class _LoraContext:
             base = base_facts[0] if base_facts else None
             misfit = self.inspector.lora_fits(facts, base) if base is not None else None
             if misfit:
-                compat = Compat.DIFFERENT_ARCHITECTURE
+                compat = Compatibility.DIFFERENT_ARCHITECTURE
                 why += f"; does not fit the base: {misfit}"
         return Change(self.name, kind, file_ref(self.pinned), file_ref(file), compat, why, summary)
 
@@ -262,7 +265,7 @@ def plan_lora(
         reference = lora
         why = f"LoRA for base {version_text(target)} ({lora.steps} steps, {lora.precision})"
         change = context.change(ChangeKind.LORA_FOR_NEW_BASE, found.file(lora), why)
-        if change.compat is Compat.DIFFERENT_ARCHITECTURE:
+        if change.compat is Compatibility.DIFFERENT_ARCHITECTURE:
             note = f"{name}: the LoRA for base {version_text(target)} does not fit it"
             return LoraPlan(options=(change,), notes=(note,), missing_for_new_base=True)
     options = []

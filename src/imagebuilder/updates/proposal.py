@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from imagebuilder.errors import ExitCode, ImageBuilderError
+from imagebuilder.weights.compat import Compatibility
 
 SCHEMA_VERSION = 1  # of the --json output; bump on incompatible changes
 
@@ -26,16 +27,6 @@ class ChangeKind(StrEnum):
     UNLOCKED = "unlocked"  # in models.yaml, not in the lock yet
     FEWER_STEPS = "fewer-steps"  # option: a LoRA distilled for fewer steps (cheaper)
     NEWER_LORA = "newer-lora"  # option: a newer LoRA version for the same base
-
-
-class Compat(StrEnum):
-    """How a candidate relates to the pinned file, from the two safetensors headers."""
-
-    SAME_BYTES = "same-bytes"
-    DROP_IN = "drop-in"  # same tensor names and shapes
-    COMPATIBLE_WITH_CHANGES = "compatible-with-changes"
-    DIFFERENT_ARCHITECTURE = "different-architecture"
-    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -64,7 +55,7 @@ class Change:
     kind: ChangeKind
     current: FileRef
     proposed: FileRef
-    compat: Compat = Compat.UNKNOWN
+    compat: Compatibility = Compatibility.UNKNOWN
     why: str = ""
     header: str | None = None  # one-line header summary of the proposed file
 

@@ -31,10 +31,15 @@ _ARCH_FIELDS = ("family", "layers", "hidden_size", "in_channels", "out_channels"
 
 
 class Compatibility(StrEnum):
-    # Spelled as check-updates' verdicts (proposal.Compat): one vocabulary in every JSON.
+    """How one model file relates to another, from the two headers: `inspect --against`
+    and `verify` report it, check-updates rates candidates with it (one vocabulary in
+    every JSON). ``compare_models`` answers the middle three."""
+
+    SAME_BYTES = "same-bytes"  # check-updates: the candidate's sha256 is the pinned one
     DROP_IN = "drop-in"  # same tensor names and shapes
     COMPATIBLE_WITH_CHANGES = "compatible-with-changes"  # same weights; scales/markers differ
     DIFFERENT_ARCHITECTURE = "different-architecture"
+    UNKNOWN = "unknown"  # check-updates: no header to compare (not read, or unreadable)
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from imagebuilder.image.publish.request import DEFAULT_PLATFORM
 from imagebuilder.image.publish.run import read_image
-from imagebuilder.oci.auth import find_credentials
-from imagebuilder.oci.client import RegistryClient
+from imagebuilder.oci.client import open_registry
 from imagebuilder.oci.reference import parse_reference
-from imagebuilder.oci.transport import RegistryTransport
 
 
 def registry_labels(image: str) -> dict[str, str]:
     """The labels of ``image`` (name[:tag][@digest]) in its registry's config blob."""
     ref = parse_reference(image)
-    client = RegistryClient(RegistryTransport(ref.api_host, find_credentials(ref.api_host)))
+    client = open_registry(ref.api_host)
     try:
         _, config = read_image(
             client, ref.repository, ref.digest or ref.tag or "latest", DEFAULT_PLATFORM

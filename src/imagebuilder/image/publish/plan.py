@@ -21,7 +21,7 @@ from imagebuilder.image.render import (
     FileUrl,
     plan_layers,
 )
-from imagebuilder.oci.tarlayer import LayerEntry, layer_path, layout_for, small_layer
+from imagebuilder.oci.tarlayer import layer_path, small_layer
 from imagebuilder.project.config import Config, Registry
 from imagebuilder.project.lock import Lock
 
@@ -31,6 +31,7 @@ WORKFLOWS_SUBDIR = "user/default/workflows"  # under comfyui_root, as the Docker
 PARTS_DIR = "imagebuilder/parts"  # split files: /imagebuilder/parts/<entry>/000, 001, ...
 JOIN_SCRIPT = "/imagebuilder/join-parts.sh"
 PART_HEADROOM = 1 << 16  # bytes of a part layer's limit left for its tar headers
+GB = 1_000_000_000
 
 
 class Action(StrEnum):
@@ -83,11 +84,6 @@ def model_layer_plans(config: Config, lock: Lock, file_url: FileUrl) -> list[Mod
     return plans
 
 
-def layer_bytes(destination: str, size: int) -> int:
-    """The exact size of the one-file layer that holds ``size`` bytes at ``destination``."""
-    return layout_for([LayerEntry(layer_path(destination), size)]).total_size
-
-
 def max_layer_bytes(host: str, registries: Mapping[str, Registry]) -> int | None:
     if host in registries:
         return registries[host].max_layer_bytes
@@ -123,13 +119,16 @@ def check_layer_limits(
         if limit <= 2 * PART_HEADROOM:
             raise LayerTooLarge(f"{host}'s layer limit of {limit} bytes is too small to split")
         return [split_plan(plan, limit) if plan.size > limit else plan for plan in plans]
-    names = ", ".join(f"{p.source.name} ({p.source.file}, {p.size:,} bytes)" for p in too_big)
+    listed = ", ".join(f"{p.source.name} ({p.size / GB:.1f} GB)" for p in too_big)
     raise LayerTooLarge(
-        f"{len(too_big)} layer(s) exceed {host}'s limit of {limit:,} bytes per layer: {names}",
+        f"{host} accepts layers up to {limit / GB:.1f} GB ({limit:,} bytes), and each model "
+        f"file is one layer: {listed}",
         location=f"image.registries.{host}.max_layer_bytes",
-        hint="publish with --split-large-files (parts in separate layers, joined when the "
-        "container starts), publish to a registry with a larger limit, or raise "
-        "max_layer_bytes in models.yaml if this registry allows it",
+        hint="options: `imagebuilder publish --split-large-files` (parts in separate layers, "
+        "joined when the container starts); push to a registry with a larger per-layer limit "
+        "(ECR takes 52,000 MiB; a self-hosted registry has none) and change image.name; raise "
+        "max_layer_bytes in models.yaml if this registry allows more; or keep that file out "
+        "of the image and download it at container start",
     )
 
 

@@ -22,18 +22,12 @@ from imagebuilder.image.publish.plan import (
 from imagebuilder.image.publish.request import PublishRequest, PublishResult
 from imagebuilder.image.publish.run import publish
 from imagebuilder.image.render import FileUrl
-from imagebuilder.oci.auth import find_credentials
-from imagebuilder.oci.client import RegistryClient
+from imagebuilder.oci.client import open_registry
 from imagebuilder.oci.image import created_time
 from imagebuilder.oci.reference import ImageReference, parse_reference
-from imagebuilder.oci.transport import RegistryTransport
 from imagebuilder.project.config import Config
 from imagebuilder.project.lock import Lock, LockRecorder, lock_path_for
 from imagebuilder.project.variants import effective_config, variant_lock
-
-
-def registry_client(host: str) -> RegistryClient:
-    return RegistryClient(RegistryTransport(host, find_credentials(host)))
 
 
 def build_request(
@@ -127,9 +121,9 @@ def publish_project(
         labels=options.labels,
     )  # fmt: skip
     lock_file = lock_path_for(config_path)
-    target = registry_client(request.target.api_host)
+    target = open_registry(request.target.api_host)
     same_host = request.base.api_host == target.host
-    base = target if same_host else registry_client(request.base.api_host)
+    base = target if same_host else open_registry(request.base.api_host)
     try:
         result = publish(
             hub=hub, target=target, base_registry=base, request=request,
