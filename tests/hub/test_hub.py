@@ -57,32 +57,3 @@ def test_renamed_repo_reports_its_new_name(qwen_hub: HubServer, hub_env: HubEnv)
 def test_repr_never_shows_the_token() -> None:
     hub = Hub(endpoint="http://127.0.0.1:1", token="hf_secret_value")
     assert "hf_secret_value" not in repr(hub)
-
-
-def test_resolve_reads_commit_size_and_sha256_with_one_head(
-    qwen_hub: HubServer, hub_env: HubEnv
-) -> None:
-    hub_env(qwen_hub)
-    qwen_hub.stats.reset()
-    remote = Hub().resolve(*VAE, "main")
-    blob = qwen_hub.blob(*VAE)
-    assert (remote.commit, remote.size, remote.sha256) == (
-        qwen_hub.head(VAE[0]),
-        blob.size,
-        blob.sha256,
-    )
-    assert [r.method for r in qwen_hub.stats.requests] == ["HEAD"]
-    assert qwen_hub.stats.bytes_served == 0
-    with pytest.raises(FileNotFoundOnHub):
-        Hub().resolve(VAE[0], "split_files/vae/gone.safetensors", "main")
-
-
-def test_tree_listing_pages_through_and_keeps_lfs_hashes(
-    qwen_hub: HubServer, hub_env: HubEnv
-) -> None:
-    hub_env(qwen_hub)
-    qwen_hub.set_page_size(2)  # force several pages: the client follows Link: rel="next"
-    listed = {f.path: f for f in Hub().list_files(VAE[0], "main")}
-    assert VAE[1] in listed
-    assert listed[VAE[1]].sha256 == qwen_hub.blob(*VAE).sha256
-    assert qwen_hub.stats.by_route["tree"] > 1

@@ -18,7 +18,6 @@ from imagebuilder.updates.releases import (
     newer_lora_version,
     parse_release,
     precision_family,
-    releases_in,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +64,7 @@ def test_version_tokens_order_none_2509_2511() -> None:
         "README.md",
         "split_files/text_encoders/qwen_2.5_vl_7b.safetensors",
     ]
-    found = releases_in(BASE, "r/r", paths)
+    found = [r for r in (parse_release(BASE, "r/r", path) for path in paths) if r is not None]
     assert [r.version for r in found] == [FIRST_RELEASE, 2509, 2511, 2511]
     assert found[0].precision == "fp8_e4m3fn"
     current = found[1]

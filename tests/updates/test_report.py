@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from huggingface_hub.errors import HfHubHTTPError
-from huggingface_hub.utils._http import get_session
+from huggingface_hub.utils import get_session
 from rich.console import Console
 
 from imagebuilder.errors import ConfigError, ExitCode, FileNotFoundOnHub, NetworkError

@@ -71,7 +71,11 @@ def test_precision_classification() -> None:
     assert summarize(base(dtype="F8_E4M3")).precision is Precision.FP8_E4M3
     assert summarize(base(dtype="F8_E5M2")).precision is Precision.FP8_E5M2
     scaled = summarize(base(dtype="F8_E4M3", scaled=True))
-    assert scaled.precision is Precision.FP8_SCALED and scaled.is_fp8 and scaled.fp8_scaled
+    assert (
+        scaled.precision is Precision.FP8_SCALED
+        and scaled.fp8_format is not None
+        and scaled.fp8_scaled
+    )
     assert scaled.precision_label == "FP8 E4M3 scaled"
     tensors, meta = qwen_image_transformer(dtype="F8_E4M3", **SMALL)
     tensors["img_in.comfy_quant"] = TensorSpec("U8", (27,))

@@ -17,11 +17,10 @@ from datetime import datetime
 from typing import TypeVar
 
 import httpx2
-from huggingface_hub import HfApi, get_hf_file_metadata, get_token, hf_hub_url
+from huggingface_hub import HfApi, get_token, hf_hub_url
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.hf_api import ModelInfo, RepoFile
-from huggingface_hub.utils._headers import build_hf_headers
-from huggingface_hub.utils._http import hf_raise_for_status, http_stream_backoff
+from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
 
 from imagebuilder.hub import answers
 from imagebuilder.hub.failures import (
@@ -35,7 +34,6 @@ from imagebuilder.hub.failures import (
 
 __all__ = ["CommitInfo", "Hub", "RemoteFile", "RepoSnapshot", "hub_endpoint"]
 from imagebuilder.errors import HubError
-from imagebuilder.project.config import is_sha256
 
 _T = TypeVar("_T")
 
@@ -143,44 +141,6 @@ class Hub:
             files=files,
         )
 
-    def list_files(self, repo: str, revision: str, path: str | None = None) -> list[RemoteFile]:
-        """Recursive tree listing with LFS metadata (paginated by the client)."""
-
-        def listing() -> list[RemoteFile]:
-            found = []
-            for item in self._api.list_repo_tree(
-                repo, path_in_repo=path, revision=revision, recursive=True
-            ):
-                if isinstance(item, RepoFile):
-                    found.append(
-                        RemoteFile(
-                            repo=repo,
-                            path=item.path,
-                            commit=revision,
-                            size=item.size,
-                            sha256=item.lfs.sha256 if item.lfs else None,
-                            blob_id=item.blob_id,
-                        )
-                    )
-            return found
-
-        return self._call(f"{repo}@{revision}", listing)
-
-    def commits(self, repo: str, revision: str, limit: int = 50) -> list[CommitInfo]:
-        def history() -> list[CommitInfo]:
-            found = []
-            for commit in self._api.list_repo_commits(repo, revision=revision):
-                found.append(CommitInfo(commit.commit_id, commit.title, commit.created_at))
-                if len(found) >= limit:
-                    break
-            return found
-
-        return self._call(f"{repo}@{revision}", history)
-
-    def branches(self, repo: str) -> dict[str, str]:
-        refs = self._call(repo, lambda: self._api.list_repo_refs(repo))
-        return {ref.name: ref.target_commit for ref in refs.branches}
-
     def search_models(self, author: str, search: str, limit: int = 100) -> list[str]:
         def models() -> list[str]:
             return [m.id for m in self._api.list_models(author=author, search=search, limit=limit)]
@@ -200,27 +160,6 @@ class Hub:
             return found
 
         return self._call(f"{repo}@{revision}", info)
-
-    def resolve(self, repo: str, path: str, revision: str) -> RemoteFile:
-        """One file's commit, size and sha256 from the resolve endpoint's headers (a HEAD).
-
-        For a single file this is cheaper than a model-info listing of a large repo.
-        """
-        url = hf_hub_url(repo, path, revision=revision, endpoint=self.endpoint)
-
-        def head() -> RemoteFile:
-            meta = get_hf_file_metadata(url, token=self._token or False, endpoint=self.endpoint)
-            etag = (meta.etag or "").strip('"')
-            return RemoteFile(
-                repo=repo,
-                path=path,
-                commit=meta.commit_hash or "",
-                size=meta.size or 0,
-                # The resolve ETag of an LFS file is its sha256; a git blob's is a sha1.
-                sha256=etag if is_sha256(etag) else None,
-            )
-
-        return self._call(f"{repo}@{revision}/{path}", head)
 
     def file_url(self, repo: str, path: str, commit: str) -> str:
         """The immutable download URL of a file at a commit."""

@@ -17,7 +17,10 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils._http import default_client_factory, set_client_factory
+from huggingface_hub.utils import set_client_factory
+
+# No public name: the factory we wrap to add timeouts to the client's own session.
+from huggingface_hub.utils._http import default_client_factory
 
 from imagebuilder.errors import (
     FileNotFoundOnHub,

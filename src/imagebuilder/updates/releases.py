@@ -149,14 +149,6 @@ def _optional_dotted(match: re.Match[str], name: str) -> tuple[int, ...] | None:
     return parts
 
 
-def releases_in(
-    pattern: re.Pattern[str], repo: str, paths: list[str] | tuple[str, ...]
-) -> list[Release]:
-    """Every path of a repo that the pattern reads as a release."""
-    found = (parse_release(pattern, repo, path) for path in paths)
-    return [release for release in found if release is not None]
-
-
 def newer_base_releases(current: Release, candidates: list[Release]) -> list[list[Release]]:
     """Releases newer than ``current``, grouped by version, newest group first.
 

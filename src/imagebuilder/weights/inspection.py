@@ -105,10 +105,6 @@ class HeaderSummary:
     metadata: dict[str, str]
 
     @property
-    def is_fp8(self) -> bool:
-        return self.fp8_format is not None
-
-    @property
     def precision_label(self) -> str:
         labels = {
             Precision.FP8_SCALED: f"FP8 {(self.fp8_format or '').upper()} scaled",
