@@ -17,14 +17,12 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "updates"))
 
-from test_scenarios import (
+from hubserver.releases import (
     EDIT_REPO,
     add_2511_lora_repo,
     add_2511_release,
 )
-
 from hubserver.server import HubServer
 from imagebuilder.hub.client import Hub
 from imagebuilder.hub.resolve import build_lock, resolve_entries

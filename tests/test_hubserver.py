@@ -9,6 +9,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from huggingface_hub.hf_api import RepoFile
 
 from hubserver import GATED_TOKEN, HubServer, VirtualSafetensors
 from hubserver._safetensors import tensor_spec
@@ -58,12 +60,12 @@ TINY = {
 
 
 @pytest.fixture
-def tiny(load_scenario) -> HubServer:
+def tiny(load_scenario: Callable[..., HubServer]) -> HubServer:
     return load_scenario(TINY)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_hf(monkeypatch, tmp_path) -> None:
+def _isolated_hf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HUBSERVER_CACHE_DIR", str(tmp_path / "hubcache"))
 
 
@@ -79,7 +81,7 @@ def test_model_info_with_files_metadata(qwen_hub: HubServer) -> None:
     te = siblings[TEXT_ENCODER]
     assert te.lfs is not None
     assert te.lfs.sha256 == "cb5636d852a0ea6a9075ab1bef496c0db7aef13c02350571e388aea959c5c0b4"
-    assert 8.5e9 < te.size < 10e9
+    assert te.size is not None and 8.5e9 < te.size < 10e9
     assert siblings["README.md"].lfs is None
     assert info.gated is False
 
@@ -104,7 +106,7 @@ def test_tree_of_subfolder_with_expand(qwen_hub: HubServer) -> None:
         LORA_4STEP,
         LORA_4STEP.replace("4steps", "8steps"),
     ]
-    assert entries[0].last_commit is not None
+    assert isinstance(entries[0], RepoFile) and entries[0].last_commit is not None
     assert entries[0].last_commit.title == "Upload Qwen-Image-Edit-2509 Lightning"
     assert entries[0].lfs is not None and entries[0].lfs.sha256.startswith("2a32ce93")
 
@@ -113,7 +115,7 @@ def test_get_paths_info_omits_unknown(qwen_hub: HubServer) -> None:
     api = HfApi(endpoint=qwen_hub.url)
     infos = api.get_paths_info(EDIT, [DIFFUSION_2509, "split_files", "nope.bin"], expand=True)
     assert [i.path for i in infos] == [DIFFUSION_2509, "split_files"]
-    assert infos[0].last_commit is not None
+    assert isinstance(infos[0], RepoFile) and infos[0].last_commit is not None
     assert infos[0].last_commit.title == "Add Qwen-Image-Edit-2509"
     assert infos[0].size == 20_436_206_848
 
@@ -185,7 +187,7 @@ def test_safetensors_header_of_virtual_20gb_file(qwen_hub: HubServer) -> None:
     meta = api.parse_safetensors_file_metadata(EDIT, DIFFUSION_2509)
     assert meta.tensors["txt_norm.weight"].shape == [3584]
     assert meta.tensors["proj_out.weight"].shape == [64, 3072]
-    assert meta.tensors["transformer_blocks.59.attn.to_q.weight"].dtype == "F8_E4M3"
+    assert str(meta.tensors["transformer_blocks.59.attn.to_q.weight"].dtype) == "F8_E4M3"
     assert 20.3e9 < sum(meta.parameter_count.values()) < 20.5e9
     header = qwen_hub.blob(EDIT, DIFFUSION_2509).content
     assert isinstance(header, VirtualSafetensors)
@@ -309,7 +311,7 @@ def test_dropped_connection_is_resumed(tiny: HubServer, tmp_path: Path) -> None:
     assert tiny.stats.bytes_by_file["org/tiny/big.bin"] == cut + size - (10 << 20)
 
 
-def test_required_token_is_recorded_not_stored(load_scenario) -> None:
+def test_required_token_is_recorded_not_stored(load_scenario: Callable[..., HubServer]) -> None:
     server = load_scenario(TINY, require_token="hf_secret_value")
     with pytest.raises(RepositoryNotFoundError):
         HfApi(endpoint=server.url, token=False).model_info("org/tiny")
@@ -324,6 +326,7 @@ def test_required_token_is_recorded_not_stored(load_scenario) -> None:
 def test_mutations_change_what_the_client_sees(tiny: HubServer) -> None:
     api = HfApi(endpoint=tiny.url)
     before = api.model_info("org/tiny").sha
+    assert before is not None
     new = tiny.commit("org/tiny", {"a.txt": {"text": "three"}}, title="third")
     assert api.model_info("org/tiny").sha == new != before
     removed = tiny.delete_file("org/tiny", "c.txt")
@@ -336,7 +339,7 @@ def test_mutations_change_what_the_client_sees(tiny: HubServer) -> None:
     assert api.model_info("org/tiny", revision=new).sha == new  # full commit ids resolve
 
 
-def test_scenario_from_json_file(tmp_path: Path, load_scenario) -> None:
+def test_scenario_from_json_file(tmp_path: Path, load_scenario: Callable[..., HubServer]) -> None:
     path = tmp_path / "s.json"
     cid = "ab" * 20
     path.write_text(
@@ -399,7 +402,9 @@ def test_cli_entry_point_serves_a_scenario() -> None:
         proc.wait(timeout=10)
 
 
-def test_hub_env_isolates_cache_and_token(tiny: HubServer, hub_env, monkeypatch) -> None:
+def test_hub_env_isolates_cache_and_token(
+    tiny: HubServer, hub_env: Callable[[HubServer], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_TOKEN", "hf_should_be_unset")
     home = hub_env(tiny)
     path = hf_hub_download("org/tiny", "a.txt", endpoint=tiny.url)  # default cache_dir

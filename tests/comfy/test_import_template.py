@@ -15,7 +15,7 @@ from imagebuilder.comfy.workflows import render_all
 from imagebuilder.errors import ExitCode, WorkflowError
 from imagebuilder.project.config import ModelEntry
 from imagebuilder.project.load import load_config
-from workflow_helpers import ROOT, TEMPLATES, shipped_config
+from infra.stacks import ROOT, TEMPLATES, shipped_config
 
 OFFICIAL = Path(str(importlib.resources.files("comfyui_workflow_templates_json") / "templates"))
 

@@ -14,7 +14,7 @@ from imagebuilder.comfy.workflows import rendered_graphs
 from imagebuilder.errors import ExitCode
 from imagebuilder.project.config import Config
 from imagebuilder.project.load import load_config
-from workflow_helpers import SHIPPED_YAML, TEMPLATES, project, shipped_config, variant_yaml
+from infra.stacks import SHIPPED_YAML, TEMPLATES, project, shipped_config, variant_yaml
 
 
 def shipped_graph(name: str = "qwen_image_edit_1") -> dict[str, Any]:

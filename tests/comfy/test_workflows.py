@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,8 @@ from imagebuilder.project.variants import (
     stacks,
     variant_lock,
 )
-from workflow_helpers import (
+from infra.golden import check_golden_folder
+from infra.stacks import (
     SHIPPED_YAML,
     TEMPLATES,
     project,
@@ -29,29 +29,16 @@ from workflow_helpers import (
     variant_yaml,
 )
 
-GOLDEN = Path(__file__).parents[1] / "golden" / "workflows"
-UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
-
-
-def check_golden(folder: str, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = GOLDEN / folder / name
-        if UPDATE_GOLDEN or not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        assert text == path.read_text(encoding="utf-8"), f"{folder}/{name}: UPDATE_GOLDEN=1"
-    assert sorted(p.name for p in (GOLDEN / folder).iterdir()) == sorted(files)
-
 
 def test_shipped_workflows_match_golden() -> None:
     files = render_all(shipped_config(), templates_dir=TEMPLATES)
     assert sorted(files) == ["index.json", "qwen_image_edit_1.json", "qwen_image_edit_2.json"]
-    check_golden("shipped", files)
+    check_golden_folder("workflows/shipped", files)
 
 
 def test_variant_workflows_match_golden(tmp_path: Path) -> None:
     files = render_all(variant_config(tmp_path), "lora8", templates_dir=TEMPLATES)
-    check_golden("lora8", files)
+    check_golden_folder("workflows/lora8", files)
 
 
 def test_placeholders_become_typed_pinned_values() -> None:

@@ -22,7 +22,7 @@ from infra.fixtures import TinyBase
 from infra.project import cli_json as cli
 from infra.project import make_project, repository_for, use_registry
 from infra.registry import RegistryServer, start_registry
-from workflow_helpers import variant_yaml
+from infra.stacks import variant_yaml
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,6 +10,7 @@ import os
 import re
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,7 +167,7 @@ def test_credentials_from_docker_config_and_env(
     assert find_credentials("other.io", config) == Credentials("ci", "pw")
 
 
-def base_image() -> tuple[dict[str, object], dict[str, object]]:
+def base_image() -> tuple[dict[str, Any], dict[str, Any]]:
     manifest = {
         "schemaVersion": 2,
         "mediaType": DOCKER_MANIFEST,

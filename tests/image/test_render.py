@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -22,12 +21,11 @@ from imagebuilder.image.render import (
 from imagebuilder.project.config import Config
 from imagebuilder.project.load import load_config
 from imagebuilder.project.lock import Lock, LockEntry
+from infra.golden import check_golden
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = Path(__file__).parents[1] / "golden"
 TEMPLATE = find_template(ROOT).read_text(encoding="utf-8")
 URLS = Hub(endpoint="https://huggingface.co", token="").file_url
-UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
 def fake_lock(config: Config) -> Lock:
@@ -46,13 +44,6 @@ def fake_lock(config: Config) -> Lock:
 
 def project_config() -> Config:
     return load_config(ROOT / "models.yaml").config
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE_GOLDEN or not path.exists():
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), "re-run with UPDATE_GOLDEN=1 to accept"
 
 
 def test_project_dockerfile_matches_golden() -> None:

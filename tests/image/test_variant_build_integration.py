@@ -14,7 +14,7 @@ from infra.fixtures import TinyBase
 from infra.project import cli_json as cli
 from infra.project import make_project, read_manifest, use_registry
 from infra.registry import RegistryServer
-from workflow_helpers import variant_yaml
+from infra.stacks import variant_yaml
 
 pytestmark = pytest.mark.integration
 WORKFLOWS_IN_IMAGE = "/comfyui/user/default/workflows"
@@ -26,7 +26,7 @@ def manifest_layers(registry: RegistryServer, image: str, tag: str) -> tuple[str
 
 
 def run_in(client: docker.DockerClient, ref: str, script: str) -> str:
-    return client.containers.run(ref, ["sh", "-c", script], remove=True).decode()
+    return str(client.containers.run(ref, ["sh", "-c", script], remove=True).decode())
 
 
 def test_variants_share_model_layers_and_push_only_what_differs(

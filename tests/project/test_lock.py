@@ -6,6 +6,7 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,10 +43,10 @@ def run(workdir: Path, *args: str) -> int:
     return main([*args, "--config", str(workdir / "models.yaml")])
 
 
-def read_lock(workdir: Path) -> dict[str, dict[str, object]]:
+def read_lock(workdir: Path) -> dict[str, dict[str, Any]]:
     data = json.loads((workdir / "models.lock.json").read_text())
     assert data["version"] == 1
-    models: dict[str, dict[str, object]] = data["models"]
+    models: dict[str, dict[str, Any]] = data["models"]
     return models
 
 

@@ -25,6 +25,7 @@ from imagebuilder.updates.proposal import (
 )
 from imagebuilder.updates.report import markdown, md, table
 from imagebuilder.weights.compat import Compatibility
+from infra.golden import check_golden
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,7 +59,7 @@ def test_set_scalars_changes_only_the_values_keeping_style() -> None:
 def test_set_scalars_round_trips_models_yaml_byte_for_byte() -> None:
     text = (ROOT / "models.yaml").read_text(encoding="utf-8")
     assert set_scalars(text, {}) == text
-    same = {("models", "vae", "repo"): "Comfy-Org/Qwen-Image_ComfyUI"}
+    same: dict[tuple[str, ...], str] = {("models", "vae", "repo"): "Comfy-Org/Qwen-Image_ComfyUI"}
     assert set_scalars(text, same) == text
 
 
@@ -166,9 +167,6 @@ def test_a_hub_never_waits_forever() -> None:
     assert timeout.connect == 10.0 and timeout.read == 60.0
 
 
-GOLDEN_BODY = ROOT / "tests/golden/check-updates-pr-body.md"
-
-
 def golden_proposal() -> Proposal:
     edit = "Comfy-Org/Qwen-Image-Edit_ComfyUI"
     base = Change(
@@ -214,4 +212,4 @@ def golden_proposal() -> Proposal:
 
 def test_markdown_body_is_golden() -> None:
     body = markdown(golden_proposal(), "https://huggingface.co")
-    assert body == GOLDEN_BODY.read_text(encoding="utf-8")
+    check_golden("check-updates-pr-body.md", body)

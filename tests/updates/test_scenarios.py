@@ -6,13 +6,25 @@ headers are ever read); each test then changes the Hub the way upstream did or m
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from hubserver.releases import (
+    DIFFUSION_DIR,
+    EDIT_REPO,
+    IMAGE_REPO,
+    LORA_2511_REPO,
+    LORA_REPO,
+    TEXT_ENCODER,
+    VAE,
+    add_2511_lora_repo,
+    add_2511_release,
+    lora,
+    made_up_sha,
+    transformer,
+)
 from hubserver.server import HubServer
 from imagebuilder.errors import ExitCode, FileNotFoundOnHub, NetworkError
 from imagebuilder.hub.client import Hub
@@ -24,64 +36,6 @@ from imagebuilder.updates.proposal import Change, ChangeKind, Proposal
 from imagebuilder.weights.compat import Compatibility
 
 ROOT = Path(__file__).resolve().parents[2]
-EDIT_REPO = "Comfy-Org/Qwen-Image-Edit_ComfyUI"
-IMAGE_REPO = "Comfy-Org/Qwen-Image_ComfyUI"
-LORA_REPO = "lightx2v/Qwen-Image-Lightning"
-LORA_2511_REPO = "lightx2v/Qwen-Image-Edit-2511-Lightning"
-DIFFUSION_DIR = "split_files/diffusion_models"
-TEXT_ENCODER = "split_files/text_encoders/qwen_2.5_vl_7b_fp8_scaled.safetensors"
-VAE = "split_files/vae/qwen_image_vae.safetensors"
-
-
-def made_up_sha(name: str) -> str:
-    return hashlib.sha256(f"test-made-up:{name}".encode()).hexdigest()
-
-
-def transformer(name: str, dtype: str, seed: int, **args: Any) -> dict[str, Any]:
-    return {
-        "generator": "qwen_image_transformer",
-        "args": {"dtype": dtype, **args},
-        "seed": seed,
-        "sha256": made_up_sha(name),
-    }
-
-
-def lora(name: str, seed: int, **args: Any) -> dict[str, Any]:
-    return {"generator": "lightning_lora", "args": args, "seed": seed, "sha256": made_up_sha(name)}
-
-
-def add_2511_release(server: HubServer) -> None:
-    """The real Dec 2025 release: bf16, fp8mixed (scaled FP8) and int8 files, one commit."""
-    server.commit(
-        EDIT_REPO,
-        {
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_bf16.safetensors": transformer(
-                "2511-bf16", "BF16", 41, edit_2511=True
-            ),
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors": transformer(
-                "2511-fp8mixed", "F8_E4M3", 42, edit_2511=True, scaled=True
-            ),
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_int8_convrot.safetensors": transformer(
-                "2511-int8", "I8", 43, edit_2511=True
-            ),
-        },
-        title="Add Qwen-Image-Edit-2511",
-        date="2025-12-23T10:00:00.000Z",
-    )
-
-
-def add_2511_lora_repo(server: HubServer, *, steps: tuple[int, ...] = (4, 8)) -> None:
-    files = {
-        f"Qwen-Image-Edit-2511-Lightning-{n}steps-V1.0-bf16.safetensors": lora(f"2511-{n}", 60 + n)
-        for n in steps
-    }
-    files["README.md"] = {"text": "# Qwen-Image-Edit-2511-Lightning\n"}
-    server.add_repo(
-        {
-            "id": LORA_2511_REPO,
-            "commits": [{"date": "2025-12-24T03:00:00.000Z", "title": "Upload", "files": files}],
-        }
-    )
 
 
 @pytest.fixture

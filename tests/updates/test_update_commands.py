@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_scenarios import (
+
+from hubserver.releases import (
     DIFFUSION_DIR,
     EDIT_REPO,
     IMAGE_REPO,
@@ -19,7 +20,6 @@ from test_scenarios import (
     made_up_sha,
     transformer,
 )
-
 from hubserver.server import HubServer
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode

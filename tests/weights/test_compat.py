@@ -12,7 +12,7 @@ from imagebuilder.weights.compat import Compatibility, check_lora, compare_model
 from imagebuilder.weights.header import Header, parse_header
 from imagebuilder.weights.inspection import Precision, summarize
 
-SMALL = {"layers": 2, "hidden": 64}
+SMALL: dict[str, Any] = {"layers": 2, "hidden": 64}
 
 
 def header(generated: tuple[dict[str, TensorSpec], dict[str, str]], name: str = "f") -> Header:

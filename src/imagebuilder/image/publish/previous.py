@@ -10,7 +10,7 @@ keeps, so a release after a LoRA bump still streams only the LoRA.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from imagebuilder.errors import ImageBuilderError
 from imagebuilder.image.publish.modelstream import ModelSource
@@ -29,7 +29,7 @@ def history_line(source: ModelSource) -> str:
     )
 
 
-def digests_by_history(config: dict[str, object]) -> dict[str, str]:
+def digests_by_history(config: Mapping[str, object]) -> dict[str, str]:
     """history text -> diff_id, pairing non-empty history entries with rootfs layers."""
     history = config.get("history")
     rootfs = config.get("rootfs")

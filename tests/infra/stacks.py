@@ -1,4 +1,4 @@
-"""Shared by the workflow, check and cost tests: the shipped stack and a variant stack."""
+"""Stacks the workflow, check, cost and build tests share: the shipped one and a variant one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from imagebuilder.project.config import Config
 from imagebuilder.project.load import load_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_YAML = (ROOT / "models.yaml").read_text()
 TEMPLATES = ROOT / "workflows"
 
