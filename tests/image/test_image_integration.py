@@ -13,14 +13,19 @@ import pytest
 
 from imagebuilder.errors import ExitCode
 from infra.fixtures import TinyBase
+from infra.project import (
+    LORA_FILE,
+    LORA_REPO,
+    locked_project,
+    read_manifest,
+    repository_for,
+    use_registry,
+)
 from infra.project import cli_json as cli
-from infra.project import make_project, read_manifest, repository_for, use_registry
 from infra.registry import RegistryServer
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-LORA_REPO = "lightx2v/Qwen-Image-Lightning"
-LORA_FILE = "Qwen-Image-Edit-2509/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
 TOKEN_CANARY = "hf_CanaryTokenThatMustNeverAppearInAnImage"
 
 
@@ -37,14 +42,10 @@ def project(
 ) -> Path:
     hub_env(qwen_small_hub)
     use_registry(monkeypatch, registry)
-    name = repository_for(request)
-    path = make_project(
-        tmp_path, f"{registry.host}/{name}", tiny_base_image, limits_host=registry.host
+    image = f"{registry.host}/{repository_for(request)}"
+    return locked_project(
+        tmp_path, image, tiny_base_image, capsys, monkeypatch, limits_host=registry.host
     )
-    monkeypatch.chdir(path)
-    code, _ = cli(capsys, "lock", "-c", str(path / "models.yaml"))
-    assert code == 0
-    return path
 
 
 def build(capsys: pytest.CaptureFixture[str], project: Path, *extra: str) -> tuple[int, Any]:

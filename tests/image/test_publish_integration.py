@@ -19,15 +19,20 @@ from imagebuilder.oci.auth import Credentials
 from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.transport import RegistryTransport
 from infra.fixtures import TinyBase
+from infra.project import (
+    LORA_FILE,
+    LORA_REPO,
+    locked_project,
+    make_project,
+    repository_for,
+    use_registry,
+)
 from infra.project import cli_json as cli
-from infra.project import make_project, repository_for, use_registry
 from infra.registry import RegistryServer, start_registry
 from infra.stacks import variant_yaml
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-LORA_REPO = "lightx2v/Qwen-Image-Lightning"
-LORA_FILE = "Qwen-Image-Edit-2509/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
 TREE = "find /comfyui /imagebuilder -type f -exec sha256sum {} + | sort -k 2"
 
 
@@ -45,11 +50,8 @@ def project(
     hub_env(qwen_small_hub)
     use_registry(monkeypatch, registry)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1758535200")
-    name = repository_for(request, "pub-")
-    path = make_project(tmp_path, f"{registry.host}/{name}", tiny_base_image)
-    monkeypatch.chdir(path)
-    assert cli(capsys, "lock", "-c", str(path / "models.yaml"))[0] == 0
-    return path
+    image = f"{registry.host}/{repository_for(request, 'pub-')}"
+    return locked_project(tmp_path, image, tiny_base_image, capsys, monkeypatch)
 
 
 def publish(capsys: pytest.CaptureFixture[str], project: Path, *extra: str) -> tuple[int, Any]:

@@ -23,6 +23,9 @@ from infra.registry import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_IMAGE = "ghcr.io/example/qwen-image-edit-worker"
+# The shipped stack's LoRA, which the integration tests re-upload to force a new layer.
+LORA_REPO = "lightx2v/Qwen-Image-Lightning"
+LORA_FILE = "Qwen-Image-Edit-2509/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
 
 
 def make_project(
@@ -49,6 +52,24 @@ def make_project(
     (project / "models.yaml").write_text(text, encoding="utf-8")
     for template in (ROOT / "workflows").glob("*.json"):
         (project / "workflows" / template.name).write_bytes(template.read_bytes())
+    return project
+
+
+def locked_project(
+    tmp_path: Path,
+    image: str,
+    base: TinyBase,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    limits_host: str | None = None,
+) -> Path:
+    """``make_project``, made the working directory and locked against the loopback Hub
+    (which the caller has pointed the environment at)."""
+    project = make_project(tmp_path, image, base, limits_host=limits_host)
+    monkeypatch.chdir(project)
+    code, result = cli_json(capsys, "lock", "-c", str(project / "models.yaml"))
+    assert code == 0, result
     return project
 
 

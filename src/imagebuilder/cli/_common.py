@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from imagebuilder.project.load import LoadedConfig
     from imagebuilder.project.lock import Lock
 
-__all__ = ["DEFAULT_CONFIG", "ConfigOption", "JsonOption", "load", "make_hub"]
+__all__ = ["DEFAULT_CONFIG", "ConfigOption", "JsonOption", "load", "load_locked", "make_hub"]
 
 ConfigOption = Annotated[
     Path,
@@ -42,6 +42,14 @@ def load(config_path: Path) -> tuple[LoadedConfig, Path, Lock | None]:
     loaded = load_config(config_path)
     lock_file = lock_path_for(config_path)
     return loaded, lock_file, load_lock(lock_file)
+
+
+def load_locked(config_path: Path) -> tuple[LoadedConfig, Path, Lock]:
+    """models.yaml and its lock, which must match it (LockDriftError otherwise)."""
+    from imagebuilder.project.lock import require_current
+
+    loaded, lock_file, lock = load(config_path)
+    return loaded, lock_file, require_current(loaded.config, lock, lock_file)
 
 
 def make_hub() -> Hub:

@@ -20,7 +20,6 @@ from imagebuilder.cli import inspect as inspect_command
 from imagebuilder.cli import output as _output
 from imagebuilder.cli import publish as publish_command
 from imagebuilder.cli import updates as update_commands
-from imagebuilder.cli import variants as variant_commands
 from imagebuilder.cli import verify as verify_command
 from imagebuilder.cli import workflows as workflow_commands
 from imagebuilder.errors import ConfigErrors, ExitCode, ImageBuilderError
@@ -64,7 +63,6 @@ inspect_command.register(app)
 verify_command.register(app)
 workflow_commands.register(app)
 image_commands.register(app)
-variant_commands.register(app)
 publish_command.register(app)
 
 

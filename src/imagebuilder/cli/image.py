@@ -1,9 +1,10 @@
-"""render, build, inspect-image and diff: the image made from the locked models."""
+"""render, build, build-variants, inspect-image and diff: the image made from the locked
+models (one image, or one per A/B variant sharing every common layer)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,9 +18,13 @@ from imagebuilder.cli._common import (
     RevisionOption,
     SourceOption,
     load,
+    load_locked,
     make_hub,
 )
 from imagebuilder.cli._imaging import Progress, build_variants_and_report
+
+if TYPE_CHECKING:
+    from imagebuilder.image.build import ImageBuild
 
 BuildDirOption = Annotated[
     Path, typer.Option("--build-dir", help="Where the Dockerfile and its context go.")
@@ -42,10 +47,8 @@ def render(
 ) -> None:
     """Write build/Dockerfile and its context from templates/Dockerfile.j2 and the lock."""
     from imagebuilder.image.build import render_project
-    from imagebuilder.project.lock import require_current
 
-    loaded, lock_file, lock = load(config)
-    current = require_current(loaded.config, lock, lock_file)
+    loaded, _, current = load_locked(config)
     build = render_project(
         loaded.config, current, config.resolve().parent, build_dir, make_hub().file_url,
         hub_secret=hub_secret,
@@ -81,19 +84,11 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
 
     With variants in models.yaml: one image per variant (see `build-variants`).
     """
-    from imagebuilder.image.build import ImageBuild, build_args, build_image
-    from imagebuilder.project.lock import require_current
+    from imagebuilder.image.build import build_image
 
-    loaded, lock_file, lock = load(config)
-    current = require_current(loaded.config, lock, lock_file)
-    plan = ImageBuild(
-        project=config.resolve().parent,
-        build_dir=build_dir,
-        repository=image or loaded.config.image.name,
-        build_args=build_args(version, revision, source),
-        extra_tags=tuple(tag or []),
-        push=push,
-    )
+    loaded, _, current = load_locked(config)
+    plan = _image_build(config, loaded.config.image.name, build_dir, push=push, image=image,
+                        tag=tag, version=version, revision=revision, source=source)  # fmt: skip
     if loaded.config.variants:  # one image per variant, sharing every model layer
         build_variants_and_report(loaded.config, current, plan, as_json)
         return
@@ -110,6 +105,58 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
             _output.stdout.print(f"pushed {repository}:{entry['tag']}@{entry['digest']}")
 
     _output.emit(result, as_json, human)
+
+
+def build_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
+    config: ConfigOption = DEFAULT_CONFIG,
+    build_dir: Annotated[
+        Path, typer.Option("--build-dir", help="Contexts go in <build-dir>/<variant>/.")
+    ] = DEFAULT_BUILD_DIR,
+    push: Annotated[bool, typer.Option("--push", help="Push every variant's tags.")] = False,
+    image: ImageOption = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", "-t", help="Extra tag: <tag>-<variant>, plain on the baseline."),
+    ] = None,
+    version: ImageVersionOption = "dev",
+    revision: RevisionOption = None,
+    source: SourceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build one image per variant in models.yaml, tagged by variant name, sharing layers."""
+    from imagebuilder.image.variants import require_variants
+    from imagebuilder.project.lock import require_current
+
+    loaded, lock_file, lock = load(config)
+    require_variants(loaded.config, config)  # before the lock: the clearer mistake first
+    current = require_current(loaded.config, lock, lock_file)
+    plan = _image_build(config, loaded.config.image.name, build_dir, push=push, image=image,
+                        tag=tag, version=version, revision=revision, source=source)  # fmt: skip
+    build_variants_and_report(loaded.config, current, plan, as_json)
+
+
+def _image_build(
+    config: Path,
+    default_image: str,
+    build_dir: Path,
+    *,
+    push: bool,
+    image: str | None,
+    tag: list[str] | None,
+    version: str,
+    revision: str | None,
+    source: str | None,
+) -> ImageBuild:
+    from imagebuilder.image.build import ImageBuild, build_args
+
+    return ImageBuild(
+        project=config.resolve().parent,
+        build_dir=build_dir,
+        repository=image or default_image,
+        build_args=build_args(version, revision, source),
+        extra_tags=tuple(tag or []),
+        push=push,
+    )
 
 
 def inspect_image(
@@ -188,3 +235,4 @@ def register(app: typer.Typer) -> None:
     app.command()(build)
     app.command("inspect-image")(inspect_image)
     app.command()(diff)
+    app.command("build-variants")(build_variants)  # after diff: the order --help lists

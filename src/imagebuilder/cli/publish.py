@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from imagebuilder.cli import output as _output
-from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
+from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load_locked, make_hub
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -77,10 +77,8 @@ def publish_command(  # noqa: PLR0917 (a CLI command: one parameter per option)
     """Publish the image straight into the registry: only what changed moves."""
     from imagebuilder.errors import ExitCode
     from imagebuilder.image.publish.prepare import PublishOptions, publish_project
-    from imagebuilder.project.lock import require_current
 
-    loaded, lock_file, current = load(config)
-    lock = require_current(loaded.config, current, lock_file)
+    loaded, _, lock = load_locked(config)
     options = PublishOptions(
         image=image, tags=list(tag or []), parallel=parallel, previous=previous,
         split=split_large_files, variant=variant, check_only=check,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from imagebuilder.cli import output as _output
-from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
+from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load_locked, make_hub
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -34,11 +34,9 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
 
     from imagebuilder.comfy.project import workflow_summary
     from imagebuilder.errors import ExitCode
-    from imagebuilder.project.lock import require_current
     from imagebuilder.weights.verify import check_stack, stack_budget
 
-    loaded, lock_file, lock_data = load(config)
-    lock = require_current(loaded.config, lock_data, lock_file)
+    loaded, _, lock = load_locked(config)
     # The workflows first: they are local and cheap, and a graph pointing at a file the
     # image does not hold fails the job whatever the headers say (WorkflowError, exit 11).
     workflows = workflow_summary(loaded.config, config)
