@@ -18,3 +18,6 @@ from infra.fixtures import (  # noqa: F401
     registry,
     tiny_base_image,
 )
+
+# A locked project aimed at the test registry (tests/infra/project.py).
+from infra.project import registry_project  # noqa: F401

@@ -12,14 +12,12 @@ import docker
 import pytest
 
 from imagebuilder.errors import ExitCode
-from infra.fixtures import TinyBase
 from infra.project import (
     LORA_FILE,
     LORA_REPO,
-    locked_project,
+    ProjectFactory,
+    bump_lora,
     read_manifest,
-    repository_for,
-    use_registry,
 )
 from infra.project import cli_json as cli
 from infra.registry import RegistryServer
@@ -30,22 +28,8 @@ TOKEN_CANARY = "hf_CanaryTokenThatMustNeverAppearInAnImage"
 
 
 @pytest.fixture
-def project(
-    tmp_path: Path,
-    registry: RegistryServer,
-    tiny_base_image: TinyBase,
-    qwen_small_hub: Any,
-    hub_env: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    request: pytest.FixtureRequest,
-) -> Path:
-    hub_env(qwen_small_hub)
-    use_registry(monkeypatch, registry)
-    image = f"{registry.host}/{repository_for(request)}"
-    return locked_project(
-        tmp_path, image, tiny_base_image, capsys, monkeypatch, limits_host=registry.host
-    )
+def project(registry_project: ProjectFactory) -> Path:
+    return registry_project(limits=True)
 
 
 def build(capsys: pytest.CaptureFixture[str], project: Path, *extra: str) -> tuple[int, Any]:
@@ -102,13 +86,7 @@ def test_lora_bump_rebuilds_and_pushes_only_the_lora_layer_and_after(
     code, first = build(capsys, project, "--push")
     assert code == 0, first
     before = layers_of(docker_client, f"{first['image']}:{first['content_tag']}")
-    qwen_small_hub.commit(
-        LORA_REPO,
-        {LORA_FILE: {"generator": "lightning_lora", "real": True, "args": {"layers": 2,
-         "hidden": 64, "rank": 4}, "seed": 99}},
-        title="Re-upload the 4-step LoRA",
-    )  # fmt: skip
-    assert cli(capsys, "lock", "-c", str(project / "models.yaml"))[0] == 0
+    bump_lora(qwen_small_hub, capsys, project)
     mark = registry.log_offset()
     qwen_small_hub.stats.reset()
     code, second = build(capsys, project, "--push")

@@ -22,10 +22,9 @@ from infra.fixtures import TinyBase
 from infra.project import (
     LORA_FILE,
     LORA_REPO,
-    locked_project,
+    ProjectFactory,
+    bump_lora,
     make_project,
-    repository_for,
-    use_registry,
 )
 from infra.project import cli_json as cli
 from infra.registry import RegistryServer, start_registry
@@ -37,21 +36,9 @@ TREE = "find /comfyui /imagebuilder -type f -exec sha256sum {} + | sort -k 2"
 
 
 @pytest.fixture
-def project(
-    tmp_path: Path,
-    registry: RegistryServer,
-    tiny_base_image: TinyBase,
-    qwen_small_hub: Any,
-    hub_env: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    request: pytest.FixtureRequest,
-) -> Path:
-    hub_env(qwen_small_hub)
-    use_registry(monkeypatch, registry)
+def project(registry_project: ProjectFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1758535200")
-    image = f"{registry.host}/{repository_for(request, 'pub-')}"
-    return locked_project(tmp_path, image, tiny_base_image, capsys, monkeypatch)
+    return registry_project("pub-")
 
 
 def publish(capsys: pytest.CaptureFixture[str], project: Path, *extra: str) -> tuple[int, Any]:
@@ -154,13 +141,7 @@ def test_lora_bump_moves_only_the_lora(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert publish(capsys, project)[0] == 0
-    qwen_small_hub.commit(
-        LORA_REPO,
-        {LORA_FILE: {"generator": "lightning_lora", "real": True, "args": {"layers": 2,
-         "hidden": 64, "rank": 4}, "seed": 99}},
-        title="Re-upload the 4-step LoRA",
-    )  # fmt: skip
-    assert cli(capsys, "lock", "-c", str(project / "models.yaml"))[0] == 0
+    bump_lora(qwen_small_hub, capsys, project)
     mark = registry.log_offset()
     qwen_small_hub.stats.reset()
     code, second = publish(capsys, project)
@@ -304,13 +285,7 @@ def test_release_job_without_lock_digests_reuses_the_previous_image(
     clean_lock = (project / "models.lock.json").read_bytes()
     assert publish(capsys, project, "--tag", "latest")[0] == 0
     (project / "models.lock.json").write_bytes(clean_lock)  # CI never commits it back
-    qwen_small_hub.commit(
-        LORA_REPO,
-        {LORA_FILE: {"generator": "lightning_lora", "real": True, "args": {"layers": 2,
-         "hidden": 64, "rank": 4}, "seed": 7}},
-        title="Re-upload the 4-step LoRA",
-    )  # fmt: skip
-    assert cli(capsys, "lock", "-c", str(project / "models.yaml"))[0] == 0
+    bump_lora(qwen_small_hub, capsys, project, seed=7)
     qwen_small_hub.stats.reset()
     code, second = publish(capsys, project, "--tag", "latest")
     assert code == 0, second

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hubserver.server import HubServer
 from imagebuilder.cli import main
 from imagebuilder.oci.auth import Credentials
 from imagebuilder.oci.client import RegistryClient
@@ -73,6 +75,20 @@ def locked_project(
     return project
 
 
+def bump_lora(
+    hub: HubServer, capsys: pytest.CaptureFixture[str], project: Path, *, seed: int = 99
+) -> None:
+    """Upstream re-uploads the shipped LoRA with other bytes; the project re-locks."""
+    hub.commit(
+        LORA_REPO,
+        {LORA_FILE: {"generator": "lightning_lora", "real": True, "args": {"layers": 2,
+         "hidden": 64, "rank": 4}, "seed": seed}},
+        title="Re-upload the 4-step LoRA",
+    )  # fmt: skip
+    code, result = cli_json(capsys, "lock", "-c", str(project / "models.yaml"))
+    assert code == 0, result
+
+
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     """Run the CLI in-process with --json: its exit code and the JSON it printed."""
     capsys.readouterr()
@@ -104,3 +120,34 @@ def read_manifest(registry: RegistryServer, image: str, tag: str) -> dict[str, A
         client.close()
     manifest: dict[str, Any] = json.loads(found.body) if found else {}
     return manifest
+
+
+ProjectFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def registry_project(
+    tmp_path: Path,
+    registry: RegistryServer,
+    tiny_base_image: TinyBase,
+    qwen_small_hub: HubServer,
+    hub_env: Callable[[HubServer], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> ProjectFactory:
+    """Factory: a locked project whose image goes to the test registry (a repository
+    named after the test, ``prefix`` first), with the registry's credentials in the
+    environment and the loopback Hub behind every Hub call. ``limits=True`` moves the
+    shipped ghcr.io layer limit onto the test registry."""
+    hub_env(qwen_small_hub)
+    use_registry(monkeypatch, registry)
+
+    def make(prefix: str = "", *, limits: bool = False) -> Path:
+        image = f"{registry.host}/{repository_for(request, prefix)}"
+        limits_host = registry.host if limits else None
+        return locked_project(
+            tmp_path, image, tiny_base_image, capsys, monkeypatch, limits_host=limits_host
+        )
+
+    return make
