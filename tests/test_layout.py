@@ -1,0 +1,117 @@
+"""The package layout as rules a test can hold (docs/development.md explains them).
+
+Each package of src/imagebuilder imports only the packages below it; command modules do
+not import each other; modules stay small; tests import support packages, never other
+test modules; huggingface_hub is used through its public names.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "imagebuilder"
+# Package -> the imagebuilder packages it may import (itself always allowed).
+ALLOWED = {
+    "errors": set(),
+    "project": {"errors"},
+    "hub": {"errors", "project"},
+    "weights": {"errors", "project", "hub"},
+    "oci": {"errors", "project"},
+    "comfy": {"errors", "project"},
+    "updates": {"errors", "project", "hub", "weights"},
+    "image": {"errors", "project", "hub", "comfy", "oci"},
+    "cli": {"errors", "project", "hub", "weights", "oci", "comfy", "updates", "image"},
+}
+MAX_LINES = 300
+# The one errors module holds one class per failure, by design (house style).
+LONGER_BY_DESIGN = {"errors.py"}
+CLI_HELPERS = {"__init__", "app", "output", "_common", "_imaging"}
+PRIVATE_HUB_IMPORTS_WITHOUT_PUBLIC_NAME = {
+    ("huggingface_hub.utils._http", "default_client_factory")
+}
+
+
+def imports(path: Path) -> Iterator[ast.ImportFrom | ast.Import]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom | ast.Import):
+            yield node
+
+
+def imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in imports(path):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def package_of(path: Path) -> str:
+    return path.relative_to(SRC).parts[0].removesuffix(".py")
+
+
+def test_packages_import_only_the_packages_below_them() -> None:
+    wrong = []
+    for path in SRC.rglob("*.py"):
+        package = package_of(path)
+        if package not in ALLOWED:
+            continue  # __init__.py and __main__.py of imagebuilder itself
+        for module in imported_modules(path):
+            parts = module.split(".")
+            if parts[0] != "imagebuilder" or len(parts) < 2 or parts[1].startswith("__"):
+                continue
+            if parts[1] != package and parts[1] not in ALLOWED[package]:
+                wrong.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_command_modules_do_not_import_each_other() -> None:
+    commands = {p.stem for p in (SRC / "cli").glob("*.py")} - CLI_HELPERS
+    wrong = [
+        f"cli/{path.name} imports {module}"
+        for path in (SRC / "cli").glob("*.py")
+        if path.stem not in {"__init__", "app"}
+        for module in imported_modules(path)
+        if module.startswith("imagebuilder.cli.") and module.split(".")[2] in commands
+    ]
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_modules_stay_small() -> None:
+    long = [
+        f"{path.relative_to(ROOT)}: {count} lines"
+        for path in SRC.rglob("*.py")
+        if path.name not in LONGER_BY_DESIGN
+        and (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    ]
+    assert not long, "\n".join(long)
+
+
+def test_tests_import_support_packages_never_test_modules() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in [*(ROOT / "tests").rglob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
+        for module in imported_modules(path)
+        if module.split(".")[0].startswith(("test_", "conftest", "tests"))
+    ]
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_huggingface_hub_private_modules_only_where_no_public_name_exists() -> None:
+    wrong = []
+    for path in SRC.rglob("*.py"):
+        for node in imports(path):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            if node.module.startswith("huggingface_hub") and "._" in node.module:
+                wrong += [
+                    f"{path.relative_to(ROOT)}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if (node.module, alias.name) not in PRIVATE_HUB_IMPORTS_WITHOUT_PUBLIC_NAME
+                ]
+    assert not wrong, "\n".join(wrong)
