@@ -23,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,12 +51,14 @@ def entry_point() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "imagebuilder"]
 
 
-def child_env(bytecode: bool) -> dict[str, str]:
+def child_env(bytecode: bool, empty_cache: Path) -> dict[str, str]:
     env = dict(os.environ)
     if bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-    else:
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    else:  # look for .pyc files in an empty folder and write none: compile every time
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPYCACHEPREFIX"] = str(empty_cache)
     return env
 
 
@@ -87,7 +90,7 @@ def main() -> None:
         "--no-bytecode", action="store_true", help="no .pyc files: every module compiled"
     )
     args = parser.parse_args()
-    env = child_env(bytecode=not args.no_bytecode)
+    env = child_env(bytecode=not args.no_bytecode, empty_cache=Path(tempfile.mkdtemp()))
     base = entry_point()
     python_only = statistics.median(time_runs([sys.executable, "-c", "pass"], args.runs, env))
     rows = []
