@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,24 +71,92 @@ def test_arms_follow_the_variants_and_their_baseline(tmp_path: Path) -> None:
     ]
 
 
+MEASURED = Path(__file__).parents[2] / "benchmarks/gpu/results/h200-2026-11-30.json"
+
+
+def _rows(capsys: pytest.CaptureFixture[str], *args: str) -> dict[tuple[str, str], Any]:
+    assert main(["cost", "--steps", "4,3,2", "--json", *args]) == 0
+    report = json.loads(capsys.readouterr().out)
+    return {(row["workflow"], row["variant"]): row for row in report["rows"]} | {
+        ("report", ""): report
+    }
+
+
 def test_shipped_stack_matches_hand_computed_numbers(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["cost", "--steps", "4,3,2", "--json"]) == 0
-    rows = {row["variant"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
-    # H200 measurements: 0.473 s a step, 0.023 + 0.044 + 0.067 = 0.134 s fixed, $3.50/h.
-    assert rows["steps4"]["seconds_per_job"] == pytest.approx(0.134 + 4 * 0.473)  # 2.026
-    assert rows["steps3"]["seconds_per_job"] == pytest.approx(1.553)
-    assert rows["steps2"]["seconds_per_job"] == pytest.approx(1.080)
-    assert rows["steps4"]["dollars_per_job"] == pytest.approx(2.026 * 3.5 / 3600)
-    assert rows["steps3"]["saving"] == pytest.approx(1 - 1.553 / 2.026)  # 23.3% < 25%
-    assert rows["steps3"]["saving"] < rows["steps3"]["denoise_saving"]
+    rows = _rows(capsys)
+    one, two = "qwen_image_edit_1", "qwen_image_edit_2"
+    # GPU benchmark, one image: 0.3902 s a step + 0.6676 s fixed; two images: 0.6409 + 0.9992.
+    assert rows[one, "steps4"]["seconds_per_job"] == pytest.approx(0.6676 + 4 * 0.3902)
+    assert rows[one, "steps3"]["seconds_per_job"] == pytest.approx(0.6676 + 3 * 0.3902)
+    assert rows[two, "steps2"]["seconds_per_job"] == pytest.approx(0.9992 + 2 * 0.6409)
+    assert rows[one, "steps4"]["dollars_per_job"] == pytest.approx(2.2284 * 3.5 / 3600)
+    assert rows[one, "steps3"]["saving"] == pytest.approx(1 - 1.8382 / 2.2284)  # 17.5% < 25%
+    assert rows[one, "steps3"]["saving"] < rows[one, "steps3"]["denoise_saving"]
+    # Each workflow is compared with its own baseline.
+    assert rows[two, "steps4"]["baseline"] and rows[two, "steps4"]["saving"] is None
 
 
-def test_markdown_table_states_its_inputs(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["cost", "--steps", "4,3", "--markdown"]) == 0
-    text = capsys.readouterr().out
-    assert "| steps3 | 3 | 1 | 1.553 | 0.134 | 0.001510 | 1.510 | 23.3% | 25.0% |" in text
-    assert "Inputs: NVIDIA H200 at $3.5/hour, 0.473 s per step" in text
-    assert "less than the 25.0% cut in denoising" in text
+def test_cold_start_is_spread_over_the_jobs_of_a_worker(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows = _rows(capsys, "--jobs-per-worker", "10")
+    cold = rows["report", ""]["cold_start"]
+    # 12.8654 s start + (36.774 s first job from disk - 2.2284 s warm) = 47.411 s per worker.
+    assert cold["first_job_case"] == "page_cache_dropped"
+    assert cold["overhead_seconds"] == pytest.approx(12.8654 + 36.774 - 2.2284)
+    assert cold["jobs_per_worker"] == 10
+    row = rows["qwen_image_edit_1", "steps4"]
+    assert row["amortised_seconds_per_job"] == pytest.approx(2.2284 + 47.4110 / 10)
+    assert row["amortised_dollars_per_job"] == pytest.approx(
+        row["amortised_seconds_per_job"] * 3.5 / 3600
+    )
+
+
+def test_report_states_the_source_of_every_number(capsys: pytest.CaptureFixture[str]) -> None:
+    sources = _rows(capsys)["report", ""]["sources"]
+    assert set(sources) == {
+        "price_per_hour",
+        "seconds per step and fixed seconds (qwen_image_edit_1)",
+        "seconds per step and fixed seconds (qwen_image_edit_2)",
+        "cold start",
+        "jobs_per_worker",
+    }
+    assert "benchmarks/gpu" in sources["cold start"]
+
+
+def test_shipped_cost_block_is_the_committed_gpu_measurement() -> None:
+    """models.yaml's cost: block is derived from the benchmark file, number for number."""
+    measured = json.loads(MEASURED.read_text())
+    cost = shipped_config().cost
+    assert cost is not None
+    assert cost.gpu == measured["gpu"]
+    assert cost.seconds_per_step == measured["seconds_per_step"]
+    assert cost.fixed_seconds == measured["fixed_seconds"]
+    for name, workflow in cost.workflows.items():
+        assert workflow.seconds_per_step == measured["workflows"][name]["seconds_per_step"]
+        assert workflow.fixed_seconds == measured["workflows"][name]["fixed_seconds"]
+    assert set(cost.workflows) == set(measured["workflows"])
+    assert cost.cold_start is not None
+    cold = measured["cold_start"]
+    assert cost.cold_start.server_start_seconds == cold["server_start_seconds"]
+    for case, job in cost.cold_start.first_job_seconds.items():
+        assert job.seconds == cold["first_job_seconds"][case]["seconds"]
+    assert measured["environment"]["comfyui_commit"].startswith("a125cd84")
+
+
+def test_benchmark_file_is_read_as_is(tmp_path: Path) -> None:
+    inputs = load_inputs(shipped_config(), MEASURED, "models.yaml")
+    assert inputs.measurement_schema == "imagebuilder-gpu-benchmark/1"
+    assert inputs.workflows["qwen_image_edit_2"].seconds_per_step == pytest.approx(0.6409)
+    assert inputs.price_per_hour == 3.5  # the file has no price: models.yaml's stays
+    # The measured workflow savings agree with the model within the run's spread.
+    measured = json.loads(MEASURED.read_text())["workflows"]["qwen_image_edit_1"]
+    report = compute([Arm("s4", 4, 1.0, baseline=True), Arm("s2", 2, 1.0)], inputs)
+    modelled = {
+        row.steps: row.seconds_per_job for row in report.rows if row.workflow.endswith("_1")
+    }
+    assert modelled[4] == pytest.approx(measured["warm_job_seconds"]["4"], rel=0.02)
+    assert modelled[2] == pytest.approx(measured["warm_job_seconds"]["2"], rel=0.05)
 
 
 def test_measurements_file_overrides_models_yaml(tmp_path: Path) -> None:

@@ -43,22 +43,63 @@ def render_workflows(
     _output.emit({"written": result.written}, as_json, human)
 
 
-def check_workflows(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
-    """Check every workflow, as every variant renders it, against the pinned stack."""
+def check_workflows(
+    config: ConfigOption = DEFAULT_CONFIG,
+    object_info: Annotated[
+        Path | None,
+        typer.Option(
+            "--object-info",
+            help="Check against this /object_info snapshot instead of "
+            "workflows/schema/object_info.json.",
+        ),
+    ] = None,
+    refresh_object_info: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh-object-info",
+            metavar="URL",
+            help="First fetch the node schema from a running ComfyUI (e.g. "
+            "http://127.0.0.1:8188) into workflows/schema/object_info.json.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check every workflow, as every variant renders it, against the pinned stack and
+    ComfyUI's node schema (offline, from the project's snapshot)."""
     from imagebuilder.comfy.checks import Severity, check_stack
+    from imagebuilder.comfy.object_info import (
+        fetch_snapshot,
+        load_snapshot,
+        snapshot_path,
+        write_snapshot,
+    )
     from imagebuilder.comfy.project import templates_dir_for
-    from imagebuilder.errors import ExitCode
+    from imagebuilder.errors import ExitCode, WorkflowError
     from imagebuilder.project.load import load_config
 
-    problems = check_stack(load_config(config).config, templates_dir_for(config))
+    templates = templates_dir_for(config)
+    loaded = load_config(config).config
+    snapshot = object_info or snapshot_path(templates)
+    if refresh_object_info:
+        write_snapshot(snapshot, fetch_snapshot(refresh_object_info))
+        _output.log(f"wrote {snapshot} from {_output.printable(refresh_object_info)}")
+    schema = load_snapshot(snapshot)
+    if schema is None and object_info is not None:
+        raise WorkflowError("no such snapshot file", location=str(object_info))
+    problems = check_stack(loaded, templates, schema)
 
     def human() -> None:
         for problem in problems:
             _output.stdout.print(f"{problem.severity.value}: {problem.render()}", markup=False)
         if not problems:
-            _output.stdout.print("workflows: consistent with models.yaml")
+            against = f" and ComfyUI {schema.comfyui}'s node schema" if schema else ""
+            _output.stdout.print(f"workflows: consistent with models.yaml{against}")
 
-    _output.emit({"problems": [p.as_dict() for p in problems]}, as_json, human)
+    result = {
+        "problems": [p.as_dict() for p in problems],
+        "object_info": {"path": str(snapshot), "comfyui": schema.comfyui} if schema else None,
+    }
+    _output.emit(result, as_json, human)
     if any(p.severity is Severity.ERROR for p in problems):
         raise typer.Exit(code=int(ExitCode.WORKFLOW))
 
@@ -66,19 +107,21 @@ def check_workflows(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption =
 def _cost_table(report: CostReport) -> Table:
     from rich.table import Table
 
-    table = Table("variant", "steps", "cfg", "s/job", "fixed s", "$/job", "$/1000 jobs", "saving")
+    cold = report.cold_start
+    columns = ["variant", "workflow", "steps", "fixed s", "s/job"]
+    columns += ["+cold s/job"] if cold else []
+    table = Table(*columns, "$/1000 jobs", "saving")
     for row in report.rows:
         saving = "baseline" if row.saving is None else f"{row.saving:+.1%}"
-        table.add_row(
+        cells = [
             row.variant,
-            str(row.steps),
-            f"{row.cfg:g}",
-            f"{row.seconds_per_job:.3f}",
+            row.workflow,
+            f"{row.steps} x{row.passes_per_step}" if row.passes_per_step > 1 else str(row.steps),
             f"{row.fixed_seconds:.3f}",
-            f"{row.dollars_per_job:.6f}",
-            f"{row.dollars_per_1000_jobs:.3f}",
-            saving,
-        )
+            f"{row.seconds_per_job:.3f}",
+        ]
+        cells += [f"{row.amortised_seconds_per_job or 0:.3f}"] if cold else []
+        table.add_row(*cells, f"{row.dollars_per_1000_jobs:.3f}", saving)
     return table
 
 
@@ -94,7 +137,7 @@ def _parse_steps(text: str | None) -> list[int] | None:
     return steps
 
 
-def cost(
+def cost(  # noqa: PLR0917 (a CLI command: one parameter per option)
     config: ConfigOption = DEFAULT_CONFIG,
     measurements: Annotated[
         Path | None,
@@ -104,16 +147,27 @@ def cost(
         str | None,
         typer.Option("--steps", help="What-if step counts instead of the variants, e.g. 4,3,2."),
     ] = None,
+    jobs_per_worker: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs-per-worker",
+            min=1,
+            help="Jobs a warm worker serves before it stops (spreads the cold start).",
+        ),
+    ] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Seconds and dollars per job for each variant, and what each saves against baseline."""
+    """Seconds and dollars per job for each variant and workflow, the saving against the
+    baseline, and a cold worker's start spread over its jobs."""
     from imagebuilder.comfy.cost import arms_from_config, compute, cost_markdown, load_inputs
     from imagebuilder.project.load import load_config
 
     what_if = _parse_steps(steps)
     loaded = load_config(config)
     inputs = load_inputs(loaded.config, measurements, loaded.where(("cost",)))
+    if jobs_per_worker is not None:
+        inputs = inputs.model_copy(update={"jobs_per_worker": jobs_per_worker})
     report = compute(arms_from_config(loaded.config, what_if), inputs)
     if markdown and not as_json:
         _output.stdout.out(cost_markdown(report), end="")
@@ -121,11 +175,9 @@ def cost(
 
     def human() -> None:
         _output.stdout.print(_cost_table(report))
-        _output.stdout.print(
-            f"inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/h, "
-            f"{inputs.seconds_per_step:g} s/step",
-            markup=False,
-        )
+        _output.stdout.print(f"inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/h", markup=False)
+        for what, source in report.sources:
+            _output.stdout.print(f"source of {what}: {source}", markup=False)
         for note in report.notes:
             _output.stdout.print(f"note: {note}", markup=False)
 

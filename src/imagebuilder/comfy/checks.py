@@ -8,11 +8,11 @@ for, cfg above 1 with a Lightning LoRA). Every problem names its workflow and no
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from imagebuilder.comfy.node_schema import NodeSchema, check_against_schema
 from imagebuilder.comfy.nodes import (
     LOADERS,
     OUTPUT_COUNTS,
@@ -22,35 +22,21 @@ from imagebuilder.comfy.nodes import (
     is_link,
     node_sort_key,
 )
+from imagebuilder.comfy.object_info import load_snapshot, snapshot_path
+from imagebuilder.comfy.problems import Problem, Severity
+from imagebuilder.comfy.wasted_work import check_wasted_work
 from imagebuilder.comfy.workflows import TEMPLATES_DIR, rendered_graphs
 from imagebuilder.errors import WorkflowError
 from imagebuilder.project.config import Config, ModelEntry, Role
 from imagebuilder.project.variants import stacks
 
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Problem:
-    severity: Severity
-    workflow: str
-    node: str
-    message: str
-    hint: str = ""
-    variant: str | None = None
-
-    def render(self) -> str:
-        where = f"{self.workflow}.json node {self.node}"
-        if self.variant:
-            where = f"variant {self.variant}: {where}"
-        text = f"{where}: {self.message}"
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+__all__ = [
+    "Problem",
+    "Severity",
+    "check_stack",
+    "check_workflow",
+    "require_consistent",
+]
 
 
 def _pinned_in(config: Config, folder: str) -> dict[str, tuple[str, ModelEntry]]:
@@ -213,29 +199,43 @@ def _check_sampler(workflow: str, graph: Graph, config: Config) -> list[Problem]
     return problems
 
 
-def check_workflow(workflow: str, graph: Graph, config: Config) -> list[Problem]:
-    """Every problem in one rendered graph against the stack that renders it."""
+def check_workflow(
+    workflow: str, graph: Graph, config: Config, schema: NodeSchema | None = None
+) -> list[Problem]:
+    """Every problem in one rendered graph against the stack that renders it and, given a
+    snapshot of ComfyUI's node schema, against the nodes that ComfyUI has."""
     well_formed = {
         node_id: node
         for node_id, node in graph.items()
         if isinstance(node, dict) and isinstance(node.get("inputs"), dict)
     }
-    return (
+    problems = (
         _check_structure(workflow, graph)
         + _check_loaders(workflow, well_formed, config)
         + _check_sampler(workflow, well_formed, config)
+        + check_wasted_work(workflow, well_formed, config)
     )
+    if schema is not None:
+        problems += check_against_schema(workflow, well_formed, schema)
+    return problems
 
 
-def check_stack(config: Config, templates_dir: Path = TEMPLATES_DIR) -> list[Problem]:
-    """Check every workflow as every variant renders it (the plain stack without variants)."""
+def check_stack(
+    config: Config,
+    templates_dir: Path = TEMPLATES_DIR,
+    schema: NodeSchema | None = None,
+) -> list[Problem]:
+    """Check every workflow as every variant renders it (the plain stack without variants),
+    against ``schema`` or else the project's snapshot (workflows/schema/object_info.json)."""
+    if schema is None:
+        schema = load_snapshot(snapshot_path(templates_dir))
     problems: list[Problem] = []
     for stack in stacks(config):
         graphs = rendered_graphs(config, stack.name, templates_dir=templates_dir)
         for workflow, graph in graphs.items():
             problems.extend(
                 replace(problem, variant=stack.name)
-                for problem in check_workflow(workflow, graph, stack.config)
+                for problem in check_workflow(workflow, graph, stack.config, schema)
             )
     return problems
 

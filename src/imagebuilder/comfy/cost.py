@@ -16,12 +16,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from imagebuilder.comfy.cold_start import (
+    ColdStartCost,
+    cold_start_cost,
+    cold_start_notes,
+)
 from imagebuilder.errors import ConfigError
-from imagebuilder.project.config import Config, CostSettings
+from imagebuilder.project.config import Config
+from imagebuilder.project.cost_settings import CostSettings, WorkflowCost
 from imagebuilder.project.variants import stacks
 from imagebuilder.project.yamlsource import load_yaml
 
 SECONDS_PER_HOUR = 3600.0
+ALL_WORKFLOWS = "all"  # the row label where one set of numbers serves every workflow
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,11 @@ class CostRow:
     baseline: bool
     saving: float | None  # fraction of the baseline's cost per job saved (negative = dearer)
     denoise_saving: float | None  # what the step count alone suggests
+    workflow: str  # whose seconds these are; "all" where one set serves every workflow
+    seconds_per_step: float
+    # With the worker's start and first job spread over cost.jobs_per_worker jobs.
+    amortised_seconds_per_job: float | None
+    amortised_dollars_per_job: float | None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,12 +61,16 @@ class CostReport:
     inputs: CostSettings
     rows: tuple[CostRow, ...]
     notes: tuple[str, ...]
+    cold_start: ColdStartCost | None = None
+    sources: tuple[tuple[str, str], ...] = ()  # (which numbers, where they came from)
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "inputs": self.inputs.model_dump(),
+            "inputs": self.inputs.cost_inputs(),
             "rows": [row.as_dict() for row in self.rows],
             "notes": list(self.notes),
+            "cold_start": asdict(self.cold_start) if self.cold_start else None,
+            "sources": dict(self.sources),
         }
 
 
@@ -84,15 +100,30 @@ def arms_from_config(config: Config, what_if_steps: list[int] | None = None) -> 
     ]
 
 
-def _row(arm: Arm, inputs: CostSettings, baseline: Arm) -> CostRow:
+def _job_seconds(arm: Arm, workflow: WorkflowCost) -> tuple[float, float, int]:
     passes = 2 if arm.cfg > 1 else 1
-    fixed = sum(inputs.fixed_seconds.values())
-    denoise = arm.steps * passes * inputs.seconds_per_step
+    return (
+        sum(workflow.fixed_seconds.values()),
+        arm.steps * passes * workflow.seconds_per_step,
+        passes,
+    )
+
+
+def _row(
+    arm: Arm,
+    *,
+    name: str,
+    workflow: WorkflowCost,
+    inputs: CostSettings,
+    baseline: Arm,
+    cold: ColdStartCost | None,
+) -> CostRow:
+    fixed, denoise, passes = _job_seconds(arm, workflow)
     seconds = fixed + denoise
-    dollars = seconds * inputs.price_per_hour / SECONDS_PER_HOUR
-    base_passes = 2 if baseline.cfg > 1 else 1
-    base_denoise = baseline.steps * base_passes * inputs.seconds_per_step
+    _, base_denoise, _ = _job_seconds(baseline, workflow)
     base_seconds = fixed + base_denoise
+    per_dollar = inputs.price_per_hour / SECONDS_PER_HOUR
+    amortised = seconds + cold.overhead_seconds / cold.jobs_per_worker if cold else None
     is_baseline = arm is baseline
     return CostRow(
         variant=arm.name,
@@ -102,44 +133,83 @@ def _row(arm: Arm, inputs: CostSettings, baseline: Arm) -> CostRow:
         denoise_seconds=denoise,
         fixed_seconds=fixed,
         seconds_per_job=seconds,
-        dollars_per_job=dollars,
-        dollars_per_1000_jobs=dollars * 1000,
+        dollars_per_job=seconds * per_dollar,
+        dollars_per_1000_jobs=seconds * per_dollar * 1000,
         jobs_per_gpu_hour=SECONDS_PER_HOUR / seconds,
         baseline=is_baseline,
         saving=None if is_baseline else 1 - seconds / base_seconds,
         denoise_saving=None if is_baseline else 1 - denoise / base_denoise,
+        workflow=name,
+        seconds_per_step=workflow.seconds_per_step,
+        amortised_seconds_per_job=amortised,
+        amortised_dollars_per_job=None if amortised is None else amortised * per_dollar,
     )
 
 
 def _notes(rows: list[CostRow], inputs: CostSettings) -> list[str]:
-    fixed = sum(inputs.fixed_seconds.values())
-    if fixed == 0:
+    if all(row.fixed_seconds == 0 for row in rows):
         return [
             "no fixed seconds were given, so savings equal the step ratio; real jobs also "
             "pay text encoding, VAE and loading at every step count: measure them"
         ]
-    parts = ", ".join(f"{name} {sec:g}" for name, sec in inputs.fixed_seconds.items())
-    notes = [f"fixed work per job: {fixed:.3f} s ({parts}), paid at every step count"]
+    notes = []
+    for name, workflow in _workflows(inputs):
+        fixed = sum(workflow.fixed_seconds.values())
+        parts = ", ".join(f"{part} {sec:g}" for part, sec in workflow.fixed_seconds.items())
+        label = "" if name == ALL_WORKFLOWS else f" ({name})"
+        notes.append(
+            f"fixed work per job{label}: {fixed:.3f} s ({parts}), paid at every step count"
+        )
     for row in rows:
         if row.saving is not None and row.denoise_saving is not None and row.denoise_saving > 0:
+            label = "" if row.workflow == ALL_WORKFLOWS else f" ({row.workflow})"
             notes.append(
-                f"{row.variant}: saves {row.saving:.1%} per job, less than the "
+                f"{row.variant}{label}: saves {row.saving:.1%} per job, less than the "
                 f"{row.denoise_saving:.1%} cut in denoising, because the fixed part stays"
             )
     return notes
+
+
+def _workflows(inputs: CostSettings) -> list[tuple[str, WorkflowCost]]:
+    if inputs.workflows:
+        return sorted(inputs.workflows.items())
+    return [(ALL_WORKFLOWS, inputs.for_workflow(ALL_WORKFLOWS))]
+
+
+def _sources(inputs: CostSettings, cold: ColdStartCost | None) -> list[tuple[str, str]]:
+    given = inputs.source or "not stated"
+    sources = [("price_per_hour", "models.yaml cost.price_per_hour (what your provider charges)")]
+    for name, workflow in _workflows(inputs):
+        key = "seconds per step and fixed seconds" + ("" if name == ALL_WORKFLOWS else f" ({name})")
+        sources.append((key, workflow.source or given))
+    if cold is not None:
+        sources.append(("cold start", cold.source or given))
+        sources.append(("jobs_per_worker", "an input: cost.jobs_per_worker or --jobs-per-worker"))
+    return sources
 
 
 def compute(arms: list[Arm], inputs: CostSettings) -> CostReport:
     if not arms:
         raise ConfigError("nothing to cost: no variants and no steps given")
     baseline = next((arm for arm in arms if arm.baseline), arms[0])
-    rows = [_row(arm, inputs, baseline) for arm in arms]
-    return CostReport(inputs=inputs, rows=tuple(rows), notes=tuple(_notes(rows, inputs)))
+    cold = cold_start_cost(inputs)
+    rows = [
+        _row(arm, name=name, workflow=workflow, inputs=inputs, baseline=baseline, cold=cold)
+        for name, workflow in _workflows(inputs)
+        for arm in arms
+    ]
+    return CostReport(
+        inputs=inputs,
+        rows=tuple(rows),
+        notes=tuple(_notes(rows, inputs) + cold_start_notes(cold)),
+        cold_start=cold,
+        sources=tuple(_sources(inputs, cold)),
+    )
 
 
 def load_inputs(config: Config, measurements: Path | None, where: str) -> CostSettings:
     """models.yaml's cost section, with a measurements file (YAML or JSON) laid over it."""
-    base: dict[str, Any] = config.cost.model_dump() if config.cost else {}
+    base: dict[str, Any] = config.cost.model_dump(by_alias=True) if config.cost else {}
     if measurements is not None:
         if not measurements.is_file():  # load_yaml's hint is about --config
             raise ConfigError(
@@ -171,27 +241,29 @@ def load_inputs(config: Config, measurements: Path | None, where: str) -> CostSe
 
 
 def cost_markdown(report: CostReport) -> str:
-    """The report as a Markdown table with its inputs and notes (for a PR or a README)."""
-    inputs = report.inputs
+    """The report as a Markdown table with its inputs, sources and notes (for a PR)."""
+    inputs, cold = report.inputs, report.cold_start
+    amortised = f" s/job incl. cold start ({cold.jobs_per_worker} jobs/worker) |" if cold else ""
     lines = [
-        "| variant | steps | cfg | seconds/job | fixed s | $/job | $/1000 jobs "
-        "| saving vs baseline | denoising cut |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| variant | workflow | steps | cfg | s/step | fixed s | seconds/job |"
+        f"{amortised} $/job | $/1000 jobs | saving vs baseline | denoising cut |",
+        "|---|---|---:|---:|---:|---:|---:|" + ("---:|" if cold else "") + "---:|---:|---:|---:|",
     ]
     for row in report.rows:
         saving = "baseline" if row.saving is None else f"{row.saving:.1%}"
         cut = "-" if row.denoise_saving is None else f"{row.denoise_saving:.1%}"
+        extra = f" {row.amortised_seconds_per_job or 0:.3f} |" if cold else ""
         lines.append(
-            f"| {row.variant} | {row.steps} | {row.cfg:g} | {row.seconds_per_job:.3f} "
-            f"| {row.fixed_seconds:.3f} | {row.dollars_per_job:.6f} "
-            f"| {row.dollars_per_1000_jobs:.3f} | {saving} | {cut} |"
+            f"| {row.variant} | {row.workflow} | {row.steps} | {row.cfg:g} "
+            f"| {row.seconds_per_step:.3f} | {row.fixed_seconds:.3f} | {row.seconds_per_job:.3f} |"
+            f"{extra} {row.dollars_per_job:.6f} | {row.dollars_per_1000_jobs:.3f} "
+            f"| {saving} | {cut} |"
         )
     lines.append("")
-    lines.append(
-        f"Inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/hour, "
-        f"{inputs.seconds_per_step:g} s per step"
-        + (f"; source: {inputs.source}" if inputs.source else "")
-        + "."
-    )
+    lines.append(f"Inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/hour.")
+    lines.append("")
+    lines.append("Sources:")
+    lines.extend(f"- {what}: {source}" for what, source in report.sources)
+    lines.append("")
     lines.extend(f"- {note}" for note in report.notes)
     return "\n".join(lines) + "\n"

@@ -62,6 +62,8 @@ OUTPUT_COUNTS: dict[str, int] = {
     "LoadImage": 2,
     "SaveImage": 0,
     "EmptySD3LatentImage": 1,
+    "GetImageSize": 3,
+    "ConditioningZeroOut": 1,
     "CLIPTextEncode": 1,
 }
 

@@ -18,8 +18,9 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
+
+from imagebuilder.project.cost_settings import CostSettings
 
 # Hub repo ids: "owner/name", each part 1-96 of [A-Za-z0-9._-], no "--" or ".." (the
 # Hub's own rule), so a repo id can never smuggle a path or an option into a URL.
@@ -239,24 +240,6 @@ class Variant(Strict):
     # The LoRA entry (in models:) this variant loads, e.g. the 8-step release; unset =
     # the LoRA entries no variant claims. Every variant's image holds only its own LoRA.
     lora: EntryName | None = None
-
-
-class CostSettings(Strict):
-    """Inputs of `imagebuilder cost`: measured GPU seconds and the GPU's price."""
-
-    gpu: str = Field(min_length=1, max_length=100)
-    price_per_hour: float = Field(gt=0, le=10_000)  # dollars per GPU hour
-    seconds_per_step: float = Field(gt=0, le=3600)  # one denoising step (cfg 1)
-    # Per-job work that does not scale with steps: text encoding, VAE, loading, overhead.
-    fixed_seconds: dict[str, float] = Field(default_factory=dict)
-    source: str = Field(default="", max_length=500)  # where the numbers come from
-
-    @model_validator(mode="after")
-    def _fixed_not_negative(self) -> CostSettings:
-        for part, seconds in self.fixed_seconds.items():
-            if seconds < 0:
-                raise ValueError(f"fixed_seconds.{part} is negative ({seconds})")
-        return self
 
 
 # Variant names become image tags: keep them tag-safe and short.
