@@ -63,7 +63,9 @@ class ComfyServer:
 
     def command(self) -> list[str]:
         front_end = self.base / "empty_frontend"
-        front_end.mkdir(parents=True, exist_ok=True)
+        # ComfyUI lists <base>/custom_nodes at start and fails if the folder is missing.
+        for folder in (front_end, self.base / "custom_nodes", self.base / "input"):
+            folder.mkdir(parents=True, exist_ok=True)
         return [
             sys.executable,
             str(self.comfyui / "main.py"),

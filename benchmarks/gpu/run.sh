@@ -71,7 +71,8 @@ echo "synthetic weights written in $(( $(date +%s) - started )) s"
 
 if [ "$mode" = weights ]; then exit 0; fi
 if [ "$mode" = serve ]; then
-  front="$work/empty_frontend"; mkdir -p "$front"
+  # ComfyUI lists <base>/custom_nodes at start and fails if the folder is missing.
+  front="$work/empty_frontend"; mkdir -p "$front" "$work/custom_nodes" "$work/input" "$work/output"
   exec python3 "$comfyui/main.py" --listen 127.0.0.1 --base-directory "$work" \
     --front-end-root "$front" --disable-auto-launch --disable-api-nodes
 fi
