@@ -11,7 +11,7 @@ import pytest
 from imagebuilder.cli import main
 from imagebuilder.comfy.cost import Arm, arms_from_config, compute, load_inputs
 from imagebuilder.errors import ConfigError, ExitCode
-from imagebuilder.project.config import CostSettings
+from imagebuilder.project.cost_settings import CostSettings
 from infra.stacks import SHIPPED_YAML, project, shipped_config, variant_config
 
 # $3.60 an hour is $0.001 a second: dollars per job = seconds per job / 1000.

@@ -18,7 +18,7 @@ from imagebuilder.comfy.node_schema import NodeSchema
 from imagebuilder.comfy.object_info import load_snapshot, snapshot_path
 from imagebuilder.comfy.workflows import rendered_graphs
 from imagebuilder.errors import ExitCode
-from workflow_helpers import SHIPPED_YAML, TEMPLATES, project, shipped_config
+from infra.stacks import SHIPPED_YAML, TEMPLATES, project, shipped_config
 
 SNAPSHOT = snapshot_path(TEMPLATES)
 

@@ -8,7 +8,7 @@ import pytest
 
 from imagebuilder.comfy.checks import Problem, Severity, check_workflow
 from imagebuilder.comfy.workflows import rendered_graphs
-from workflow_helpers import TEMPLATES, shipped_config
+from infra.stacks import TEMPLATES, shipped_config
 
 
 def graph_with_wasted_work(images: int = 1) -> dict[str, Any]:
