@@ -200,7 +200,9 @@ class Bench:
         (self.logs / "object_info.json").write_text(
             json.dumps(object_info, indent=1, sort_keys=True)
         )
-        self.record["system_stats"] = server.get("/system_stats")
+        stats = server.get("/system_stats")
+        stats.get("system", {}).pop("argv", None)  # this machine's paths: not evidence
+        self.record["system_stats"] = stats
         for _ in range(rounds):
             for name in self.graphs:
                 for steps in STEP_COUNTS:
