@@ -15,7 +15,7 @@ from imagebuilder.hub.resolve import Resolved
 from imagebuilder.project.lock import Lock
 from imagebuilder.updates.headerfacts import HeaderFacts, HeaderInspector
 from imagebuilder.updates.planning import ReadMany, file_ref
-from imagebuilder.updates.proposal import Change, ChangeKind, FileRef
+from imagebuilder.updates.proposal import Change, ChangeKind
 from imagebuilder.weights.compat import Compatibility
 
 
@@ -137,15 +137,7 @@ def content_change(
             finding.why,
             header,
         )
-    if finding.status is Status.UNLOCKED:
-        return Change(
-            finding.entry,
-            ChangeKind.UNLOCKED,
-            FileRef(finding.repo, finding.file),
-            file_ref(item.file),
-            Compatibility.UNKNOWN,
-            finding.why,
-        )
+    # An unlocked entry is not a change: what its revision serves now is what `lock` pins.
     if finding.renamed_to:
         renamed = replace(current, repo=finding.renamed_to)
         why = f"the Hub redirects {finding.repo} to {finding.renamed_to}"
