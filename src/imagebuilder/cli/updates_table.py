@@ -22,6 +22,8 @@ ELLIPSIS = "…"
 _GAP = "  "
 _SUFFIX = ".safetensors"
 _MAX_ENTRY = 24  # a longer entry name is shortened in the table, in full in the details
+_MIN_ENTRY = 12
+_MIN_FILES = 2 * len("proposed")
 _KIND = "kind"
 _MIN_TAIL = 6  # keep at least this much of a name's end next to its differing token
 
@@ -98,7 +100,9 @@ def _cell(ref: FileRef | None, other: FileRef | None, width: int) -> str:
     commit = _commit(ref)
     same_file = other is not None and (ref.repo, ref.path) == (other.repo, other.path)
     if same_file and commit:  # the commit is what differs: always show it
-        return fit(name, max(1, width - len(commit))) + commit
+        if width < len(commit) + 2:
+            return commit[:width]
+        return fit(name, width - len(commit)) + commit
     return fit(name, width, difference(name, other_name))
 
 
@@ -116,10 +120,14 @@ def _rows(proposal: Proposal) -> list[_Row]:
 
 
 def _widths(rows: list[_Row], width: int) -> tuple[int, int, int]:
+    """Entry, kind and file-name room; a long entry name gives way before the file names."""
     entry = min(_MAX_ENTRY, max([len("entry"), *(len(r.entry) for r in rows)]))
     kind = max([len(_KIND), *(len(r.kind) for r in rows)])
-    files = max(2 * len("proposed"), width - entry - kind - 3 * len(_GAP))
-    return entry, kind, files
+    files = width - entry - kind - 3 * len(_GAP)
+    if files < _MIN_FILES:
+        entry = max(_MIN_ENTRY, entry - (_MIN_FILES - files))
+        files = width - entry - kind - 3 * len(_GAP)
+    return entry, kind, max(files, 2)
 
 
 def _split(rows: list[_Row], room: int) -> tuple[int, int]:
@@ -151,7 +159,8 @@ def table_lines(proposal: Proposal, *, title: str, width: int) -> list[str]:
     rows = _rows(proposal)
     entry_w, kind_w, files_w = _widths(rows, width)
     current_w, proposed_w = _split(rows, files_w)
-    lines = [fit(_clean(title), width)]
+    title = _clean(title)
+    lines = [title if len(title) <= width else title[: width - 1] + ELLIPSIS]
     header = (("entry", entry_w), ("current", current_w), ("proposed", proposed_w), (_KIND, kind_w))
     lines.append(_line(header))
     for row in rows:
