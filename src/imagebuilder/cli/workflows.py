@@ -127,7 +127,7 @@ def cost(
             markup=False,
         )
         for note in report.notes:
-            _output.stdout.print(f"note: {note}", markup=False)
+            _output.log(f"note: {note}")
 
     _output.emit(report.as_dict(), as_json, human)
 
