@@ -131,14 +131,20 @@ def _widths(rows: list[_Row], width: int) -> tuple[int, int, int]:
 
 
 def _split(rows: list[_Row], room: int) -> tuple[int, int]:
-    """Widths of the current and proposed columns: what the names need, at most ``room``."""
+    """Widths of the current and proposed columns: what the names need, at most ``room``.
+
+    A row with nothing proposed spans both columns (its current file, whole if it fits).
+    """
     unbounded = 10**6
+    paired = [r for r in rows if r.proposed is not None]
     need_current = max(
-        [len("current"), *(len(_cell(r.current, r.proposed, unbounded)) for r in rows)]
+        [len("current"), *(len(_cell(r.current, r.proposed, unbounded)) for r in paired)]
     )
     need_proposed = max(
-        [len("proposed"), *(len(_cell(r.proposed, r.current, unbounded)) for r in rows)]
+        [len("proposed"), *(len(_cell(r.proposed, r.current, unbounded)) for r in paired)]
     )
+    alone = [len(_cell(r.current, None, unbounded)) for r in rows if r.proposed is None]
+    need_current += max(0, max(alone, default=0) - (need_current + len(_GAP) + need_proposed))
     if need_current + need_proposed <= room:
         return need_current, need_proposed
     half = room // 2
@@ -163,14 +169,18 @@ def table_lines(proposal: Proposal, *, title: str, width: int) -> list[str]:
     lines = [title if len(title) <= width else title[: width - 1] + ELLIPSIS]
     header = (("entry", entry_w), ("current", current_w), ("proposed", proposed_w), (_KIND, kind_w))
     lines.append(_line(header))
+    span = current_w + len(_GAP) + proposed_w
     for row in rows:
-        cells = (
-            (fit(_clean(row.entry), entry_w), entry_w),
-            (_cell(row.current, row.proposed, current_w), current_w),
-            (_cell(row.proposed, row.current, proposed_w), proposed_w),
-            (row.kind, kind_w),
+        files = (
+            ((_cell(row.current, None, span), span),)
+            if row.proposed is None
+            else (
+                (_cell(row.current, row.proposed, current_w), current_w),
+                (_cell(row.proposed, row.current, proposed_w), proposed_w),
+            )
         )
-        lines.append(_line(cells))
+        entry = (fit(_clean(row.entry), entry_w), entry_w)
+        lines.append(_line((entry, *files, (row.kind, kind_w))))
     return lines
 
 
