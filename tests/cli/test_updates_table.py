@@ -21,12 +21,12 @@ from imagebuilder.errors import ExitCode, FileNotFoundOnHub, RepoNotFound
 from imagebuilder.updates.proposal import (
     Change,
     ChangeKind,
-    Compat,
     FileRef,
     Problem,
     Proposal,
     SkippedSource,
 )
+from imagebuilder.weights.compat import Compatibility
 from updates.test_scenarios import add_2511_lora_repo, add_2511_release
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def synthetic() -> Proposal:
         ChangeKind.NEWER_RELEASE,
         _ref("d/qwen_image_edit_2509_fp8_e4m3fn.safetensors"),
         _ref("d/qwen_image_edit_2511_fp8mixed.safetensors", "b" * 40),
-        Compat.DROP_IN,
+        Compatibility.DROP_IN,
         "newer release 2511 (was 2509)",
     )
     bytes_changed = Change(
@@ -94,7 +94,7 @@ def synthetic() -> Proposal:
         ChangeKind.FEWER_STEPS,
         _ref("Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"),
         _ref("Qwen-Image-Edit-2509-Lightning-2steps-V1.0-bf16.safetensors"),
-        Compat.DROP_IN,
+        Compatibility.DROP_IN,
         "2 steps instead of 4",
     )
     pins = {
