@@ -22,6 +22,7 @@ from imagebuilder.project.load import LoadedConfig, load_config
 from imagebuilder.project.lock import Lock
 from imagebuilder.updates.check import check_updates
 from imagebuilder.updates.proposal import ChangeKind
+from imagebuilder.updates.report import markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 MISSING_REPO = "Comfy-Org/Qwen-Image-Edit"  # named by an early models.yaml; not on the Hub
@@ -120,3 +121,19 @@ def test_a_vanished_pinned_repo_fails_its_entry_only(
     assert set(proposal.up_to_date) == {"diffusion_model", "text_encoder", "vae"}
     assert proposal.exit_code() is ExitCode.HUB  # the pinned file's own problem
     assert proposal.skipped_sources == ()  # the pin failed: not a source note as well
+
+
+def test_markdown_never_says_up_to_date_when_a_source_was_skipped(
+    shipped: LoadedConfig, hub: Hub, qwen_hub: HubServer
+) -> None:
+    lock = lock_of(shipped, hub)
+    assert "Everything pinned is up to date." in markdown(
+        check_updates(shipped.config, lock, hub), qwen_hub.url
+    )
+    qwen_hub.faults.add(r"^/api/models$|^/api/models\?", status=400, times=None)
+    body = markdown(check_updates(shipped.config, lock, hub), qwen_hub.url)
+    assert "up to date" not in body
+    assert "some of it could not be" in body
+    assert "### Sources that could not be read" in body and "lightning\\_lora" in body
+    unlocked = markdown(check_updates(shipped.config, None, hub), qwen_hub.url)
+    assert "up to date" not in unlocked and "Not in the lock yet" in unlocked
