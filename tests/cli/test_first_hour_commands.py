@@ -16,7 +16,7 @@ from imagebuilder.comfy.import_template import import_workflow, read_workflow
 from imagebuilder.comfy.known_updates import IMAGE_PATTERN
 from imagebuilder.errors import ExitCode
 from imagebuilder.project.load import load_config
-from workflow_helpers import ROOT, project, variant_yaml
+from infra.stacks import ROOT, project, variant_yaml
 
 OFFICIAL = Path(str(importlib.resources.files("comfyui_workflow_templates_json") / "templates"))
 SHIPPED = (ROOT / "models.yaml").read_text()

@@ -1,12 +1,11 @@
 """The check-updates/update table: one line per entry at any width, golden at 80 and 160.
 
 Goldens are the real command against the loopback Hub (stable commit ids), so they show
-what a user sees; regenerate with UPDATE_GOLDEN=1 after an intended layout change.
+what a user sees; accept an intended layout change with IMAGEBUILDER_UPDATE_GOLDENS=1.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hubserver.releases import add_2511_lora_repo, add_2511_release
 from hubserver.server import HubServer
 from imagebuilder.cli import main
 from imagebuilder.cli.updates_table import difference, fit, render, short_name, table_lines
@@ -27,19 +27,14 @@ from imagebuilder.updates.proposal import (
     SkippedSource,
 )
 from imagebuilder.weights.compat import Compatibility
-from updates.test_scenarios import add_2511_lora_repo, add_2511_release
+from infra.golden import check_golden
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden"
-UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 ENTRIES = ("diffusion_model", "text_encoder", "vae", "lightning_lora")
 
 
 def golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE_GOLDEN or not path.exists():
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"{name}: UPDATE_GOLDEN=1 to regenerate"
+    check_golden(name, text)
 
 
 def assert_fits(text: str, width: int) -> None:

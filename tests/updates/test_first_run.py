@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
-from test_scenarios import (
+
+from hubserver.releases import (
     EDIT_REPO,
     IMAGE_REPO,
     LORA_2511_REPO,
@@ -23,7 +24,6 @@ from test_scenarios import (
     add_2511_lora_repo,
     add_2511_release,
 )
-
 from hubserver.server import HubServer
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode

@@ -12,8 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_scenarios import LORA_REPO, add_2511_lora_repo, add_2511_release
 
+from hubserver.releases import LORA_REPO, add_2511_lora_repo, add_2511_release
 from hubserver.server import HubServer
 from imagebuilder.errors import ExitCode, RepoNotFound
 from imagebuilder.hub.client import Hub
