@@ -22,7 +22,13 @@ from imagebuilder.hub.client import Hub, RemoteFile
 from imagebuilder.hub.resolve import MAX_CONCURRENT_HUB_CALLS, resolve_from_snapshots
 from imagebuilder.project.config import Config, ModelEntry, Role
 from imagebuilder.project.lock import Lock
-from imagebuilder.updates.content import Status, content_change, content_findings, pinned_file
+from imagebuilder.updates.content import (
+    Status,
+    content_change,
+    content_findings,
+    current_pins,
+    pinned_file,
+)
 from imagebuilder.updates.discovery import Listings, gather_listings
 from imagebuilder.updates.headerfacts import (
     CachedInspector,
@@ -33,7 +39,6 @@ from imagebuilder.updates.headerfacts import (
 from imagebuilder.updates.planning import (
     BasePlan,
     Locate,
-    file_ref,
     no_lines,
     plan_base,
     plan_lora,
@@ -244,18 +249,8 @@ class _Checker:
             notes=tuple(notes),
             skipped_sources=self.skipped_sources(),
             unlocked=tuple(unlocked),
-            pins=self._pins(names),
+            pins=current_pins(self.resolved.values(), self.findings),
         )
-
-    def _pins(self, names: list[str]) -> dict[str, FileRef]:
-        """What each entry runs now (the lock's pin, else the revision's file) for tables."""
-        pins = {}
-        for name in names:
-            item, finding = self.resolved[name], self.findings[name]
-            pinned = pinned_file(item, finding)
-            entry = self.config.models[name]
-            pins[name] = file_ref(pinned) if pinned else FileRef(entry.repo, entry.file)
-        return pins
 
     def _dated(self, changes: list[Change]) -> list[Change]:
         """Commit dates of the current and proposed files: one request per (repo, commit)."""

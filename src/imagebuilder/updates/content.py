@@ -7,6 +7,7 @@ a finding into a proposed change, reading the two headers only when the bytes ch
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 
@@ -15,7 +16,7 @@ from imagebuilder.hub.resolve import Resolved
 from imagebuilder.project.lock import Lock
 from imagebuilder.updates.headerfacts import HeaderFacts, HeaderInspector
 from imagebuilder.updates.planning import ReadMany, file_ref
-from imagebuilder.updates.proposal import Change, ChangeKind
+from imagebuilder.updates.proposal import Change, ChangeKind, FileRef
 from imagebuilder.weights.compat import Compatibility
 
 
@@ -111,6 +112,18 @@ def pinned_file(item: Resolved, finding: Finding) -> RemoteFile | None:
             size=finding.current_size,
         )
     return item.file
+
+
+def current_pins(
+    resolved: Iterable[Resolved], findings: Mapping[str, Finding]
+) -> dict[str, FileRef]:
+    """What each entry runs now (the lock's pin, else what its revision serves): the
+    file a table shows for an entry with nothing proposed, or one that failed."""
+    pins = {}
+    for item in resolved:
+        pinned = pinned_file(item, findings[item.name])
+        pins[item.name] = file_ref(pinned) if pinned else FileRef(item.entry.repo, item.entry.file)
+    return pins
 
 
 def content_change(
