@@ -316,3 +316,24 @@ class LayerTooLarge(RegistryError):
 
 class PushFailed(RegistryError):
     """The push stream reported an error, or the registry's digest differs."""
+
+
+class EntryErrors(ImageBuilderError):
+    """Several models.yaml entries failed to resolve in one pass; reported together.
+
+    The exit code is the most severe of theirs (a network failure outranks a typo).
+    """
+
+    def __init__(self, problems: list[ImageBuilderError]):
+        self.problems = problems
+        self.exit_code = max((p.exit_code for p in problems), key=int)
+        super().__init__(f"{len(problems)} entries could not be resolved")
+
+    def render(self) -> str:
+        # Same shape as ConfigErrors: every problem reads (and greps) like a single error.
+        return "\nerror: ".join(problem.render() for problem in self.problems)
+
+    def as_dict(self) -> dict[str, object]:
+        data = super().as_dict()
+        data["problems"] = [problem.as_dict() for problem in self.problems]
+        return data

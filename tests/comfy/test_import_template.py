@@ -54,7 +54,7 @@ def test_qwen_image_edit_2509_gives_the_four_shipped_entries() -> None:
             {
                 "diffusion_model": "split_files/diffusion_models/"
                 "qwen_image_edit_2511_fp8mixed.safetensors",
-                "lora": "Qwen-Image-Edit-2511-Lightning-4steps-V1.0-bf16.safetensors",
+                "lightning_lora": "Qwen-Image-Edit-2511-Lightning-4steps-V1.0-bf16.safetensors",
                 "text_encoder": "split_files/text_encoders/qwen_2.5_vl_7b_fp8_scaled.safetensors",
                 "vae": "split_files/vae/qwen_image_vae.safetensors",
             },
@@ -63,7 +63,7 @@ def test_qwen_image_edit_2509_gives_the_four_shipped_entries() -> None:
             "image_qwen_image",
             {
                 "diffusion_model": "split_files/diffusion_models/qwen_image_fp8_e4m3fn.safetensors",
-                "lora": "Qwen-Image-Lightning-8steps-V1.0.safetensors",
+                "lightning_lora": "Qwen-Image-Lightning-8steps-V1.0.safetensors",
                 "text_encoder": "split_files/text_encoders/qwen_2.5_vl_7b_fp8_scaled.safetensors",
                 "vae": "split_files/vae/qwen_image_vae.safetensors",
             },

@@ -195,5 +195,9 @@ class HubServer:
     def rename_repo(self, old: str, new: str) -> None:
         self.state.rename_repo(old, new)
 
+    def delete_repo(self, repo_id: str) -> None:
+        """The repo is gone: every request for it answers RepoNotFound from now on."""
+        self.state.delete_repo(repo_id)
+
     def set_gated(self, repo_id: str, gated: bool = True) -> None:
         self.state.set_gated(repo_id, gated)

@@ -105,6 +105,12 @@ class HubState:
             self.renamed.pop(new, None)
             self.renamed[old] = new
 
+    def delete_repo(self, repo_id: str) -> None:
+        with self.lock:
+            self.repo(repo_id)  # KeyError for a repo that is not there
+            del self.repos[repo_id]
+            self.renamed = {old: new for old, new in self.renamed.items() if new != repo_id}
+
     def set_gated(self, repo_id: str, gated: bool) -> None:
         with self.lock:
             self.repo(repo_id).gated = gated

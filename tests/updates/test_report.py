@@ -9,7 +9,6 @@ import httpx2
 import pytest
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import get_session
-from rich.console import Console
 
 from imagebuilder.errors import ConfigError, ExitCode, FileNotFoundOnHub, NetworkError
 from imagebuilder.hub.client import Hub
@@ -23,7 +22,7 @@ from imagebuilder.updates.proposal import (
     Proposal,
     merge_entry_changes,
 )
-from imagebuilder.updates.report import markdown, md, table
+from imagebuilder.updates.report import markdown, md
 from imagebuilder.weights.compat import Compatibility
 from infra.golden import check_golden
 
@@ -128,20 +127,6 @@ def test_markdown_escapes_hub_supplied_names() -> None:
     assert "<img" not in body and "](javascript" not in body
     assert md("a|b") == "a\\|b"
     assert "https://huggingface.co/org/a/commit/" + "b" * 40 in body
-
-
-def test_table_lists_every_entry() -> None:
-    proposal = Proposal(
-        changes=(_change("diffusion_model", ChangeKind.NEWER_RELEASE, "newer"),),
-        options=(_change("lora", ChangeKind.FEWER_STEPS, "2 steps"),),
-        problems=(Problem("vae", FileNotFoundOnHub("gone")),),
-        up_to_date=("text_encoder",),
-    )
-    console = Console(width=200, record=True)
-    console.print(table(proposal))
-    text = console.export_text()
-    for word in ("diffusion_model", "option: fewer-steps", "vae", "gone", "text_encoder", "+50 B"):
-        assert word in text
 
 
 def _status_error(status: int, headers: dict[str, str] | None = None) -> HfHubHTTPError:

@@ -247,16 +247,6 @@ def test_a_repo_that_keeps_failing_fails_its_entries_only(
     assert proposal.exit_code() is ExitCode.NETWORK
 
 
-def test_a_failing_search_fails_the_entry_that_uses_it(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
-) -> None:
-    qwen_hub.faults.add(r"^/api/models$", status=400, times=None)
-    proposal = run(stack, pinned, hub)
-    assert [p.entry for p in proposal.problems] == ["lightning_lora"]
-    assert "search" in proposal.problems[0].error.message
-    assert {"diffusion_model", "text_encoder", "vae"} <= set(proposal.up_to_date)
-
-
 def test_pickle_and_foreign_files_are_never_candidates(
     stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:

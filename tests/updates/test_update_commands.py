@@ -76,7 +76,7 @@ def test_json_schema(
     assert data["status"] == "updates-available" and data["exit_code"] == 100
     assert set(data) == {
         "schema_version", "status", "exit_code", "changes", "options", "problems",
-        "up_to_date", "notes",
+        "up_to_date", "notes", "skipped_sources", "unlocked",
     }  # fmt: skip
     change = data["changes"][0]
     assert set(change) == {
@@ -172,7 +172,7 @@ def test_update_of_one_entry_leaves_the_others_pinned(
     assert lock is not None
     assert lock.models["text_encoder"].sha256 == made_up_sha("cli-reupload")
     assert lock.models["diffusion_model"].file.endswith("2509_fp8_e4m3fn.safetensors")
-    assert main(["update", "-c", str(project), "no_such_entry"]) == ExitCode.CONFIG
+    assert main(["update", "-c", str(project), "no_such_entry"]) == ExitCode.USAGE
 
 
 def test_naming_the_lora_brings_its_base_along(

@@ -81,6 +81,7 @@ def _github_annotations(error: ImageBuilderError) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    _output.start_command()
     json_requested = "--json" in args
     if "--debug" in args:  # accept --debug anywhere, not only before the command
         args = ["--debug", *(arg for arg in args if arg != "--debug")]

@@ -43,6 +43,12 @@ def render(
             "needs `DOCKER_BUILDKIT=1 docker build --secret id=hf_token,env=HF_TOKEN`).",
         ),
     ] = False,
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            "--variant", help="Render one variant's image (its LoRA, sampler and workflows)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write build/Dockerfile and its context from templates/Dockerfile.j2 and the lock."""
@@ -51,7 +57,7 @@ def render(
     loaded, _, current = load_locked(config)
     build = render_project(
         loaded.config, current, config.resolve().parent, build_dir, make_hub().file_url,
-        hub_secret=hub_secret,
+        hub_secret=hub_secret, variant=variant,
     )  # fmt: skip
     result = {
         "build_dir": str(build_dir),

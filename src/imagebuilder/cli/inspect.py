@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,12 +16,16 @@ if TYPE_CHECKING:
 
     from imagebuilder.weights.inspection import HeaderSummary
 
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+
 
 def _table(summary: HeaderSummary) -> Table:
     from rich.table import Table
 
     title = _output.printable(summary.name)
-    table = Table("property", "value", title=title, title_justify="left")
+    table = Table(title=title, title_justify="left")
+    table.add_column("property", no_wrap=True)  # names are never cut; values may wrap
+    table.add_column("value", overflow="fold")
     table.add_row("file size", f"{summary.file_size:,} bytes")
     table.add_row("tensors", f"{summary.tensor_count:,}")
     table.add_row("parameters", f"{summary.parameter_count:,}")
@@ -53,6 +58,11 @@ def inspect(
     """Read a safetensors header (remote: HTTP Range, never a download) and report it."""
     from imagebuilder.weights.targets import TargetSyntaxError, inspect_target
 
+    if sha256 is not None and not _SHA256.fullmatch(sha256):
+        raise typer.BadParameter(
+            f"{sha256[:80]!r} is not a sha256: 64 hex digits, as in models.lock.json",
+            param_hint="--sha256",
+        )
     if sha256 is not None and not Path(target).is_file():
         # Checking a remote sha256 means downloading the file: refuse rather than skip it.
         raise typer.BadParameter(
@@ -64,14 +74,53 @@ def inspect(
         summary, result = inspect_target(target, against, sha256, make_hub)
     except TargetSyntaxError as error:
         raise typer.BadParameter(str(error), param_hint="TARGET") from None
+    if sha256 is not None:  # a mismatch has raised ChecksumMismatch (exit 8) by now
+        result["sha256_verified"] = sha256.lower()
+    lines: list[str] = []
+    if "lora_check" in result:
+        lines = lora_check_lines(result["lora_check"], str(against))
+    elif "comparison" in result:
+        lines = comparison_lines(result["comparison"], str(against))
 
     def human() -> None:
         _output.stdout.print(_table(summary))
-        for key in ("lora_check", "comparison"):
-            if key in result:
-                _output.stdout.print(f"{key}: {result[key]}")
+        if sha256 is not None:
+            _output.stdout.print(f"sha256: matches {sha256.lower()}")
+        for line in lines:
+            _output.stdout.print(_output.printable(line))
 
     _output.emit(result, as_json, human)
+    for warning in result.get("lora_check", {}).get("warnings", ()):
+        _output.warn(warning)
+
+
+def lora_check_lines(check: dict[str, Any], base: str) -> list[str]:
+    """``--against`` for a LoRA: the verdict, then the first mismatches, one a line."""
+    verdict = "applies" if check["applies"] else "DOES NOT APPLY"
+    lines = [
+        f"against: {base}",
+        f"LoRA check: {verdict}, {check['matched']}/{check['targets']} targets match "
+        f"({check['convention']} keys)",
+    ]
+    shown = list(check["mismatches"])
+    lines += [f"  {m['target']}: {m['problem']}" for m in shown]
+    hidden = check["total_mismatches"] - len(shown)
+    if hidden > 0:
+        lines.append(f"  ... and {hidden} more")
+    return lines
+
+
+def comparison_lines(comparison: dict[str, Any], other: str) -> list[str]:
+    """``--against`` for two models: the verdict, what differs, dtype changes."""
+    changes = comparison["dtype_changes"]
+    dtype = f"; {changes:,} tensors change dtype" if changes else ""
+    lines = [f"against: {other}", f"comparison: {comparison['verdict']}{dtype}"]
+    shown = list(comparison["differences"])
+    lines += [f"  {difference}" for difference in shown]
+    hidden = comparison["total_differences"] - len(shown)
+    if hidden > 0:
+        lines.append(f"  ... and {hidden} more differences")
+    return lines
 
 
 def register(app: typer.Typer) -> None:

@@ -54,8 +54,21 @@ def log(message: str) -> None:
     _console("stderr").print(message, markup=False)
 
 
+# Each warning once per command: the same fact found by several entries or threads (a
+# shared repo, a retried request) is one line, not one per finder.
+_warned: set[str] = set()
+
+
 def warn(message: str) -> None:
+    if message in _warned:
+        return
+    _warned.add(message)
     _console("stderr").print(f"warning: {message}", markup=False, style="yellow")
+
+
+def start_command() -> None:
+    """Forget the warnings already printed (``main`` may run several commands in one process)."""
+    _warned.clear()
 
 
 def emit_json(data: Any) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,6 +14,7 @@ from imagebuilder.cli import output as _output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
 
 if TYPE_CHECKING:
+    from imagebuilder.project.config import Config
     from imagebuilder.updates.proposal import Proposal
 
 MarkdownOption = Annotated[
@@ -27,33 +31,65 @@ DryRun = Annotated[
     bool,
     typer.Option("--dry-run", help="Show the diff of models.yaml and the lock; write nothing."),
 ]
+LongOption = Annotated[
+    bool,
+    typer.Option(
+        "--long", "-l", help="Below the table: every file's repo, path, commit, sha256 and date."
+    ),
+]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Fail the entry when an extra source (updates.repos, updates.search) cannot be "
+        "read; by default it is skipped with a warning and the other sources are checked.",
+    ),
+]
 
 
-def _report(proposal: Proposal, as_json: bool, as_markdown: bool, endpoint: str) -> None:
-    from imagebuilder.updates.report import markdown, table
+def _width() -> int:
+    """The terminal's columns (COLUMNS when set); 80 when stdout is not a terminal."""
+    return shutil.get_terminal_size().columns
 
-    if as_json:
-        _output.emit_json(proposal.as_dict())
-    elif as_markdown:
-        _output.stdout.out(markdown(proposal, endpoint), end="", highlight=False)
-    else:
-        _output.stdout.print(table(proposal))
+
+def _print_table(proposal: Proposal, title: str, long: bool) -> None:
+    from imagebuilder.cli.updates_table import render
+
+    _output.stdout.out(render(proposal, title=title, width=_width(), long=long), end="")
+
+
+def _log_findings(proposal: Proposal, has_lock: bool) -> None:
+    """stderr, after the result: notes, then warnings (each once), then the one hint."""
+    from imagebuilder.cli.updates_table import lock_hint
+
     for note in proposal.notes:
         _output.log(f"note: {note}")
     for problem in proposal.problems:  # also on stderr: a table or JSON can be piped away
         _output.warn(problem.error.render())
+    for skipped in proposal.skipped_sources:
+        _output.warn(
+            f"skipped source {skipped.source} ({', '.join(skipped.entries)}): "
+            f"{skipped.error.message}; checked the other sources (--strict fails instead)"
+        )
+    hint = lock_hint(proposal, has_lock)
+    if hint:
+        _output.log(f"hint: {hint}")
 
 
-def check_updates(
+def check_updates(  # noqa: PLR0917 (a CLI command: one parameter per option)
     config: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonOption = False,
     as_markdown: MarkdownOption = False,
     markdown_out: MarkdownOut = None,
+    long: LongOption = False,
+    strict: StrictOption = False,
 ) -> None:
     """Find content changes, newer releases, LoRAs for a new base and renamed repos.
 
-    Exit 0 when up to date, 100 when updates are available, an error's code otherwise.
+    Works without a lock too (it compares what models.yaml names with the Hub). Exit 0
+    when up to date, 100 when updates are available, an error's code otherwise.
     """
+    from imagebuilder.cli.updates_table import summary
     from imagebuilder.errors import ExitCode
     from imagebuilder.project.atomic import atomic_write_text
     from imagebuilder.updates.check import check_updates as run_check
@@ -68,8 +104,14 @@ def check_updates(
     loaded, _lock_file, lock = load(config)
     hub = make_hub()
     _output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
-    proposal = run_check(loaded.config, lock, hub, locate=loaded.where)
-    _report(proposal, as_json, as_markdown, hub.endpoint)
+    proposal = run_check(loaded.config, lock, hub, locate=loaded.where, strict=strict)
+    if as_json:
+        _output.emit_json(proposal.as_dict())
+    elif as_markdown:
+        _output.stdout.out(markdown(proposal, hub.endpoint), end="", highlight=False)
+    else:
+        _print_table(proposal, f"check-updates: {summary(proposal)}", long)
+    _log_findings(proposal, lock is not None)
     if markdown_out is not None:
         atomic_write_text(markdown_out, markdown(proposal, hub.endpoint))
     code = proposal.exit_code()
@@ -77,12 +119,14 @@ def check_updates(
         raise typer.Exit(code=int(code))
 
 
-def update(
+def update(  # noqa: PLR0917 (a CLI command: one parameter per option)
     entries: EntriesArgument = None,
     config: ConfigOption = DEFAULT_CONFIG,
     dry_run: DryRun = False,
     as_json: JsonOption = False,
     markdown_out: MarkdownOut = None,
+    long: LongOption = False,
+    strict: StrictOption = False,
 ) -> None:
     """Apply the proposal: rewrite changed values in models.yaml and refresh the lock.
 
@@ -90,17 +134,15 @@ def update(
     atomically. Options (fewer steps, newer LoRA versions) are never applied.
     """
     from imagebuilder.project.atomic import atomic_write_text
-    from imagebuilder.updates.applying import propose_update, require_entries, write_update
+    from imagebuilder.updates.applying import propose_update, write_update
     from imagebuilder.updates.proposal import Proposal
-    from imagebuilder.updates.report import markdown, table
+    from imagebuilder.updates.report import markdown
 
     loaded, lock_file, lock = load(config)
-    require_entries(entries or [], loaded.config)  # a typo fails before any Hub request
+    _require_entries(entries or [], loaded.config)  # a typo fails before any Hub request
     hub = make_hub()
     _output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
-    proposal, planned = propose_update(loaded, lock_file, lock, entries or [], hub)
-    for problem in proposal.problems:
-        _output.warn(problem.error.render())
+    proposal, planned = propose_update(loaded, lock_file, lock, entries or [], hub, strict=strict)
     if markdown_out is not None:
         atomic_write_text(markdown_out, markdown(proposal, hub.endpoint))
     if planned is not None and not dry_run:
@@ -116,11 +158,10 @@ def update(
 
     def human() -> None:
         if planned is None:
-            _output.stdout.print("nothing to update")
+            _output.stdout.print("update: nothing to update")
         elif dry_run:
             _output.stdout.out(planned.diff(), end="", highlight=False)
         else:
-            _output.stdout.print(table(Proposal(changes=proposal.changes)))
             written = [
                 p.name
                 for p, changed in (
@@ -129,11 +170,30 @@ def update(
                 )
                 if changed
             ]
-            _output.stdout.print(f"updated: {', '.join(written) or 'nothing'}")
+            count = len(proposal.changes)
+            title = f"update: {count} change{'s' if count != 1 else ''} applied"
+            title += f", wrote {', '.join(written) or 'nothing'}"
+            applied = Proposal(changes=proposal.changes, pins=proposal.pins)
+            _print_table(applied, title, long)
 
     _output.emit(result, as_json, human)
+    _log_findings(replace(proposal, notes=()), lock is not None or planned is not None)
     if proposal.problems:
         raise typer.Exit(code=int(proposal.exit_code()))
+
+
+def _require_entries(names: list[str], config: Config) -> None:
+    """Entry names on the command line are arguments: a typo is a usage error (exit 2)."""
+    unknown = [name for name in dict.fromkeys(names) if name not in config.models]
+    if not unknown:
+        return
+    guesses = difflib.get_close_matches(unknown[0], list(config.models), n=1)
+    guess = f" (did you mean {guesses[0]!r}?)" if guesses else ""
+    raise typer.BadParameter(
+        f"no entry named {', '.join(map(repr, unknown))} in models.yaml{guess}; "
+        f"entries: {', '.join(config.models)}",
+        param_hint="ENTRIES",
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -30,8 +30,6 @@ def _budget_table(budget: Budget) -> Table:
 
 def verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
     """Check every pinned file remotely (headers, sizes, LoRA fit) and the memory budget."""
-    from rich.table import Table
-
     from imagebuilder.comfy.project import workflow_summary
     from imagebuilder.errors import ExitCode
     from imagebuilder.weights.verify import check_stack, stack_budget
@@ -46,13 +44,7 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
     budget = stack_budget(loaded.config, lock)  # pure and cheap: for the table
 
     def human() -> None:
-        files = Table("entry", "precision", "architecture", "tensors", "parameters", "bytes")
-        for name, info in report["files"].items():
-            arch = info["architecture"]
-            files.add_row(name, info["precision_label"], arch.get("family", "?"),
-                          f"{info['tensor_count']:,}", f"{info['parameter_count']:,}",
-                          f"{info['file_size']:,}")  # fmt: skip
-        _output.stdout.print(files)
+        _output.stdout.print(_files_table(report["files"]))
         _output.stdout.print(_budget_table(budget))
         for name, check in report["lora_checks"].items():
             verdict = "applies" if check["applies"] else "DOES NOT APPLY"
@@ -62,10 +54,62 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
     _output.emit(report, as_json, human)
     for warning in report["warnings"]:
         _output.warn(warning)
+    for problem in report["problems"]:
+        _output.stderr.print(f"check failed: {problem}", markup=False, style="red")
+    if not as_json:
+        _output.stdout.print(verdict_line(report, budget))
     if report["problems"]:
-        for problem in report["problems"]:
-            _output.stderr.print(f"check failed: {problem}", markup=False, style="red")
         raise typer.Exit(code=int(ExitCode.CHECK_FAILED))
+
+
+def verdict_line(report: dict[str, Any], budget: Budget) -> str:
+    """The last line of `verify`: one verdict a person (or a CI log grep) can read."""
+    from imagebuilder.weights.budget import gib
+
+    problems = report["problems"]
+    if problems:
+        count = len(problems)
+        return f"verify: FAILED: {count} check{'s' if count != 1 else ''} failed (listed above)"
+    fits = sum(1 for check in report["lora_checks"].values() if check["applies"])
+    loras = {0: "", 1: ", LoRA fits its base"}.get(fits, f", {fits} LoRAs fit their bases")
+    return (
+        f"verify: ok: {len(report['files'])} files as locked{loras}, "
+        f"peak {gib(budget.peak_bytes)} of {gib(budget.gpu_bytes)}"
+    )
+
+
+def _count(value: int) -> str:
+    """20430401088 -> "20.43 B": a column that fits next to the names it describes."""
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return str(value)
+
+
+def _files_table(files: dict[str, Any]) -> Table:
+    """One row per pinned file; names never cut (exact numbers are in --json)."""
+    from rich import box
+    from rich.table import Table
+
+    from imagebuilder.updates.report import size_text
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, padding=(0, 1))
+    table.add_column("entry", no_wrap=True)
+    table.add_column("precision")
+    table.add_column("architecture", no_wrap=True)
+    table.add_column("tensors", justify="right", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("size", justify="right", no_wrap=True)
+    for name, info in files.items():
+        table.add_row(
+            _output.printable(name),
+            info["precision_label"],
+            _output.printable(str(info["architecture"].get("family", "?"))),
+            f"{info['tensor_count']:,}",
+            _count(info["parameter_count"]),
+            size_text(info["file_size"]),
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:

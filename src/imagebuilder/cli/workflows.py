@@ -179,7 +179,7 @@ def cost(  # noqa: PLR0917 (a CLI command: one parameter per option)
         for what, source in report.sources:
             _output.stdout.print(f"source of {what}: {source}", markup=False)
         for note in report.notes:
-            _output.stdout.print(f"note: {note}", markup=False)
+            _output.log(f"note: {note}")
 
     _output.emit(report.as_dict(), as_json, human)
 
@@ -190,8 +190,19 @@ def import_template(
 ) -> None:
     """Print the models.yaml entries a ComfyUI workflow needs (repo, file, folder, role)."""
     from imagebuilder.comfy.import_template import import_workflow, imported_yaml, read_workflow
+    from imagebuilder.errors import WorkflowError
 
     result = import_workflow(read_workflow(file), file.name)
+    if not result.entries:
+        found = f"none of its {len(result.skipped)} model files can be imported: " + "; ".join(
+            result.skipped
+        )
+        raise WorkflowError(
+            found if result.skipped else "no model files found to import",
+            location=str(file),
+            hint="import-template reads model loaders (UNETLoader, CLIPLoader, VAELoader, "
+            "LoraLoaderModelOnly, ...) and the models list the official templates carry",
+        )
     if as_json:
         _output.emit_json(result.as_dict())
         return

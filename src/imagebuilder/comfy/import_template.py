@@ -12,11 +12,12 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from imagebuilder.comfy.known_updates import KnownFile, update_rules
 from imagebuilder.comfy.nodes import LOADERS, canonical_folder, node_sort_key
 from imagebuilder.errors import WorkflowError
 from imagebuilder.project.config import (
@@ -66,6 +67,7 @@ class ImportedEntry:
     nodes: tuple[str, ...]
     distilled_steps: int | None = None
     strength: float | None = None
+    updates: dict[str, Any] | None = None  # a rule for file names whose releases are known
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +86,8 @@ class ImportedEntry:
             fields["distilled_steps"] = self.distilled_steps
         if self.strength is not None:
             fields["strength"] = self.strength
+        if self.updates is not None:
+            fields["updates"] = self.updates
         return fields
 
 
@@ -221,8 +225,11 @@ def _distilled_steps(role: Role, file_name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _entry_name(role: Role, taken: set[str]) -> str:
+def _entry_name(role: Role, taken: set[str], file_name: str) -> str:
+    """The shipped stack's names: diffusion_model, text_encoder, vae, lightning_lora."""
     base, number = _ENTRY_NAMES[role], 1
+    if role is Role.LORA and "lightning" in file_name.lower():
+        base = "lightning_lora"
     name = base
     while name in taken:
         number += 1
@@ -265,7 +272,7 @@ def import_workflow(document: Any, source: str) -> ImportResult:
             skipped.append(f"{folder}/{file_name}: no imagebuilder role for models/{folder}")
             continue
         try:
-            name = _entry_name(role, {e.name for e in entries})
+            name = _entry_name(role, {e.name for e in entries}, model.name)
             entries.append(_to_entry(model, role, name, nodes))
         except ValueError as exc:
             skipped.append(f"{folder}/{file_name}: {exc}")
@@ -276,6 +283,8 @@ def import_workflow(document: Any, source: str) -> ImportResult:
                 f"note: {len(several)} {role.value} entries ({', '.join(several)}); an image "
                 "holds one: keep one, or build the others as separate stacks"
             )
+    rules = update_rules([KnownFile(e.name, e.role, e.file) for e in entries])
+    entries = [replace(e, updates=rules.get(e.name)) for e in entries]
     return ImportResult(source, kind, tuple(entries), tuple(skipped))
 
 
@@ -288,5 +297,11 @@ def imported_yaml(result: ImportResult) -> str:
     header += [
         f"# repo unknown (no URL in the workflow): {e.name}" for e in result.entries if not e.repo
     ]
+    ruled = [e.name for e in result.entries if e.updates is not None]
+    if ruled:
+        header.append(
+            f"# updates: rules for {', '.join(ruled)} (known Qwen/Lightning release names: "
+            "`imagebuilder check-updates` finds newer ones)"
+        )
     header += [f"# skipped: {reason}" for reason in result.skipped]
     return "\n".join(header) + "\n" + buffer.getvalue()

@@ -6,11 +6,13 @@ downloaded: sha256 and size come from the Hub's LFS metadata.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
-from imagebuilder.errors import FileNotFoundOnHub, HubError, ImageBuilderError
+from imagebuilder.errors import EntryErrors, FileNotFoundOnHub, HubError, ImageBuilderError
 from imagebuilder.hub.client import Hub, RemoteFile, RepoSnapshot
 from imagebuilder.project.config import Config, ModelEntry
 from imagebuilder.project.lock import Lock, LockEntry
@@ -18,6 +20,7 @@ from imagebuilder.project.lock import Lock, LockEntry
 # The one limit on Hub calls in flight, for every concurrent fetch (lock, verify,
 # check-updates): enough to hide round trips, few enough not to be rate-limited.
 MAX_CONCURRENT_HUB_CALLS = 8
+_MAX_GUESS_CANDIDATES = 5000  # a did-you-mean over a huge repo must stay cheap
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def resolve_from_snapshots(
             error = FileNotFoundOnHub(
                 f"{entry.file} is not in the repo at this revision",
                 location=f"{entry.repo}@{entry.revision} (entry {name})",
-                hint="the file was renamed or removed; run `imagebuilder check-updates`",
+                hint=_missing_file_hint(entry.file, found.files),
             )
         elif remote.sha256 is None:
             error = HubError(
@@ -81,6 +84,21 @@ def resolve_from_snapshots(
             )
         resolved.append(Resolved(name, entry, found, remote if error is None else None, error))
     return resolved
+
+
+def _missing_file_hint(wanted: str, files: Mapping[str, RemoteFile]) -> str:
+    """A did-you-mean from the repo's own listing (a typo, a wrong folder), else why."""
+    suffix = PurePosixPath(wanted).suffix
+    names = [path for path in files if PurePosixPath(path).suffix == suffix]
+    # Close matches by the whole path, then by the file name alone (the folder is wrong).
+    guesses = difflib.get_close_matches(wanted, names[:_MAX_GUESS_CANDIDATES], n=1, cutoff=0.8)
+    if not guesses:
+        by_name = {PurePosixPath(p).name: p for p in names[:_MAX_GUESS_CANDIDATES]}
+        found = difflib.get_close_matches(PurePosixPath(wanted).name, list(by_name), n=1)
+        guesses = [by_name[found[0]]] if found else []
+    if guesses:
+        return f"did you mean {guesses[0]!r}? (fix `file` in models.yaml)"
+    return "the file was renamed or removed; run `imagebuilder check-updates`"
 
 
 def lock_entry(item: Resolved) -> LockEntry:
@@ -96,10 +114,12 @@ def lock_entry(item: Resolved) -> LockEntry:
 
 
 def build_lock(resolved: list[Resolved], previous: Lock | None = None) -> Lock:
-    """A lock from resolved entries; the first entry error is raised (nothing written)."""
-    for item in resolved:
-        if item.error is not None:
-            raise item.error
+    """A lock from resolved entries; every entry error is raised at once (nothing written)."""
+    errors = [item.error for item in resolved if item.error is not None]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise EntryErrors(errors)
     models = {}
     for item in resolved:
         entry = lock_entry(item)

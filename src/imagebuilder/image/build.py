@@ -25,6 +25,7 @@ from imagebuilder.oci.reference import parse_reference
 from imagebuilder.oci.transport import RegistryTransport
 from imagebuilder.project.config import Config
 from imagebuilder.project.lock import Lock
+from imagebuilder.project.variants import effective_config, variant_lock
 
 if TYPE_CHECKING:
     from imagebuilder.image.engine import Engine
@@ -59,14 +60,19 @@ def render_project(
     file_url: FileUrl,
     *,
     hub_secret: bool = False,
+    variant: str | None = None,
 ) -> RenderedBuild:
-    """Render the Dockerfile and its context from the project's files; write them."""
+    """Render the Dockerfile and its context from the project's files; write them.
+
+    With ``variant``: that variant's image (its LoRA, sampler and workflows) only.
+    """
+    stack = effective_config(config, variant)  # an unknown variant: ConfigError
     build = render_build(
-        config,
-        lock,
+        stack,
+        variant_lock(lock, stack),
         find_template(project_dir).read_text(encoding="utf-8"),
         file_url,
-        workflows=rendered_workflow_files(config, project_dir),
+        workflows=rendered_workflow_files(config, project_dir, variant),
         hub_secret=hub_secret,
     )
     write_context(build, build_dir)

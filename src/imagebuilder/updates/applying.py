@@ -150,11 +150,17 @@ def write_update(planned: PlannedUpdate) -> None:
 
 
 def propose_update(
-    loaded: LoadedConfig, lock_path: Path, lock: Lock | None, entries: list[str], hub: Hub
+    loaded: LoadedConfig,
+    lock_path: Path,
+    lock: Lock | None,
+    entries: list[str],
+    hub: Hub,
+    *,
+    strict: bool = False,
 ) -> tuple[Proposal, PlannedUpdate | None]:
     """What `update` would do: the proposal for ``entries`` (every change when empty) and
     both files as they would be (None when nothing changes). Writes nothing."""
-    full = check_updates(loaded.config, lock, hub, locate=loaded.where)
+    full = check_updates(loaded.config, lock, hub, locate=loaded.where, strict=strict)
     proposal = select_changes(full, entries, loaded.config)
     planned = plan_update(loaded, lock_path, lock, proposal, hub) if proposal.changes else None
     return proposal, planned

@@ -2,13 +2,16 @@
 
 The shell around the pure planners: listings (``discovery``), content changes
 (``updates``), newer releases and LoRAs (``planning``), then commit dates for what is
-proposed. Every Hub call for different repos runs concurrently, bounded; an entry that
-fails is reported as a problem while the others complete.
+proposed. Every Hub call for different repos runs concurrently, bounded; an entry whose
+pinned file cannot be read is a problem while the others complete. An extra source a
+rule names (``repos:``, ``search:``) that fails is skipped with a note and the entry is
+checked against its other sources; ``strict`` makes such a failure the entry's problem.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -19,7 +22,13 @@ from imagebuilder.hub.client import Hub, RemoteFile
 from imagebuilder.hub.resolve import MAX_CONCURRENT_HUB_CALLS, resolve_from_snapshots
 from imagebuilder.project.config import Config, ModelEntry, Role
 from imagebuilder.project.lock import Lock
-from imagebuilder.updates.content import Status, content_change, content_findings, pinned_file
+from imagebuilder.updates.content import (
+    Status,
+    content_change,
+    content_findings,
+    current_pins,
+    pinned_file,
+)
 from imagebuilder.updates.discovery import Listings, gather_listings
 from imagebuilder.updates.headerfacts import (
     CachedInspector,
@@ -27,13 +36,20 @@ from imagebuilder.updates.headerfacts import (
     HeaderInspector,
     SafetensorsInspector,
 )
-from imagebuilder.updates.planning import BasePlan, Locate, no_lines, plan_base, plan_lora
+from imagebuilder.updates.planning import (
+    BasePlan,
+    Locate,
+    no_lines,
+    plan_base,
+    plan_lora,
+)
 from imagebuilder.updates.proposal import (
     Change,
     ChangeKind,
     FileRef,
     Problem,
     Proposal,
+    SkippedSource,
     merge_entry_changes,
 )
 
@@ -62,11 +78,15 @@ class _Checker:
         inspector: HeaderInspector,
         workers: int,
         locate: Locate,
+        strict: bool,
     ) -> None:
         self.config = config
         self.hub = hub
         self.workers = workers
         self.locate = locate
+        self.strict = strict
+        self._skipped: dict[str, tuple[set[str], ImageBuilderError]] = {}
+        self._skipped_lock = threading.Lock()
         self.listings: Listings = gather_listings(config, hub, max_workers=workers)
         resolved = resolve_from_snapshots(config, self.listings.snapshots)
         self.resolved = {item.name: item for item in resolved}
@@ -88,13 +108,24 @@ class _Checker:
 
     def candidates(self, name: str, entry: ModelEntry) -> list[RemoteFile]:
         files, failures = self.listings.candidate_files(entry)
-        if failures:
+        if failures and self.strict:
             where, error = failures[0]
             failed = copy.copy(error)  # same class, so the same exit code
             failed.message = f"candidate source {where} failed: {error.message}"
             failed.location = f"entry {name}"
+            failed.hint = "fix or remove the source in models.yaml, or drop --strict"
             raise failed
+        with self._skipped_lock:
+            for where, error in failures:
+                self._skipped.setdefault(where, (set(), error))[0].add(name)
         return files
+
+    def skipped_sources(self) -> tuple[SkippedSource, ...]:
+        order = {name: index for index, name in enumerate(self.config.models)}
+        return tuple(
+            SkippedSource(where, tuple(sorted(names, key=order.__getitem__)), error)
+            for where, (names, error) in sorted(self._skipped.items())
+        )
 
     def check_entry(self, name: str, base: BasePlan | None) -> tuple[_EntryResult, BasePlan | None]:
         entry = self.config.models[name]
@@ -199,6 +230,7 @@ class _Checker:
 
     def _proposal(self, names: list[str], results: dict[str, _EntryResult]) -> Proposal:
         changes, options, problems, current, notes = [], [], [], [], []
+        unlocked = [n for n in names if self.findings[n].status is Status.UNLOCKED]
         for name in names:
             result = results[name]
             merged = merge_entry_changes(result.changes)
@@ -215,6 +247,9 @@ class _Checker:
             problems=tuple(problems),
             up_to_date=tuple(current),
             notes=tuple(notes),
+            skipped_sources=self.skipped_sources(),
+            unlocked=tuple(unlocked),
+            pins=current_pins(self.resolved.values(), self.findings),
         )
 
     def _dated(self, changes: list[Change]) -> list[Change]:
@@ -250,8 +285,12 @@ def check_updates(
     *,
     max_workers: int = MAX_CONCURRENT_HUB_CALLS,
     locate: Locate = no_lines,
+    strict: bool = False,
 ) -> Proposal:
-    """The proposal for ``config`` against the Hub; ``locate`` turns key paths into lines."""
+    """The proposal for ``config`` against the Hub; ``locate`` turns key paths into lines.
+
+    ``strict``: an extra source that fails fails its entries too (else it is skipped).
+    """
     checker = _Checker(
         config,
         lock,
@@ -259,6 +298,7 @@ def check_updates(
         inspector=CachedInspector(inspector or SafetensorsInspector(hub)),
         workers=max_workers,
         locate=locate,
+        strict=strict,
     )
     try:
         return checker.run()

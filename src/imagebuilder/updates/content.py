@@ -7,6 +7,7 @@ a finding into a proposed change, reading the two headers only when the bytes ch
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 
@@ -113,6 +114,18 @@ def pinned_file(item: Resolved, finding: Finding) -> RemoteFile | None:
     return item.file
 
 
+def current_pins(
+    resolved: Iterable[Resolved], findings: Mapping[str, Finding]
+) -> dict[str, FileRef]:
+    """What each entry runs now (the lock's pin, else what its revision serves): the
+    file a table shows for an entry with nothing proposed, or one that failed."""
+    pins = {}
+    for item in resolved:
+        pinned = pinned_file(item, findings[item.name])
+        pins[item.name] = file_ref(pinned) if pinned else FileRef(item.entry.repo, item.entry.file)
+    return pins
+
+
 def content_change(
     finding: Finding,
     pinned: RemoteFile,
@@ -137,15 +150,7 @@ def content_change(
             finding.why,
             header,
         )
-    if finding.status is Status.UNLOCKED:
-        return Change(
-            finding.entry,
-            ChangeKind.UNLOCKED,
-            FileRef(finding.repo, finding.file),
-            file_ref(item.file),
-            Compatibility.UNKNOWN,
-            finding.why,
-        )
+    # An unlocked entry is not a change: what its revision serves now is what `lock` pins.
     if finding.renamed_to:
         renamed = replace(current, repo=finding.renamed_to)
         why = f"the Hub redirects {finding.repo} to {finding.renamed_to}"

@@ -3,12 +3,14 @@
 Pure data. ``changes`` hold at most one change per entry and are meant to be applied
 together (a diffusion model that moves to 2511 brings the 2511 LoRA along); ``options``
 are cheaper or newer alternatives that are reported, never applied on their own;
-``problems`` are entries that could not be checked, while the others still were.
+``problems`` are entries that could not be checked, while the others still were;
+``skipped_sources`` are extra places a rule looks (``repos:``, ``search:``) that could
+not be read: the entries that use them were still checked against their other sources.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -24,7 +26,6 @@ class ChangeKind(StrEnum):
     NEWER_RELEASE = "newer-release"  # a newer version token in the same family
     LORA_FOR_NEW_BASE = "lora-for-new-base"  # the LoRA follows its base to a new version
     REPO_RENAMED = "repo-renamed"  # the Hub redirects the pinned repo to a new name
-    UNLOCKED = "unlocked"  # in models.yaml, not in the lock yet
     FEWER_STEPS = "fewer-steps"  # option: a LoRA distilled for fewer steps (cheaper)
     NEWER_LORA = "newer-lora"  # option: a newer LoRA version for the same base
 
@@ -93,12 +94,28 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class SkippedSource:
+    """An extra source (a rule's repo or search) that failed; its entries were still checked."""
+
+    source: str  # "owner/name@main" or "search author/text"
+    entries: tuple[str, ...]
+    error: ImageBuilderError
+
+    def as_dict(self) -> dict[str, object]:
+        return {"source": self.source, "entries": list(self.entries), **self.error.as_dict()}
+
+
+@dataclass(frozen=True)
 class Proposal:
     changes: tuple[Change, ...] = ()
     options: tuple[Change, ...] = ()
     problems: tuple[Problem, ...] = ()
     up_to_date: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())  # facts worth a line: moved branches, ...
+    skipped_sources: tuple[SkippedSource, ...] = ()
+    unlocked: tuple[str, ...] = ()  # entries the lock does not pin (yet)
+    # What each entry runs now: the lock's pin, or what its revision serves when unlocked.
+    pins: Mapping[str, FileRef] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -120,6 +137,9 @@ class Proposal:
             problems=tuple(p for p in self.problems if p.entry in wanted),
             up_to_date=tuple(n for n in self.up_to_date if n in wanted),
             notes=self.notes,
+            skipped_sources=tuple(s for s in self.skipped_sources if wanted & set(s.entries)),
+            unlocked=tuple(n for n in self.unlocked if n in wanted),
+            pins={n: ref for n, ref in self.pins.items() if n in wanted},
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -132,6 +152,8 @@ class Proposal:
             "problems": [p.as_dict() for p in self.problems],
             "up_to_date": list(self.up_to_date),
             "notes": list(self.notes),
+            "skipped_sources": [s.as_dict() for s in self.skipped_sources],
+            "unlocked": list(self.unlocked),
         }
 
 
@@ -147,7 +169,6 @@ def merge_entry_changes(found: list[Change]) -> Change | None:
         ChangeKind.NEWER_RELEASE,
         ChangeKind.LORA_FOR_NEW_BASE,
         ChangeKind.CONTENT_CHANGED,
-        ChangeKind.UNLOCKED,
         ChangeKind.REPO_RENAMED,
     )
     ranked = sorted(found, key=lambda c: order.index(c.kind))
