@@ -29,9 +29,9 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _markers(name: str) -> tuple[str, str]:
+def _markers(name: str, regenerate: str) -> tuple[str, str]:
     return (
-        f"<!-- BEGIN GENERATED: {name} (regenerate: {REGENERATE}) -->",
+        f"<!-- BEGIN GENERATED: {name} (regenerate: {regenerate}) -->",
         f"<!-- END GENERATED: {name} -->",
     )
 
@@ -40,10 +40,15 @@ class MissingMarkers(ValueError):
     """A page lacks the markers of a block the generator owns."""
 
 
-def splice(page: str, blocks: Mapping[str, str]) -> str:
-    """Replace each named generated block of ``page``; everything else stays as written."""
+def splice(
+    page: str, blocks: Mapping[str, str], *, regenerate: str = REGENERATE, tight: bool = False
+) -> str:
+    """Replace each named generated block of ``page``; everything else stays as written.
+
+    ``tight`` leaves out the blank lines around the body (a fenced block needs none).
+    """
     for name, body in blocks.items():
-        begin, end = _markers(name)
+        begin, end = _markers(name, regenerate)
         pattern = re.compile(
             rf"^<!-- BEGIN GENERATED: {re.escape(name)}\b.*?-->\n.*?^{re.escape(end)}$",
             flags=re.DOTALL | re.MULTILINE,
@@ -51,6 +56,7 @@ def splice(page: str, blocks: Mapping[str, str]) -> str:
         found = pattern.search(page)
         if not found:
             raise MissingMarkers(f"no generated block {name!r} (add the line {begin!r})")
-        block = f"{begin}\n\n{body.strip()}\n\n{end}"
+        gap = "\n" if tight else "\n\n"
+        block = f"{begin}{gap}{body.strip()}{gap}{end}"
         page = page[: found.start()] + block + page[found.end() :]
     return page
