@@ -26,10 +26,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "updates"))
+
+from test_scenarios import add_2511_lora_repo, add_2511_release  # noqa: E402
 
 from hubserver.server import HubServer  # noqa: E402
 from imagebuilder.docgen.markdown import splice  # noqa: E402
-from test_updates_scenarios import add_2511_lora_repo, add_2511_release  # noqa: E402
 
 SHOWN_ENDPOINT = "http://127.0.0.1:8123"
 PROJECT_FILES = ("models.yaml", "workflows", "templates")

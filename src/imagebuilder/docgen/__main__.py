@@ -7,8 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from imagebuilder._atomic import atomic_write_text
 from imagebuilder.docgen.pages import generated_pages
+from imagebuilder.project.atomic import atomic_write_text
 
 
 def main(argv: list[str] | None = None, *, out: Callable[[str], None] = print) -> int:

@@ -16,9 +16,8 @@ from typing import Any
 import typer
 import typer.main
 
-from imagebuilder.docgen._exit_meanings_tmp import EXIT_CODE_MEANINGS
 from imagebuilder.docgen.markdown import code, table
-from imagebuilder.errors import ExitCode
+from imagebuilder.errors import EXIT_CODE_MEANINGS, ExitCode
 
 _VALUE_NAMES: dict[type, str] = {Path: "PATH", str: "TEXT", int: "INTEGER", float: "NUMBER"}
 

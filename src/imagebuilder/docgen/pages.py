@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imagebuilder.config import Config
 from imagebuilder.docgen.cli_reference import (
     commands_reference,
     exit_codes_reference,
@@ -12,6 +11,7 @@ from imagebuilder.docgen.cli_reference import (
 )
 from imagebuilder.docgen.config_reference import config_reference
 from imagebuilder.docgen.markdown import splice
+from imagebuilder.project.config import Config
 
 CLI_PAGE = "docs/cli.md"
 CONFIG_PAGE = "docs/configuration.md"
