@@ -259,11 +259,17 @@ class SamplerOverride(Strict):
     """A variant's changes to the KSampler settings; unset fields keep the stack's."""
 
     steps: int | None = Field(default=None, ge=1, le=200)
+    """As sampler.steps."""
     cfg: float | None = Field(default=None, ge=0, le=30)
+    """As sampler.cfg."""
     sampler_name: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+    """As sampler.sampler_name."""
     scheduler: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+    """As sampler.scheduler."""
     denoise: float | None = Field(default=None, ge=0, le=1)
+    """As sampler.denoise."""
     shift: float | None = Field(default=None, ge=0, le=100)
+    """As sampler.shift."""
 
 
 class Variant(Strict):
