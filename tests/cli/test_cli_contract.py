@@ -20,7 +20,7 @@ from imagebuilder.weights.compat import Compatibility
 ROOT = Path(__file__).resolve().parents[2]
 CLI_REFERENCE = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
 USER_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-# Commands the README's quickstart names before they exist (issue 11 builds `test`).
+# Commands the README's quickstart names before they exist (`imagebuilder test` is being built).
 # When one lands, the test below fails until it is taken off this list.
 PENDING_COMMANDS = {"test"}
 SHIPPED_CONFIG = ROOT / "models.yaml"
