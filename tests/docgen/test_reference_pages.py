@@ -127,3 +127,15 @@ def test_every_relative_link_lands(page: Path) -> None:
         assert linked.exists(), f"{page.name}: {target}"
         if anchor and linked.suffix == ".md":
             assert anchor in _anchors(linked), f"{page.name}: {target}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda path: path.name)
+def test_every_table_has_its_delimiter_row(page: Path) -> None:
+    """A table without its `|---|` row renders as one paragraph of pipes."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+    tables = re.findall(r"(?:^\|.*\n)+", text, flags=re.MULTILINE)
+    for table in tables:
+        rows = table.splitlines()
+        assert len(rows) >= 2 and re.fullmatch(r"\|(?: *:?-+:? *\|)+", rows[1]), rows[0]
+        cells = [len(re.findall(r"(?<!\\)\|", row)) for row in rows]
+        assert set(cells) == {cells[0]}, f"rows with another number of cells: {rows[0]}"
