@@ -51,7 +51,8 @@ class Session:
             "COLUMNS": str(self.columns),
         }
         env.pop("GITHUB_ACTIONS", None)
-        command = [shutil.which("imagebuilder") or "imagebuilder", *args]
+        # The console script of this environment, as `uv run imagebuilder` would start it.
+        command = [sys.executable, "-c", "from imagebuilder.cli import run; run()", *args]
         done = subprocess.run(
             command, cwd=self.project, env=env, capture_output=True, text=True, check=False
         )
