@@ -5,4 +5,7 @@ Each page under docs/ keeps its hand-written prose; only the blocks between
 ``<!-- BEGIN GENERATED: name -->`` and ``<!-- END GENERATED: name -->`` are rewritten.
 Regenerate with ``uv run python -m imagebuilder.docgen``; ``--check`` fails when a page
 is stale (a test runs the same check).
+
+A developer tool shipped with the package so that it reads the installed CLI; nothing
+imports it. May import every other package (it walks the Typer app of ``cli``).
 """
