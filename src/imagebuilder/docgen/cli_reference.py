@@ -127,5 +127,8 @@ def commands_reference(app: typer.Typer) -> str:
 
 
 def exit_codes_reference() -> str:
+    missing = [code.name for code in ExitCode if code not in EXIT_CODE_MEANINGS]
+    if missing:
+        raise ValueError(f"add {', '.join(missing)} to EXIT_CODE_MEANINGS in errors.py")
     rows = [[str(int(exit_code)), EXIT_CODE_MEANINGS[exit_code]] for exit_code in ExitCode]
     return table(["code", "meaning"], rows)
