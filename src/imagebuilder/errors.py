@@ -3,7 +3,7 @@
 One module, one translation point: commands raise these, and only ``cli`` turns them
 into a message on stderr and an exit code. Each class says what failed (``message``),
 where (``location``: ``models.yaml:14``, ``repo@revision``, a tensor name) and what to
-do next (``hint``). The exit codes are a documented contract (README, "Exit codes").
+do next (``hint``). The exit codes are a documented contract (docs/cli.md, "Exit codes").
 """
 
 from __future__ import annotations
@@ -26,6 +26,37 @@ class ExitCode(IntEnum):
     WORKFLOW = 11  # a ComfyUI workflow is inconsistent with the pinned stack
     UPDATES_AVAILABLE = 100  # check-updates: not an error, but not up to date either
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it: 128 + 2
+
+
+# What each code means, as users read it: docs/cli.md's exit-code table is generated
+# from this (`uv run python -m imagebuilder.docgen`).
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success; for `check-updates`: everything up to date",
+    ExitCode.INTERNAL: "internal error (a bug: re-run with `--debug` and report it)",
+    ExitCode.USAGE: (
+        "usage error (unknown option, missing argument, a value the option does not take)"
+    ),
+    ExitCode.CONFIG: "models.yaml or the lock file is invalid",
+    ExitCode.LOCK_DRIFT: (
+        "models.yaml and the lock disagree (`lock --check`, and commands that need a current lock)"
+    ),
+    ExitCode.HUB: "the Hub said no: repo, revision or file not found, gated repo, refused request",
+    ExitCode.NETWORK: (
+        "the Hub or a registry could not be reached after retries, or kept rate-limiting"
+    ),
+    ExitCode.UNSAFE_FILE: (
+        "a model file breaks the safetensors format, or `inspect` was given a pickle format "
+        "(refused; in models.yaml a pickle format is a config error, 3)"
+    ),
+    ExitCode.CHECK_FAILED: "a verification failed: checksum, size, compatibility, memory budget",
+    ExitCode.DOCKER: "the Docker Engine is missing or too old, or a build failed",
+    ExitCode.REGISTRY: "a registry refused: authentication, layer too large, push error",
+    ExitCode.WORKFLOW: "a ComfyUI workflow is inconsistent with the pinned stack",
+    ExitCode.UPDATES_AVAILABLE: (
+        "`check-updates`: updates are available (in the style of `npm outdated`)"
+    ),
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
 
 class ImageBuilderError(Exception):

@@ -56,7 +56,7 @@ def _root(
     _State.debug = debug
 
 
-# `--help` lists commands in this order: the order of a cycle, as README's table does.
+# `--help` lists commands in this order: the order of a cycle, as docs/cli.md does.
 core.register(app)
 update_commands.register(app)
 inspect_command.register(app)

@@ -134,18 +134,24 @@ ROLE_FOLDERS: dict[Role, frozenset[str]] = {
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # Docstrings under fields are their descriptions: in the JSON Schema editors show, and
+    # in docs/configuration.md, generated from it.
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True
+    )
 
 
 class RepoSearch(Strict):
     """A Hub model search that discovers candidate repos (author + name substring)."""
 
     author: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+    """Hub user or organisation whose repos are searched."""
     search: str = Field(min_length=1, max_length=96)
+    """Substring of the repo name, as the Hub's model search matches it."""
 
 
 class UpdateRule(Strict):
-    """Which files count as a newer release of an entry.
+    """Which files count as a newer release of an entry (how `check-updates` finds them).
 
     ``pattern`` is a regular expression searched in each file path of the candidate
     repos. Named groups give meaning: ``version`` (a release token such as 2509, compared
@@ -154,24 +160,40 @@ class UpdateRule(Strict):
     """
 
     pattern: Regex
+    """Regular expression with the named groups above, searched in each file path."""
     precision: str = Field(default="any", pattern=r"^(any|fp8|bf16|fp16|fp32)$")
+    """Only candidates whose safetensors header has this precision (fp8: read from the
+    header, not the name)."""
     # YAML has lists, not tuples: accept a list here (strict mode would refuse it).
     repos: tuple[RepoId, ...] = Field(default=(), strict=False)
+    """More repos to look in, besides the entry's own."""
     search: tuple[RepoSearch, ...] = Field(default=(), strict=False)
-    follows: EntryName | None = None  # a LoRA follows this base entry to new versions
+    """Hub model searches that discover more repos to look in."""
+    follows: EntryName | None = None
+    """For a LoRA: the base entry it follows to new versions (same steps and precision)."""
 
 
 class ModelEntry(Strict):
+    """One file of the image: where it comes from and where ComfyUI finds it."""
+
     role: Role = Field(strict=False)  # YAML gives a string; strict mode wants the enum
+    """What the file is; diffusion_model, text_encoder and vae may appear once."""
     repo: RepoId
+    """Hub repo id `owner/name` (letters, digits, `.`, `_`, `-`; no `--` or `..`)."""
     file: RepoPath
+    """Path in the repo: relative, no `..`, `.safetensors` only (pickle formats refused)."""
     revision: Revision = "main"
+    """Branch, tag or 40-hex commit to resolve; the lock pins the commit."""
     folder: str = Field(pattern=r"^[a-z_]+$")
-    # Name in the ComfyUI folder; defaults to the file's base name.
+    """ComfyUI folder under models/; must fit the role (e.g. loras for a lora)."""
     filename: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._+-]{1,200}$")
-    distilled_steps: int | None = Field(default=None, ge=1, le=100)  # LoRAs: steps it targets
-    strength: float = Field(default=1.0, ge=-10, le=10)  # LoRAs: strength_model
+    """Name in the ComfyUI folder; unset: the file's base name."""
+    distilled_steps: int | None = Field(default=None, ge=1, le=100)
+    """LoRAs: the step count the LoRA was distilled for (workflows are checked against it)."""
+    strength: float = Field(default=1.0, ge=-10, le=10)
+    """LoRAs: the loader's strength_model."""
     updates: UpdateRule | None = None
+    """How `check-updates` finds newer releases; unset: content changes only."""
 
     @property
     def dest_name(self) -> str:
@@ -199,47 +221,70 @@ class Sampler(Strict):
     """KSampler settings the worker's workflows use."""
 
     steps: int = Field(default=4, ge=1, le=200)
+    """Denoising steps (a Lightning LoRA wants its distilled_steps)."""
     cfg: float = Field(default=1.0, ge=0, le=30)
+    """Guidance scale; 1 skips the unconditional pass (one transformer pass a step)."""
     sampler_name: str = Field(default="euler", pattern=r"^[a-z0-9_]+$")
+    """KSampler sampler name."""
     scheduler: str = Field(default="simple", pattern=r"^[a-z0-9_]+$")
+    """KSampler scheduler name."""
     denoise: float = Field(default=1.0, ge=0, le=1)
-    shift: float = Field(default=3.0, ge=0, le=100)  # ModelSamplingAuraFlow
+    """KSampler denoise."""
+    shift: float = Field(default=3.0, ge=0, le=100)
+    """ModelSamplingAuraFlow shift."""
 
 
 class Registry(Strict):
     """Per-registry limits checked before anything is built or pushed."""
 
     max_layer_bytes: int = Field(gt=0)
+    """Largest layer this registry accepts (GHCR: 10 GB, its default when unset)."""
 
 
 class ImageSettings(Strict):
+    """The image: its name, its base and what it must run on."""
+
     name: ImageRef
+    """Image repository to build and publish, e.g. ghcr.io/example/worker."""
     base: PinnedImageRef
+    """Base image pinned by digest: `name[:tag]@sha256:<64 hex>`."""
     comfyui_root: str = Field(default="/comfyui", pattern=r"^/[A-Za-z0-9._/-]*$")
+    """Where ComfyUI lives in the base image; models go to its models/ folder."""
     gpu_memory_gb: float = Field(gt=0, le=1024)
+    """GPU memory of the smallest card the worker runs on, in GiB (`verify`'s budget)."""
     registries: dict[str, Registry] = Field(default_factory=dict)
+    """Limits per registry host."""
 
 
 class SamplerOverride(Strict):
     """A variant's changes to the KSampler settings; unset fields keep the stack's."""
 
     steps: int | None = Field(default=None, ge=1, le=200)
+    """As sampler.steps."""
     cfg: float | None = Field(default=None, ge=0, le=30)
+    """As sampler.cfg."""
     sampler_name: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+    """As sampler.sampler_name."""
     scheduler: str | None = Field(default=None, pattern=r"^[a-z0-9_]+$")
+    """As sampler.scheduler."""
     denoise: float | None = Field(default=None, ge=0, le=1)
+    """As sampler.denoise."""
     shift: float | None = Field(default=None, ge=0, le=100)
+    """As sampler.shift."""
 
 
 class Variant(Strict):
     """One arm of an A/B test: an image tagged by the variant's name."""
 
-    baseline: bool = False  # the variant `cost` compares the others with
+    baseline: bool = False
+    """The variant `cost` compares the others with (default: the first)."""
     description: str = Field(default="", max_length=200)
+    """Free text for people."""
     sampler: SamplerOverride = SamplerOverride()
-    # The LoRA entry (in models:) this variant loads, e.g. the 8-step release; unset =
-    # the LoRA entries no variant claims. Every variant's image holds only its own LoRA.
+    """Sampler fields this variant changes."""
     lora: EntryName | None = None
+    """The LoRA entry (in models:) this variant loads, e.g. the 8-step release; unset: the
+    LoRA entries no variant claims. Every variant's image holds only its own LoRA."""
 
 
 # Variant names become image tags: keep them tag-safe and short.
@@ -247,12 +292,20 @@ VariantName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
 
 class Config(Strict):
+    """models.yaml."""
+
     version: int = Field(ge=1, le=1)
+    """Format version; 1."""
     image: ImageSettings
+    """The image and its base."""
     models: dict[EntryName, ModelEntry] = Field(min_length=1)
+    """The files the image holds, by entry name (lower_snake_case, stable across updates)."""
     sampler: Sampler = Sampler()
+    """KSampler settings the workflows are rendered with."""
     variants: dict[VariantName, Variant] = Field(default_factory=dict)
+    """A/B variants, each built as its own image; names become tags."""
     cost: CostSettings | None = None
+    """Inputs of `imagebuilder cost`."""
 
     def entries_by_role(self, role: Role) -> list[tuple[str, ModelEntry]]:
         return [(name, entry) for name, entry in self.models.items() if entry.role is role]
