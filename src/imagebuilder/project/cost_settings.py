@@ -16,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
 
 
 def _not_negative(parts: dict[str, float], where: str) -> None:
@@ -29,14 +35,23 @@ class WorkflowCost(_Strict):
     """One workflow (one or two reference images): what a step and the fixed part cost."""
 
     seconds_per_step: float = Field(gt=0, le=3600)
+    """GPU seconds of one denoising step (one transformer pass at cfg 1)."""
     fixed_seconds: dict[str, float] = Field(default_factory=dict)
-    warm_job_seconds: dict[str, float] = Field(default_factory=dict)  # by step count
-    fit: dict[str, float] = Field(default_factory=dict)  # least squares over jobs: a check
+    """Per-job seconds that do not scale with steps, by part (text encode, VAE, image I/O)."""
+    warm_job_seconds: dict[str, float] = Field(default_factory=dict)
+    """Measured warm job seconds, by step count."""
+    fit: dict[str, float] = Field(default_factory=dict)
+    """Least-squares fit of job seconds over steps: a cross-check of the two numbers above."""
     calls_per_job: dict[str, float] = Field(default_factory=dict)
+    """How often each timed part ran per job."""
     jobs: int | None = Field(default=None, ge=0)
+    """How many warm jobs the medians come from."""
     peak_vram_bytes: int | None = Field(default=None, ge=0)
+    """Peak GPU memory allocated by ComfyUI."""
     peak_vram_reserved_bytes: int | None = Field(default=None, ge=0)
+    """Peak GPU memory reserved by PyTorch's allocator."""
     source: str = Field(default="", max_length=500)
+    """Where the numbers come from."""
 
     @model_validator(mode="after")
     def _fixed_not_negative(self) -> WorkflowCost:
@@ -46,42 +61,59 @@ class WorkflowCost(_Strict):
 
 class FirstJob(_Strict):
     seconds: float = Field(gt=0, le=86_400)
+    """Wall seconds of the first job."""
     loaders: dict[str, float] = Field(default_factory=dict)
+    """Seconds each model loader took."""
     models_to_gpu: float | None = Field(default=None, ge=0)
+    """Seconds to move the models (LoRA merged) to the GPU."""
 
 
 class ColdStart(_Strict):
     """A fresh worker: ComfyUI's start, then a first job that loads every model."""
 
     server_start_seconds: float = Field(ge=0, le=86_400)
+    """Seconds from starting ComfyUI until it answers (median)."""
     server_start_samples: list[float] = Field(default_factory=list)
-    # page_cache_warm: files already in memory; page_cache_dropped: read from disk.
+    """Every measured start."""
     first_job_seconds: dict[str, FirstJob] = Field(min_length=1)
-    # The job the first-job numbers ran, so its warm equivalent can be subtracted.
+    """The first job: `page_cache_warm` (files in memory) and `page_cache_dropped` (disk)."""
     first_job_workflow: str = Field(default="", max_length=100)
+    """The workflow the first job ran, so its warm equivalent can be subtracted."""
     first_job_steps: int = Field(default=4, ge=1, le=200)
+    """The first job's step count."""
     source: str = Field(default="", max_length=500)
+    """Where the numbers come from."""
 
 
 class CostSettings(_Strict):
     """Measured GPU seconds, the GPU's price, and how many jobs a warm worker serves."""
 
     gpu: str = Field(min_length=1, max_length=100)
-    price_per_hour: float = Field(gt=0, le=10_000)  # dollars per GPU hour
-    seconds_per_step: float = Field(gt=0, le=3600)  # one denoising step (cfg 1)
-    # Per-job work that does not scale with steps: text encoding, VAE, image I/O, overhead.
+    """The GPU the seconds were measured on."""
+    price_per_hour: float = Field(gt=0, le=10_000)
+    """Dollars per GPU hour."""
+    seconds_per_step: float = Field(gt=0, le=3600)
+    """GPU seconds of one denoising step at cfg 1, for workflows not listed in `workflows`."""
     fixed_seconds: dict[str, float] = Field(default_factory=dict)
-    source: str = Field(default="", max_length=500)  # where the numbers come from
+    """Per-job seconds that do not scale with steps: text encoding, VAE, image I/O."""
+    source: str = Field(default="", max_length=500)
+    """Where the numbers come from."""
     workflows: dict[str, WorkflowCost] = Field(default_factory=dict)
+    """Each workflow's own numbers (one and two reference images differ)."""
     cold_start: ColdStart | None = None
-    # A worker's start and first job, spread over the jobs it serves before it stops.
+    """What a fresh worker pays before its first job."""
     jobs_per_worker: int = Field(default=100, ge=1, le=10_000_000)
-    # Report-only sections of a benchmark file.
+    """Jobs a warm worker serves before it stops: the cold start is spread over them."""
     measurement_schema: str = Field(default="", alias="schema", max_length=100)
+    """The measurement file's format (report only)."""
     memory: dict[str, Any] = Field(default_factory=dict)
+    """Peak VRAM and limited-VRAM runs (report only)."""
     fp8: dict[str, Any] = Field(default_factory=dict)
+    """What ComfyUI's FP8 matmul option did (report only)."""
     optimised_graphs: dict[str, Any] = Field(default_factory=dict)
+    """Old vs optimised workflow graphs: pixels and times (report only)."""
     environment: dict[str, Any] = Field(default_factory=dict)
+    """GPU, driver, ComfyUI commit, date (report only)."""
 
     @model_validator(mode="after")
     def _fixed_not_negative(self) -> CostSettings:
