@@ -99,6 +99,8 @@ def update(
     hub = make_hub()
     _output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
     proposal, planned = propose_update(loaded, lock_file, lock, entries or [], hub)
+    for note in proposal.notes:
+        _output.log(f"note: {note}")
     for problem in proposal.problems:
         _output.warn(problem.error.render())
     if markdown_out is not None:
@@ -110,7 +112,9 @@ def update(
         "applied": [c.as_dict() for c in proposal.changes],
         "config_changed": planned.config_changed if planned else False,
         "lock_changed": planned.lock_changed if planned else False,
+        "options": [c.as_dict() for c in proposal.options],  # held back, never applied
         "problems": [p.as_dict() for p in proposal.problems],
+        "notes": list(proposal.notes),
         "diff": planned.diff() if planned else "",
     }
 

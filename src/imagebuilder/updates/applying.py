@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imagebuilder.errors import ConfigError
@@ -85,7 +85,18 @@ def select_changes(proposal: Proposal, entries: Iterable[str], config: Config) -
         base = rule.follows if rule else None
         if change.kind is ChangeKind.LORA_FOR_NEW_BASE and base and wanted & {base, change.entry}:
             wanted |= {base, change.entry}
-    return proposal.for_entries(wanted)
+    # A LoRA that could not be looked up held its base back: naming only the base must
+    # still report why (and fail), not quietly say "nothing to update".
+    partners = {
+        name
+        for name, entry in config.models.items()
+        if entry.updates is not None
+        and entry.updates.follows is not None
+        and wanted & {name, entry.updates.follows}
+    }
+    narrowed = proposal.for_entries(wanted)
+    related = proposal.for_entries(wanted | partners)
+    return replace(narrowed, problems=related.problems)
 
 
 def config_edits(changes: Iterable[Change]) -> dict[KeyPath, str]:

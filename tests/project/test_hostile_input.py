@@ -1,0 +1,405 @@
+"""Hostile models.yaml, lock, measurements and Hub answers: bounded, refused, located.
+
+Each case is the regression test of one finding: the input used to crash (exit 1), hang,
+or get through. Now each ends in a clear message naming the file and line, the documented
+exit code, and well under a second. Every case runs through the real command line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from imagebuilder.cli.app import main
+from imagebuilder.errors import ExitCode
+
+ROOT = Path(__file__).resolve().parents[2]
+ORIGINAL = (ROOT / "models.yaml").read_text()
+FAST_S = 1.0  # every hostile input is refused within this
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(n for n, row in enumerate(text.split("\n"), 1) if needle in row)
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, float]:
+    capsys.readouterr()
+    started = time.perf_counter()
+    code = main(args)
+    elapsed = time.perf_counter() - started
+    return code, capsys.readouterr().err, elapsed
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[[str], Path]:
+    def write(text: str) -> Path:
+        path = tmp_path / "models.yaml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+def assert_refused(
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    *,
+    code: ExitCode,
+    where: str,
+    message: str,
+) -> None:
+    got, err, elapsed = run_cli(args, capsys)
+    assert got == code, err
+    assert where in err, err
+    assert re.search(message, err), err
+    assert "internal error" not in err
+    assert elapsed < FAST_S, f"took {elapsed:.2f} s"
+
+
+# --- models.yaml: depth, size, numbers -------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [250, 10_000])
+def test_deeply_nested_yaml_is_refused_at_its_line(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str], depth: int
+) -> None:
+    """Before: 250 levels -> RecursionError (exit 1); 10,000 levels -> busy > 300 s."""
+    text = ORIGINAL + "extra:\n  deep: " + "[" * depth + "]" * depth + "\n"
+    config = write_config(text)
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(config)],
+        code=ExitCode.CONFIG,
+        where=f"models.yaml:{line_of(text, 'deep:')}",
+        message="nested more than 32 levels deep",
+    )
+
+
+def test_deeply_nested_block_yaml_is_refused(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    nested = "".join(f"{'  ' * level}k{level}:\n" for level in range(60))
+    text = ORIGINAL + nested + "  " * 60 + "end: 1\n"
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(write_config(text))],
+        code=ExitCode.CONFIG,
+        where=f"models.yaml:{line_of(text, 'k32:')}",
+        message="nested more than 32 levels deep",
+    )
+
+
+def test_a_flood_of_yaml_nodes_is_refused(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = ORIGINAL + "extra: [" + ", ".join(["1"] * 120_000) + "]\n"
+    assert len(text.encode()) < 1_000_000  # under the size limit: the count limit decides
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(write_config(text))],
+        code=ExitCode.CONFIG,
+        where=f"models.yaml:{line_of(text, 'extra:')}",
+        message="more than 100000 values",
+    )
+
+
+def test_an_oversized_models_yaml_is_refused(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = ORIGINAL + "# " + "x" * 1_100_000 + "\n"
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(write_config(text))],
+        code=ExitCode.CONFIG,
+        where="models.yaml",
+        message="over the 1000000-byte limit",
+    )
+
+
+def test_a_5000_digit_number_is_refused_at_its_line(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: Python's int-digits limit raised ValueError (exit 1)."""
+    text = ORIGINAL.replace("  steps: 4 ", "  steps: " + "9" * 5000 + " ")
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(write_config(text))],
+        code=ExitCode.CONFIG,
+        where=f"models.yaml:{line_of(text, '  steps: 999')}",
+        message="number with 5000 digits",
+    )
+
+
+def test_a_large_but_readable_number_is_range_checked(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = ORIGINAL.replace("  steps: 4 ", "  steps: " + "9" * 40 + " ")
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(write_config(text))],
+        code=ExitCode.CONFIG,
+        where=f"models.yaml:{line_of(text, '  steps: 999')}",
+        message="less than or equal to 200",
+    )
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", ".NaN", "1e999"])
+def test_non_finite_cost_numbers_are_refused(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """Before: `cost` accepted .inf and printed `Infinity` (invalid JSON)."""
+    text = ORIGINAL.replace("vae_decode: 0.067", f"vae_decode: {value}")
+    config = write_config(text)
+    assert_refused(
+        capsys,
+        ["cost", "-c", str(config), "--json"],
+        code=ExitCode.CONFIG,
+        where=f"models.yaml:{line_of(text, 'vae_decode:')}",
+        message="finite number",
+    )
+
+
+def test_non_finite_numbers_are_refused_everywhere(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = ORIGINAL.replace("  shift: 3.0", "  shift: .nan")
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(write_config(text))],
+        code=ExitCode.CONFIG,
+        where=f"models.yaml:{line_of(text, 'shift: .nan')}",
+        message="finite number",
+    )
+
+
+def test_non_finite_measurements_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "models.yaml"
+    config.write_text(ORIGINAL)
+    measurements = tmp_path / "measured.yaml"
+    measurements.write_text("gpu: H200\nprice_per_hour: 3.5\nseconds_per_step: .inf\n")
+    assert_refused(
+        capsys,
+        ["cost", "-c", str(config), "--measurements", str(measurements), "--json"],
+        code=ExitCode.CONFIG,
+        where="measured.yaml:3",
+        message="finite number",
+    )
+
+
+def test_cost_json_is_always_valid_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "models.yaml"
+    config.write_text(ORIGINAL)
+    capsys.readouterr()
+    assert main(["cost", "-c", str(config), "--json"]) == 0
+    out = capsys.readouterr().out
+    json.loads(out, parse_constant=lambda name: pytest.fail(f"non-finite {name} in output"))
+
+
+# --- paths ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  comfyui_root: /comfyui", "  comfyui_root: /comfyui/../../etc", r"'\.\.'"),
+        ("  comfyui_root: /comfyui", "  comfyui_root: /comfyui/./models", r"'\.'"),
+        ("  comfyui_root: /comfyui", "  comfyui_root: //comfyui", "empty path segment"),
+        ("    folder: vae\n", "    folder: vae\n    filename: '..'\n", r"'\.\.'"),
+        ("    folder: vae\n", "    folder: vae\n    filename: '.'\n", r"'\.'"),
+        ("    folder: vae\n", "    folder: vae\n    filename: x.ckpt\n", "pickle"),
+        ("    folder: vae\n", "    folder: vae\n    filename: x.pt\n", "pickle"),
+        ("    folder: vae\n", "    folder: vae\n    filename: x.pth\n", "pickle"),
+        ("    folder: vae\n", "    folder: vae\n    filename: x.bin\n", "pickle"),
+        ("    folder: vae\n", "    folder: vae\n    filename: x.pkl\n", "pickle"),
+        ("    folder: vae\n", "    folder: vae\n    filename: vae\n", "safetensors"),
+    ],
+)
+def test_unsafe_path_values_are_refused(
+    write_config: Callable[[str], Path],
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    message: str,
+) -> None:
+    """Before: `filename: '..'` and `comfyui_root: /comfyui/../../etc` passed validate."""
+    text = ORIGINAL.replace(old, new, 1)
+    assert text != ORIGINAL
+    needle = new.strip().split("\n")[-1]
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(write_config(text))],
+        code=ExitCode.CONFIG,
+        where=f"models.yaml:{line_of(text, needle)}",
+        message=message,
+    )
+
+
+# --- control and bidi characters --------------------------------------------------------
+
+HOSTILE_CHARACTERS = {
+    "NUL": "\x00",
+    "ESC": "\x1b",
+    "DEL": "\x7f",
+    "C1 CSI": "\x9b",
+    "C1 NEL": "\x85",
+    "LINE SEPARATOR": "\u2028",
+    "PARAGRAPH SEPARATOR": "\u2029",
+    "LRE": "\u202a",
+    "RLO": "\u202e",
+    "LRI": "\u2066",
+    "PDI": "\u2069",
+    "LRM": "\u200e",
+    "RLM": "\u200f",
+    "ZERO WIDTH SPACE": "\u200b",
+    "BOM mid-file": "\ufeff",
+    "ARABIC LETTER MARK": "\u061c",
+}
+
+
+@pytest.mark.parametrize("char", HOSTILE_CHARACTERS.values(), ids=HOSTILE_CHARACTERS.keys())
+def test_control_and_bidi_characters_are_refused_in_values(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str], char: str
+) -> None:
+    escaped = f"\\u{ord(char):04x}"  # written as a YAML escape, so only the value holds it
+    text = ORIGINAL.replace("  gpu: NVIDIA H200", f'  gpu: "NVIDIA{escaped}H200"')
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(write_config(text))],
+        code=ExitCode.CONFIG,
+        where=f"models.yaml:{line_of(text, '  gpu: ')}",
+        message=f"U\\+{ord(char):04X}",
+    )
+
+
+@pytest.mark.parametrize(
+    "char",
+    [c for c in HOSTILE_CHARACTERS.values() if c not in "\x00\x85\u2028\u2029"],
+    ids=[k for k, c in HOSTILE_CHARACTERS.items() if c not in "\x00\x85\u2028\u2029"],
+)
+def test_control_and_bidi_characters_are_refused_raw_even_in_comments(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str], char: str
+) -> None:
+    """A bidi override in a comment makes a reviewer read another file than YAML does."""
+    text = ORIGINAL.replace("# the smallest card", f"# the smallest{char} card")
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(write_config(text))],
+        code=ExitCode.CONFIG,
+        where=f"models.yaml:{line_of(text, 'the smallest')}",
+        message=f"U\\+{ord(char):04X}",
+    )
+
+
+def test_a_repo_path_with_a_bidi_override_is_refused() -> None:
+    from imagebuilder.project.config import check_repo_path
+
+    with pytest.raises(ValueError, match="control"):
+        check_repo_path("split_files/vae/x\u202egpj.safetensors")
+    with pytest.raises(ValueError, match="control"):
+        check_repo_path("split_files/vae/x\x9b.safetensors")
+
+
+# --- the lock ---------------------------------------------------------------------------
+
+
+def _lock_text(models: str) -> str:
+    return '{"models": ' + models + ', "version": 1}\n'
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    config = tmp_path / "models.yaml"
+    config.write_text(ORIGINAL)
+    return config
+
+
+@pytest.mark.parametrize("depth", [250, 100_000])
+def test_a_deeply_nested_lock_is_refused(
+    project: Path, capsys: pytest.CaptureFixture[str], depth: int
+) -> None:
+    """Before: RecursionError, exit 1."""
+    lock = project.with_name("models.lock.json")
+    lock.write_text(_lock_text("{\n" + '"x": ' + "[" * depth + "]" * depth + "}"))
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(project)],
+        code=ExitCode.CONFIG,
+        where="models.lock.json:2",
+        message="nested more than 32 levels deep",
+    )
+
+
+def test_a_lock_number_with_5000_digits_is_refused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = project.with_name("models.lock.json")
+    lock.write_text(_lock_text('{\n"vae": {"size":\n' + "9" * 5000 + "}}"))
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(project)],
+        code=ExitCode.CONFIG,
+        where="models.lock.json:3",
+        message="number with 5000 digits",
+    )
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_in_the_lock_are_refused(
+    project: Path, capsys: pytest.CaptureFixture[str], constant: str
+) -> None:
+    lock = project.with_name("models.lock.json")
+    lock.write_text(_lock_text('{\n"vae": {\n"size": ' + constant + "}}"))
+    assert_refused(
+        capsys,
+        ["validate", "-c", str(project)],
+        code=ExitCode.CONFIG,
+        where="models.lock.json:3",
+        message="finite number",
+    )
+
+
+def test_a_lock_entry_name_with_escape_is_refused_and_never_printed_raw(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: a lock entry name with ESC reached the terminal raw."""
+    lock = project.with_name("models.lock.json")
+    entry = {
+        "repo": "Comfy-Org/Qwen-Image_ComfyUI",
+        "file": "split_files/vae/qwen_image_vae.safetensors",
+        "revision": "main",
+        "commit": "a" * 40,
+        "sha256": "b" * 64,
+        "size": 1,
+    }
+    lock.write_text(json.dumps({"version": 1, "models": {"vae\x1b]0;pwned\x07": entry}}))
+    capsys.readouterr()
+    code = main(["validate", "-c", str(project)])
+    captured = capsys.readouterr()
+    assert code == ExitCode.CONFIG
+    assert "\x1b" not in captured.err + captured.out
+    assert "\x07" not in captured.err + captured.out
+    assert "lock entry name" in captured.err
+
+
+def test_printing_hostile_text_is_terminal_safe(capsys: pytest.CaptureFixture[str]) -> None:
+    from rich.table import Table
+
+    from imagebuilder.cli import output as _output
+
+    hostile = "name\x1b[31m\u202eevil\x9b2J\u2028x"
+    table = Table("entry")
+    table.add_row(hostile)
+    _output.stdout.print(table)
+    _output.stdout.print(hostile)
+    _output.log(hostile)
+    _output.warn(hostile)
+    captured = capsys.readouterr()
+    for char in ("\x1b", "\u202e", "\x9b", "\u2028"):
+        assert char not in captured.out + captured.err
