@@ -8,15 +8,26 @@ exit code, and well under a second. Every case runs through the real command lin
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.table import Table
 
+from imagebuilder.cli import output as _output
 from imagebuilder.cli.app import main
 from imagebuilder.errors import ExitCode
+from imagebuilder.project.atomic import atomic_write_text, temp_files_of
+from imagebuilder.project.characters import UNSAFE_CHARACTERS
+from imagebuilder.project.config import check_repo_path
+from test_security import _Server, liar  # noqa: F401 -- the lying loopback server
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINAL = (ROOT / "models.yaml").read_text()
@@ -97,27 +108,27 @@ def test_deeply_nested_block_yaml_is_refused(
 def test_a_flood_of_yaml_nodes_is_refused(
     write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = ORIGINAL + "extra: [" + ", ".join(["1"] * 120_000) + "]\n"
-    assert len(text.encode()) < 1_000_000  # under the size limit: the count limit decides
+    text = ORIGINAL + "extra: [" + ", ".join(["1"] * 20_000) + "]\n"
+    assert len(text.encode()) < 256 * 1024  # under the size limit: the count limit decides
     assert_refused(
         capsys,
         ["validate", "-c", str(write_config(text))],
         code=ExitCode.CONFIG,
         where=f"models.yaml:{line_of(text, 'extra:')}",
-        message="more than 100000 values",
+        message="more than 10000 values",
     )
 
 
 def test_an_oversized_models_yaml_is_refused(
     write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = ORIGINAL + "# " + "x" * 1_100_000 + "\n"
+    text = ORIGINAL + "# " + "x" * 300_000 + "\n"
     assert_refused(
         capsys,
         ["validate", "-c", str(write_config(text))],
         code=ExitCode.CONFIG,
         where="models.yaml",
-        message="over the 1000000-byte limit",
+        message="over the 262144-byte limit",
     )
 
 
@@ -298,8 +309,6 @@ def test_control_and_bidi_characters_are_refused_raw_even_in_comments(
 
 
 def test_a_repo_path_with_a_bidi_override_is_refused() -> None:
-    from imagebuilder.project.config import check_repo_path
-
     with pytest.raises(ValueError, match="control"):
         check_repo_path("split_files/vae/x\u202egpj.safetensors")
     with pytest.raises(ValueError, match="control"):
@@ -389,10 +398,6 @@ def test_a_lock_entry_name_with_escape_is_refused_and_never_printed_raw(
 
 
 def test_printing_hostile_text_is_terminal_safe(capsys: pytest.CaptureFixture[str]) -> None:
-    from rich.table import Table
-
-    from imagebuilder.cli import output as _output
-
     hostile = "name\x1b[31m\u202eevil\x9b2J\u2028x"
     table = Table("entry")
     table.add_row(hostile)
@@ -403,3 +408,86 @@ def test_printing_hostile_text_is_terminal_safe(capsys: pytest.CaptureFixture[st
     captured = capsys.readouterr()
     for char in ("\x1b", "\u202e", "\x9b", "\u2028"):
         assert char not in captured.out + captured.err
+
+
+def test_the_unsafe_class_is_exactly_these_unicode_categories() -> None:
+    """Written out as ranges for a fast import; checked here against every code point."""
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    found = {match.start() for match in UNSAFE_CHARACTERS.finditer(everything)}
+    expected = {
+        code
+        for code, char in enumerate(everything)
+        if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp", "Cs"} and char not in "\t\n\r"
+    }
+    assert found == expected
+
+
+# --- Hub answers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "owner/repo", "sha": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"id": "owner/repo", "sha": ' + b"[" * 900 + b"]" * 900 + b"}",
+        b'{"id": "owner/repo", "sha": "' + b"a" * 40 + b'", "siblings": ' + b"9" * 5000 + b"}",
+    ],
+    ids=["nested-100000", "nested-900", "5000-digits"],
+)
+def test_a_hostile_hub_answer_is_a_hub_error(
+    liar: _Server,  # noqa: F811 -- the fixture imported above
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    body: bytes,
+) -> None:
+    """Before: a model-info answer nested deep was a RecursionError (exit 1)."""
+    liar.answer("/api/models/", body)
+    monkeypatch.setenv("HF_ENDPOINT", liar.url)
+    config = tmp_path / "models.yaml"
+    config.write_text(ORIGINAL)
+    assert_refused(
+        capsys,
+        ["lock", "-c", str(config)],
+        code=ExitCode.HUB,
+        where="@main",
+        message="cannot be read|malformed",
+    )
+
+
+# --- temp files -------------------------------------------------------------------------
+
+
+def test_temp_files_left_by_a_killed_writer_are_cleaned_on_the_next_write(tmp_path: Path) -> None:
+    """kill -9 between the temp file's creation and its rename leaves it behind."""
+    target = tmp_path / "models.lock.json"
+    target.write_text("old\n")
+    child = textwrap.dedent(
+        f"""
+        import os, signal
+        from pathlib import Path
+        from imagebuilder.project import atomic
+        real_replace = os.replace
+        def die(*args):  # the moment between writing the temp file and renaming it
+            os.kill(os.getpid(), signal.SIGKILL)
+        atomic.os.replace = die
+        atomic.atomic_write_text(Path({str(target)!r}), "new\\n")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", child], check=False)
+    assert done.returncode == -9
+    assert target.read_text() == "old\n"  # never half-written
+    assert len(temp_files_of(target)) == 1  # but the temp file stayed
+
+    atomic_write_text(target, "newer\n")
+    assert target.read_text() == "newer\n"
+    assert temp_files_of(target) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models.lock.json"]
+
+
+def test_a_live_writers_temp_file_is_left_alone(tmp_path: Path) -> None:
+    target = tmp_path / "models.lock.json"
+    in_flight = tmp_path / f".models.lock.json.{os.getpid()}.tmp-abc"  # this process: alive
+    in_flight.write_text("partial")
+    atomic_write_text(target, "x\n")
+    assert temp_files_of(target) == [in_flight]

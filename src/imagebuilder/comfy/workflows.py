@@ -59,6 +59,11 @@ def _load_template(path: Path) -> Template:
         graph = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WorkflowError(f"template is not valid JSON: {exc}", location=str(path)) from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number, hostile nesting
+        raise WorkflowError(
+            f"template cannot be read ({type(exc).__name__}: nested too deep or a number too long)",
+            location=str(path),
+        ) from None
     if not isinstance(graph, dict) or not all(isinstance(v, dict) for v in graph.values()):
         raise WorkflowError(
             "template is not an API-format graph (an object of node id -> node)",

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from imagebuilder.project.characters import first_unsafe
+
 # Hub repo ids: "owner/name", each part 1-96 of [A-Za-z0-9._-], no "--" or ".." (the
 # Hub's own rule), so a repo id can never smuggle a path or an option into a URL.
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -55,19 +57,22 @@ def check_revision(value: str) -> str:
 
 
 def check_repo_path(value: str) -> str:
-    path = PurePosixPath(value)
     if (
         not value
         or value.startswith("/")
         or "\\" in value
         or any(part in ("", ".", "..") for part in value.split("/"))
-        or any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+        or first_unsafe(value) is not None
     ):
         raise ValueError(
             f"{value!r} is not a safe relative path in the repo "
-            "(no leading '/', no '..', no backslashes or control characters)"
+            "(no leading '/', no '..', no backslashes, control or bidi characters)"
         )
-    suffix = path.suffix.lower()
+    return _safetensors_suffix(value)
+
+
+def _safetensors_suffix(value: str) -> str:
+    suffix = PurePosixPath(value).suffix.lower()
     if suffix in PICKLE_SUFFIXES:
         raise ValueError(
             f"{value!r} is a pickle-based format ({suffix}), refused: loading it can run "
@@ -75,6 +80,30 @@ def check_repo_path(value: str) -> str:
         )
     if suffix != ".safetensors":
         raise ValueError(f"{value!r} is not a .safetensors file; only safetensors are supported")
+    return value
+
+
+def check_dest_filename(value: str) -> str:
+    """The name a model gets in its ComfyUI folder: one plain path segment, safetensors.
+
+    ComfyUI picks the loader by extension, so a safetensors file named ``x.ckpt`` would be
+    unpickled; '.' and '..' would write the model over its folder or its parent.
+    """
+    if value in (".", ".."):
+        raise ValueError(f"{value!r} is not a file name ('.' and '..' name folders)")
+    return _safetensors_suffix(value)
+
+
+def check_container_root(value: str) -> str:
+    """An absolute, already-normal path in the image: no '.', '..' or empty segments."""
+    parts = value.split("/")[1:]
+    if value == "/":
+        return value
+    for part in parts:
+        if part in (".", ".."):
+            raise ValueError(f"{value!r} holds the segment {part!r}; write the path out in full")
+        if part == "":
+            raise ValueError(f"{value!r} holds an empty path segment ('//' or a trailing '/')")
     return value
 
 
@@ -105,6 +134,8 @@ def check_regex(value: str) -> str:
 RepoId = Annotated[str, AfterValidator(check_repo_id)]
 Revision = Annotated[str, AfterValidator(check_revision)]
 RepoPath = Annotated[str, AfterValidator(check_repo_path)]
+DestFilename = Annotated[str, AfterValidator(check_dest_filename)]
+ContainerRoot = Annotated[str, AfterValidator(check_container_root)]
 ImageRef = Annotated[str, AfterValidator(check_image_ref)]
 PinnedImageRef = Annotated[str, AfterValidator(check_pinned_image)]
 Regex = Annotated[str, AfterValidator(check_regex)]
@@ -133,7 +164,9 @@ ROLE_FOLDERS: dict[Role, frozenset[str]] = {
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan=False: YAML's .inf/.nan (and 1e999) are floats; none is a valid setting,
+    # and one that reached `cost --json` printed `Infinity`, which is not JSON.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class RepoSearch(Strict):
@@ -167,7 +200,7 @@ class ModelEntry(Strict):
     revision: Revision = "main"
     folder: str = Field(pattern=r"^[a-z_]+$")
     # Name in the ComfyUI folder; defaults to the file's base name.
-    filename: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._+-]{1,200}$")
+    filename: DestFilename | None = Field(default=None, pattern=r"^[A-Za-z0-9._+-]{1,200}$")
     distilled_steps: int | None = Field(default=None, ge=1, le=100)  # LoRAs: steps it targets
     strength: float = Field(default=1.0, ge=-10, le=10)  # LoRAs: strength_model
     updates: UpdateRule | None = None
@@ -214,7 +247,7 @@ class Registry(Strict):
 class ImageSettings(Strict):
     name: ImageRef
     base: PinnedImageRef
-    comfyui_root: str = Field(default="/comfyui", pattern=r"^/[A-Za-z0-9._/-]*$")
+    comfyui_root: ContainerRoot = Field(default="/comfyui", pattern=r"^/[A-Za-z0-9._/-]{0,200}$")
     gpu_memory_gb: float = Field(gt=0, le=1024)
     registries: dict[str, Registry] = Field(default_factory=dict)
 

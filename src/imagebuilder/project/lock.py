@@ -17,15 +17,17 @@ from imagebuilder.errors import ConfigError, LockDriftError
 from imagebuilder.project.atomic import atomic_write_text
 from imagebuilder.project.config import (
     Config,
+    EntryName,
     RepoId,
     RepoPath,
     Revision,
     is_commit_sha,
     is_sha256,
 )
+from imagebuilder.project.jsonguard import load_json
 
 LOCK_NAME = "models.lock.json"
-MAX_LOCK_BYTES = 5_000_000
+MAX_LOCK_BYTES = 1_000_000  # ~4,000 entries; bounds the cost of locating a refusal
 
 
 def _commit(value: str) -> str:
@@ -52,7 +54,7 @@ class LockEntry(BaseModel):
     revision: Revision
     commit: CommitSha
     sha256: Sha256
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=2**50)  # a PiB: past any model file
     # Filled by `publish`: the digest of this file's deterministic layer, so a later
     # publish can skip the Hub entirely when the registry already has it.
     layer_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
@@ -65,7 +67,7 @@ class Lock(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     version: int = Field(ge=1, le=1)
-    models: dict[str, LockEntry]
+    models: dict[EntryName, LockEntry]  # names are printed: the models.yaml rule applies
 
     def to_json(self) -> str:
         data = self.model_dump(mode="json", exclude_none=True)
@@ -88,24 +90,43 @@ def load_lock(path: Path) -> Lock | None:
         return None
     if path.stat().st_size > MAX_LOCK_BYTES:
         raise ConfigError(f"lock file is over {MAX_LOCK_BYTES} bytes", location=str(path))
+    hint = "regenerate it with `imagebuilder lock`"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"lock file is not valid UTF-8 (byte {exc.start})", location=str(path), hint=hint
+        ) from None
+    data = load_json(text, path, hint=hint)
+    try:
         return Lock.model_validate(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(
-            f"lock file is not valid JSON: {exc}",
-            location=str(path),
-            hint="regenerate it with `imagebuilder lock`",
-        ) from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key_path = ".".join(str(part) for part in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(
-            f"lock file is invalid at {key_path}: {message}",
-            location=str(path),
-            hint="regenerate it with `imagebuilder lock`",
-        ) from None
+        raise _invalid(exc, text, path, hint) from None
+
+
+def _invalid(error: ValidationError, text: str, path: Path, hint: str) -> ConfigError:
+    """The first schema problem, at the line of its entry (names are hostile: escaped)."""
+    first = error.errors()[0]
+    loc = first["loc"]
+    key_path = ".".join(ascii(part)[1:-1] if isinstance(part, str) else str(part) for part in loc)
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if len(loc) == 3 and loc[0] == "models" and loc[2] == "[key]":
+        message = (
+            f"lock entry name {loc[1]!a} is not an entry name "
+            "(lowercase letters, digits and '_', as in models.yaml)"
+        )
+        key_path = "models"
+    line = 1
+    if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], str):
+        at = text.find(json.dumps(loc[1]) + ":")
+        line = text.count("\n", 0, at) + 1 if at >= 0 else 1
+    return ConfigError(
+        f"lock file is invalid at {key_path}: {message}",
+        location=f"{path.name}:{line}",
+        hint=hint,
+        line=line,
+        file=str(path),
+    )
 
 
 def write_lock(path: Path, lock: Lock) -> None:
