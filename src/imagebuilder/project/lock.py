@@ -25,6 +25,7 @@ from imagebuilder.project.config import (
     is_sha256,
 )
 from imagebuilder.project.jsonguard import load_json
+from imagebuilder.project.writelock import changed_underneath, writer_lock
 
 LOCK_NAME = "models.lock.json"
 MAX_LOCK_BYTES = 1_000_000  # ~4,000 entries; bounds the cost of locating a refusal
@@ -133,27 +134,76 @@ def write_lock(path: Path, lock: Lock) -> None:
     atomic_write_text(path, lock.to_json())
 
 
-def record_lock(path: Path, previous: Lock | None, lock: Lock) -> bool:
-    """Write ``lock`` unless it equals ``previous`` (the file keeps its mtime); changed?"""
-    changed = previous is None or previous.to_json() != lock.to_json()
-    if changed:
-        write_lock(path, lock)
+def record_lock(config_path: Path, lock: Lock, *, config_text: str) -> bool:
+    """Write ``lock`` beside models.yaml under the writer lock; whether it changed.
+
+    Inside the writer lock, models.yaml must still be ``config_text`` (what the lock was
+    resolved from) and the lock on disk is re-read: layer digests a publish recorded
+    meanwhile are kept for unchanged pins, and an unchanged lock is not rewritten (the
+    file keeps its mtime)."""
+    path = lock_path_for(config_path)
+    with writer_lock(config_path, "lock"):
+        if config_path.read_text(encoding="utf-8") != config_text:
+            raise changed_underneath(config_path, config_path.name)
+        current = load_lock(path)
+        lock = with_recorded_digests(lock, current)
+        changed = current is None or current.to_json() != lock.to_json()
+        if changed:
+            write_lock(path, lock)
     return changed
+
+
+def same_pin(a: LockEntry, b: LockEntry) -> bool:
+    """The same file at the same commit, whatever layer digest either one records."""
+    bare = {"layer_digest": None}
+    return a.model_copy(update=bare) == b.model_copy(update=bare)
+
+
+def pins_equal(a: Lock | None, b: Lock | None) -> bool:
+    """Whether two locks pin the same files; layer digests (publish's cache) aside."""
+    if a is None or b is None:
+        return a is b
+    return a.for_image() == b.for_image()
+
+
+def with_recorded_digests(planned: Lock, current: Lock | None) -> Lock:
+    """``planned`` plus the layer digests ``current`` (the lock on disk now) recorded for
+    the very same pins: a publish that ran meanwhile keeps its work, a moved pin does not."""
+    if current is None:
+        return planned
+    models = {}
+    for name, entry in planned.models.items():
+        now = current.models.get(name)
+        keep = entry.layer_digest is None and now is not None and same_pin(now, entry)
+        models[name] = now if keep and now is not None else entry
+    return Lock(version=planned.version, models=models)
 
 
 class LockRecorder:
     """Writes each new layer digest into the lock as soon as its blob is committed (a
-    publish cut short keeps what it uploaded). Called from upload threads."""
+    publish cut short keeps what it uploaded). Called from upload threads.
 
-    def __init__(self, path: Path, lock: Lock):
-        self.path, self.lock = path, lock
+    Into the lock as it is on disk at that moment, under the writer lock: a publish runs
+    for minutes, and an `update` that finished meanwhile must not be reverted (it once
+    was: the recorder wrote back the lock it read at the start). The lock read at the
+    start only says which file was published; a digest whose pin moved is dropped."""
+
+    def __init__(self, config_path: Path, published: Lock):
+        self.config_path, self.published = config_path, published
+        self.path = lock_path_for(config_path)
         self._mutex = threading.Lock()
 
     def __call__(self, name: str, digest: str) -> None:
-        with self._mutex:
-            entry = self.lock.models[name].model_copy(update={"layer_digest": digest})
-            self.lock = Lock(version=self.lock.version, models={**self.lock.models, name: entry})
-            write_lock(self.path, self.lock)
+        published = self.published.models[name]
+        with self._mutex, writer_lock(self.config_path, "publish"):
+            current = load_lock(self.path)
+            now = current.models.get(name) if current is not None else None
+            if current is None or now is None or not same_pin(now, published):
+                return  # the lock moved on during the publish
+            if now.layer_digest != digest:
+                entry = now.model_copy(update={"layer_digest": digest})
+                models = {**current.models, name: entry}
+                write_lock(self.path, Lock(version=current.version, models=models))
 
 
 def drift(config: Config, lock: Lock | None) -> list[str]:
