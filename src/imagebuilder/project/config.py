@@ -241,7 +241,7 @@ class Sampler(Strict):
 class Registry(Strict):
     """Per-registry limits checked before anything is built or pushed."""
 
-    max_layer_bytes: int = Field(gt=0)
+    max_layer_bytes: int = Field(gt=0, le=2**50)  # a PiB: past any registry's limit
 
 
 class ImageSettings(Strict):
@@ -289,6 +289,8 @@ class CostSettings(Strict):
         for part, seconds in self.fixed_seconds.items():
             if seconds < 0:
                 raise ValueError(f"fixed_seconds.{part} is negative ({seconds})")
+            if seconds > 3600:  # like seconds_per_step: an hour of fixed work is a typo
+                raise ValueError(f"fixed_seconds.{part} is over 3600 ({seconds})")
         return self
 
 
