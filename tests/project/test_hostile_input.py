@@ -26,7 +26,7 @@ from imagebuilder.cli.app import main
 from imagebuilder.errors import ExitCode
 from imagebuilder.project.atomic import atomic_write_text, temp_files_of
 from imagebuilder.project.characters import UNSAFE_CHARACTERS
-from imagebuilder.project.config import check_repo_path
+from imagebuilder.project.pathrules import check_repo_path
 from test_security import _Server, liar  # noqa: F401 -- the lying loopback server
 
 ROOT = Path(__file__).resolve().parents[2]

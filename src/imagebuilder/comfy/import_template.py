@@ -24,9 +24,9 @@ from imagebuilder.project.config import (
     SINGLE_ROLES,
     Role,
     check_repo_id,
-    check_repo_path,
     check_revision,
 )
+from imagebuilder.project.pathrules import check_repo_path
 from imagebuilder.project.yamlsource import round_trip_yaml
 
 MAX_WORKFLOW_BYTES = 20_000_000

@@ -21,7 +21,11 @@ from pydantic import (
     model_validator,
 )
 
-from imagebuilder.project.characters import first_unsafe
+from imagebuilder.project.pathrules import (
+    check_container_root,
+    check_dest_filename,
+    check_repo_path,
+)
 
 # Hub repo ids: "owner/name", each part 1-96 of [A-Za-z0-9._-], no "--" or ".." (the
 # Hub's own rule), so a repo id can never smuggle a path or an option into a URL.
@@ -35,7 +39,6 @@ _IMAGE_REF = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?"
     r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
-PICKLE_SUFFIXES = frozenset({".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"})
 
 
 def check_repo_id(value: str) -> str:
@@ -53,57 +56,6 @@ def check_revision(value: str) -> str:
             f"{value!r} is not a valid revision; use a branch or tag name such as 'main', "
             "or a 40-character commit sha"
         )
-    return value
-
-
-def check_repo_path(value: str) -> str:
-    if (
-        not value
-        or value.startswith("/")
-        or "\\" in value
-        or any(part in ("", ".", "..") for part in value.split("/"))
-        or first_unsafe(value) is not None
-    ):
-        raise ValueError(
-            f"{value!r} is not a safe relative path in the repo "
-            "(no leading '/', no '..', no backslashes, control or bidi characters)"
-        )
-    return _safetensors_suffix(value)
-
-
-def _safetensors_suffix(value: str) -> str:
-    suffix = PurePosixPath(value).suffix.lower()
-    if suffix in PICKLE_SUFFIXES:
-        raise ValueError(
-            f"{value!r} is a pickle-based format ({suffix}), refused: loading it can run "
-            "arbitrary code; use the .safetensors release of this model"
-        )
-    if suffix != ".safetensors":
-        raise ValueError(f"{value!r} is not a .safetensors file; only safetensors are supported")
-    return value
-
-
-def check_dest_filename(value: str) -> str:
-    """The name a model gets in its ComfyUI folder: one plain path segment, safetensors.
-
-    ComfyUI picks the loader by extension, so a safetensors file named ``x.ckpt`` would be
-    unpickled; '.' and '..' would write the model over its folder or its parent.
-    """
-    if value in (".", ".."):
-        raise ValueError(f"{value!r} is not a file name ('.' and '..' name folders)")
-    return _safetensors_suffix(value)
-
-
-def check_container_root(value: str) -> str:
-    """An absolute, already-normal path in the image: no '.', '..' or empty segments."""
-    parts = value.split("/")[1:]
-    if value == "/":
-        return value
-    for part in parts:
-        if part in (".", ".."):
-            raise ValueError(f"{value!r} holds the segment {part!r}; write the path out in full")
-        if part == "":
-            raise ValueError(f"{value!r} holds an empty path segment ('//' or a trailing '/')")
     return value
 
 
