@@ -2,7 +2,8 @@
 
 Each case is the regression test of one finding: the input used to crash (exit 1), hang,
 or get through. Now each ends in a clear message naming the file and line, the documented
-exit code, and well under a second. Every case runs through the real command line.
+exit code, and quickly (benchmarks/bench_hostile_input.py times each against its one-second
+target). Every case runs through the real command line.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from test_security import _Server, liar  # noqa: F401 -- the lying loopback serv
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINAL = (ROOT / "models.yaml").read_text()
-FAST_S = 1.0  # every hostile input is refused within this
+# A hang guard, generous for a loaded CI machine: the under-a-second target for each
+# case is measured by benchmarks/bench_hostile_input.py, not by a timed test.
+FAST_S = 5.0
 
 
 def line_of(text: str, needle: str) -> int:
@@ -109,26 +112,26 @@ def test_a_flood_of_yaml_nodes_is_refused(
     write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = ORIGINAL + "extra: [" + ", ".join(["1"] * 20_000) + "]\n"
-    assert len(text.encode()) < 256 * 1024  # under the size limit: the count limit decides
+    assert len(text.encode()) < 128 * 1024  # under the size limit: the count limit decides
     assert_refused(
         capsys,
         ["validate", "-c", str(write_config(text))],
         code=ExitCode.CONFIG,
         where=f"models.yaml:{line_of(text, 'extra:')}",
-        message="more than 10000 values",
+        message="more than 5000 values",
     )
 
 
 def test_an_oversized_models_yaml_is_refused(
     write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = ORIGINAL + "# " + "x" * 300_000 + "\n"
+    text = ORIGINAL + "# " + "x" * 140_000 + "\n"
     assert_refused(
         capsys,
         ["validate", "-c", str(write_config(text))],
         code=ExitCode.CONFIG,
         where="models.yaml",
-        message="over the 262144-byte limit",
+        message="over the 131072-byte limit",
     )
 
 
@@ -289,11 +292,7 @@ def test_control_and_bidi_characters_are_refused_in_values(
     )
 
 
-@pytest.mark.parametrize(
-    "char",
-    [c for c in HOSTILE_CHARACTERS.values() if c not in "\x00\x85\u2028\u2029"],
-    ids=[k for k, c in HOSTILE_CHARACTERS.items() if c not in "\x00\x85\u2028\u2029"],
-)
+@pytest.mark.parametrize("char", HOSTILE_CHARACTERS.values(), ids=HOSTILE_CHARACTERS.keys())
 def test_control_and_bidi_characters_are_refused_raw_even_in_comments(
     write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str], char: str
 ) -> None:

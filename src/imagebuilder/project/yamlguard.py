@@ -2,9 +2,10 @@
 
 ruamel.yaml builds documents recursively and in pure Python: 250 nested ``[`` ended in
 a RecursionError, 10,000 kept it busy for minutes, and a 5,000-digit number broke
-Python's int conversion. So the event stream is checked first, stopping at the first
-event past a limit: aliases (exponential expansion), several documents, nesting depth,
-node count, invisible or control characters in any key or value, and number length.
+Python's int conversion. So every event is checked as the parser hands it to the
+composer, stopping at the first event past a limit: aliases (exponential expansion),
+several documents, nesting depth, node count, invisible or control characters in any
+key or value, and number length.
 Raw text is checked before that, where a regular expression is enough (fast, and it
 also covers comments, where a bidi override can make a file review as something else).
 """
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+from ruamel.yaml import YAML
 from ruamel.yaml.events import (
     AliasEvent,
     CollectionEndEvent,
@@ -27,7 +30,7 @@ from imagebuilder.errors import ConfigError
 from imagebuilder.project.characters import describe, first_unsafe, refusal
 
 MAX_DEPTH = 32  # models.yaml needs 5 levels; nothing legitimate nests 32 deep
-MAX_NODES = 10_000  # keys, values and collections: a 100-entry models.yaml has ~2,000
+MAX_NODES = 5_000  # keys, values and collections: a 100-entry models.yaml has ~2,500
 MAX_NUMBER_DIGITS = 50  # far past any count, size or price; far below int()'s 4,300
 # Plain scalars YAML 1.2 reads as numbers (ruamel also takes '_' separators and 0o/0x).
 _NUMBER = re.compile(r"[-+]?(?:0[xob][0-9a-fA-F_]+|[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?)")
@@ -91,10 +94,15 @@ def _check_scalar(event: ScalarEvent, path: Path) -> None:
             )
 
 
-def check_events(events: object, path: Path) -> None:
-    """Walks the event stream; raises at the first event past a limit."""
-    documents = depth = nodes = 0
-    for event in events:  # type: ignore[attr-defined]  # ruamel's parse() is untyped
+class _EventGuard:
+    """Checks each event as the parser hands it on; raises at the first one past a limit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.documents = self.depth = self.nodes = 0
+
+    def check(self, event: Event) -> None:
+        path = self.path
         if isinstance(event, AliasEvent):
             raise _refuse(
                 path,
@@ -103,8 +111,8 @@ def check_events(events: object, path: Path) -> None:
                 "write the value out in full; aliases can expand without bound",
             )
         if isinstance(event, DocumentStartEvent):
-            documents += 1
-            if documents > 1:
+            self.documents += 1
+            if self.documents > 1:
                 raise ConfigError(
                     "the file holds several YAML documents; expected one",
                     location=path.name,
@@ -112,14 +120,14 @@ def check_events(events: object, path: Path) -> None:
                     file=str(path),
                 )
         elif isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
                 raise _too_deep(path, _line(event))
         elif isinstance(event, CollectionEndEvent):
-            depth -= 1
+            self.depth -= 1
         if isinstance(event, CollectionStartEvent | ScalarEvent):
-            nodes += 1
-            if nodes > MAX_NODES:
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
                 raise _refuse(
                     path,
                     _line(event),
@@ -128,3 +136,20 @@ def check_events(events: object, path: Path) -> None:
                 )
         if isinstance(event, ScalarEvent):
             _check_scalar(event, path)
+
+
+def load_guarded(yaml: YAML, text: str, path: Path) -> Any:
+    """``yaml.load(text)`` with every event checked on its way from the parser to the
+    composer: one parse, and the composer (which recurses per level) never sees an event
+    past a limit, nor the constructor a number too long to convert."""
+    guard = _EventGuard(path)
+    parser = yaml.parser  # ruamel builds it once per YAML instance; the composer uses it
+    next_event = parser.get_event
+
+    def checked_event() -> Event:
+        event: Event = next_event()
+        guard.check(event)
+        return event
+
+    parser.get_event = checked_event
+    return yaml.load(text)

@@ -19,11 +19,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from imagebuilder.errors import ConfigError
-from imagebuilder.project.yamlguard import check_events, check_text
+from imagebuilder.project.yamlguard import check_text, load_guarded
 
 # A models.yaml is a few KB. The limit keeps the (pure Python) YAML parser's worst case
-# under a second: a 256 KiB file of one plain scalar still parses in ~0.3 s.
-MAX_CONFIG_BYTES = 256 * 1024
+# under a second: a 128 KiB file of one plain scalar parses in ~0.2 s.
+MAX_CONFIG_BYTES = 128 * 1024
 
 KeyPath = Sequence[str | int]
 
@@ -88,8 +88,7 @@ def load_yaml(path: Path) -> YamlSource:
         ) from None
     try:
         check_text(text.removeprefix("\ufeff"), path)  # a leading BOM is an encoding mark
-        check_events(round_trip_yaml().parse(text), path)
-        document = round_trip_yaml().load(text)
+        document = load_guarded(round_trip_yaml(), text, path)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
