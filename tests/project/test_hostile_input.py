@@ -24,7 +24,8 @@ from rich.table import Table
 
 from imagebuilder.cli import output as _output
 from imagebuilder.cli.app import main
-from imagebuilder.errors import ExitCode
+from imagebuilder.comfy.workflows import load_templates
+from imagebuilder.errors import ExitCode, WorkflowError
 from imagebuilder.project.atomic import atomic_write_text, temp_files_of
 from imagebuilder.project.characters import UNSAFE_CHARACTERS
 from imagebuilder.project.pathrules import check_repo_path
@@ -490,3 +491,33 @@ def test_a_live_writers_temp_file_is_left_alone(tmp_path: Path) -> None:
     in_flight.write_text("partial")
     atomic_write_text(target, "x\n")
     assert temp_files_of(target) == [in_flight]
+
+
+# --- workflows --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strength", ["NaN", "Infinity", "1e999", "9" * 400])
+def test_a_non_finite_lora_strength_in_a_workflow_is_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], strength: str
+) -> None:
+    """Before: a 400-digit strength was an OverflowError (exit 1); NaN became `.nan`."""
+    url = "https://huggingface.co/a/b/resolve/main/x.safetensors"
+    workflow = tmp_path / "w.json"
+    workflow.write_text(
+        '{"nodes": [{"id": 1, "type": "LoraLoaderModelOnly", "widgets_values": '
+        f'["x.safetensors", {strength}], "properties": {{"models": [{{"name": '
+        f'"x.safetensors", "url": "{url}", "directory": "loras"}}]}}}}]}}'
+    )
+    capsys.readouterr()
+    assert main(["import-template", str(workflow), "--json"]) == 0
+    out = capsys.readouterr().out
+    json.loads(out, parse_constant=lambda name: pytest.fail(f"non-finite {name} in output"))
+    assert "nan" not in out.lower() and "inf" not in out.lower()
+
+
+def test_a_template_with_nan_is_a_workflow_error(tmp_path: Path) -> None:
+    templates = tmp_path / "workflows"
+    templates.mkdir()
+    (templates / "t.json").write_text('{"1": {"class_type": "KSampler", "inputs": {"cfg": NaN}}}')
+    with pytest.raises(WorkflowError, match="NaN"):
+        load_templates(templates)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
@@ -133,12 +134,22 @@ def _ui_nodes(document: dict[str, Any]) -> list[dict[str, Any]]:
     return nodes
 
 
+def finite_strength(value: object) -> float | None:
+    """A LoRA strength from a workflow, or None: NaN, Infinity and numbers too large for a
+    float (JSON allows 1e999 and 400-digit integers) are not strengths."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and abs(value) > 10**6:
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def _ui_models(node: dict[str, Any]) -> list[TemplateModel]:
     node_id, loader_type = str(node.get("id")), str(node.get("type"))
     widgets = node.get("widgets_values")
     widgets = widgets if isinstance(widgets, list) else []
     strength = widgets[1] if loader_type.startswith("LoraLoader") and len(widgets) > 1 else None
-    strength = float(strength) if isinstance(strength, int | float) else None
+    strength = finite_strength(strength)
     properties = node.get("properties")
     declared = properties.get("models") if isinstance(properties, dict) else None
     if isinstance(declared, list) and declared:
@@ -170,7 +181,7 @@ def _api_models(document: dict[str, Any]) -> list[TemplateModel]:
         if loader is None or not isinstance(inputs, dict):
             continue
         strength = inputs.get("strength_model")
-        strength = float(strength) if isinstance(strength, int | float) else None
+        strength = finite_strength(strength)
         for input_name in loader.inputs:
             value = inputs.get(input_name)
             if isinstance(value, str) and value:
