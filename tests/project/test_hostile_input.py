@@ -521,3 +521,23 @@ def test_a_template_with_nan_is_a_workflow_error(tmp_path: Path) -> None:
     (templates / "t.json").write_text('{"1": {"class_type": "KSampler", "inputs": {"cfg": NaN}}}')
     with pytest.raises(WorkflowError, match="NaN"):
         load_templates(templates)
+
+
+def test_an_oversized_hub_answer_is_refused_before_it_is_read(
+    liar: _Server,  # noqa: F811 -- the fixture imported above
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The answer claims 2 GB: refused on its headers, never loaded into memory."""
+    liar.answer("/api/models/", {"id": "owner/repo"}, **{"Content-Length": str(2 << 30)})
+    monkeypatch.setenv("HF_ENDPOINT", liar.url)
+    config = tmp_path / "models.yaml"
+    config.write_text(ORIGINAL)
+    assert_refused(
+        capsys,
+        ["lock", "-c", str(config)],
+        code=ExitCode.HUB,
+        where="@main",
+        message="cannot be read",
+    )
