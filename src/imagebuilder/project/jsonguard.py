@@ -36,7 +36,9 @@ def _integer(text: str) -> int:
 
 
 def _float(text: str) -> float:
-    value = float(text) if len(text) <= MAX_NUMBER_DIGITS + 10 else math.inf
+    if len(text) > MAX_NUMBER_DIGITS + 10:
+        raise _Refused(f"a number written with {len(text)} characters; too long", text)
+    value = float(text)
     if not math.isfinite(value):
         raise _Refused(f"{text[:20]!r} is not a finite number", text)
     return value

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from imagebuilder.errors import WriterBusy
+from imagebuilder.errors import ConfigError, WriterBusy
 from imagebuilder.project.characters import terminal_safe
 
 WAIT_ENV = "IMAGEBUILDER_LOCK_WAIT"  # seconds to wait for another writer; default below
@@ -61,7 +61,15 @@ def writer_lock(config_path: Path, command: str, *, wait_s: float | None = None)
     IMAGEBUILDER_LOCK_WAIT, else 30 s) if another run keeps holding it."""
     path = writer_lock_path(config_path)
     wait = _wait_seconds() if wait_s is None else wait_s
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot create the writer lock: {error.strerror}",
+            location=str(path),
+            hint="this command writes models.yaml or its lock: run it where the folder "
+            "holding models.yaml is writable",
+        ) from None
     try:
         deadline = time.monotonic() + wait
         while True:
