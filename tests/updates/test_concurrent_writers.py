@@ -97,9 +97,37 @@ def test_a_holder_killed_with_sigkill_releases_the_lock(project: Path) -> None:
     with held_by_another_process(project) as holder:
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()
+        assert writer_lock_path(project).exists()  # killed before it could remove it
         with writer_lock(project, "test", wait_s=0):
             pass  # acquired at once: the kernel released the dead holder's lock
-    assert writer_lock_path(project).exists()
+    assert not writer_lock_path(project).exists()  # removed by the next holder
+
+
+COUNTER = """
+import sys, time
+from pathlib import Path
+from imagebuilder.project.writelock import writer_lock
+config, counter = Path(sys.argv[1]), Path(sys.argv[2])
+for _ in range(int(sys.argv[3])):
+    with writer_lock(config, "count", wait_s=60):
+        value = int(counter.read_text())
+        time.sleep(0.001)  # widen the window a missing lock would lose an update in
+        counter.write_text(str(value + 1))
+"""
+
+
+def test_writers_in_several_processes_never_interleave(tmp_path: Path) -> None:
+    """The lock file is removed on every release; mutual exclusion must survive that."""
+    config, counter = tmp_path / "models.yaml", tmp_path / "counter"
+    counter.write_text("0")
+    rounds, processes = 60, 3
+    children = [
+        subprocess.Popen([sys.executable, "-c", COUNTER, str(config), str(counter), str(rounds)])
+        for _ in range(processes)
+    ]
+    assert [child.wait(timeout=120) for child in children] == [0] * processes
+    assert int(counter.read_text()) == rounds * processes  # no update lost
+    assert not writer_lock_path(config).exists()
 
 
 def test_publish_records_digests_into_the_current_lock_not_the_one_it_read(

@@ -33,7 +33,7 @@ _POLL_S = 0.05
 
 
 def writer_lock_path(config_path: Path) -> Path:
-    """``.models.yaml.lock`` next to ``models.yaml`` (hidden; add it to .gitignore)."""
+    """``.models.yaml.lock`` next to ``models.yaml`` (hidden; it exists only while held)."""
     return config_path.with_name(f".{config_path.name}.lock")
 
 
@@ -55,14 +55,9 @@ def _holder(descriptor: int) -> str:
     return "another imagebuilder run"
 
 
-@contextlib.contextmanager
-def writer_lock(config_path: Path, command: str, *, wait_s: float | None = None) -> Iterator[None]:
-    """Hold the writer lock of ``config_path``; WriterBusy after ``wait_s`` (default from
-    IMAGEBUILDER_LOCK_WAIT, else 30 s) if another run keeps holding it."""
-    path = writer_lock_path(config_path)
-    wait = _wait_seconds() if wait_s is None else wait_s
+def _open(path: Path) -> int:
     try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as error:
         raise ConfigError(
             f"cannot create the writer lock: {error.strerror}",
@@ -70,26 +65,58 @@ def writer_lock(config_path: Path, command: str, *, wait_s: float | None = None)
             hint="this command writes models.yaml or its lock: run it where the folder "
             "holding models.yaml is writable",
         ) from None
+
+
+def _still_linked(descriptor: int, path: Path) -> bool:
+    """Whether ``path`` still names the file we locked (a holder removes it on release)."""
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise _busy(path, _holder(descriptor), wait) from None
-                time.sleep(_POLL_S)
+        return os.stat(path).st_ino == os.fstat(descriptor).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _acquire(path: Path, wait: float) -> int:
+    deadline = time.monotonic() + wait
+    while True:
+        descriptor = _open(path)
+        try:
+            while True:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise _busy(path, _holder(descriptor), wait) from None
+                    time.sleep(_POLL_S)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        if _still_linked(descriptor, path):
+            return descriptor
+        os.close(descriptor)  # locked a file its holder had just removed: take the new one
+
+
+@contextlib.contextmanager
+def writer_lock(config_path: Path, command: str, *, wait_s: float | None = None) -> Iterator[None]:
+    """Hold the writer lock of ``config_path``; WriterBusy after ``wait_s`` (default from
+    IMAGEBUILDER_LOCK_WAIT, else 30 s) if another run keeps holding it.
+
+    The holder removes the lock file before releasing it, so a project folder has no
+    ``.models.yaml.lock`` between runs (only after a run was killed, until the next one).
+    A waiter that then locks the removed file notices (its inode is no longer the path's)
+    and tries again on the current one."""
+    path = writer_lock_path(config_path)
+    descriptor = _acquire(path, _wait_seconds() if wait_s is None else wait_s)
+    try:
         since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         os.ftruncate(descriptor, 0)
         holder = f"pid {os.getpid()} (`imagebuilder {command}`, since {since})\n"
         os.pwrite(descriptor, holder.encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(descriptor, 0)  # nobody holds it: nothing to report
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
+        yield
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # while still holding it: see the docstring
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
         os.close(descriptor)
 
 
