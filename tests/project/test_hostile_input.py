@@ -403,6 +403,7 @@ def test_printing_hostile_text_is_terminal_safe(capsys: pytest.CaptureFixture[st
     table.add_row(hostile)
     _output.stdout.print(table)
     _output.stdout.print(hostile)
+    _output.stdout.out(hostile)
     _output.log(hostile)
     _output.warn(hostile)
     captured = capsys.readouterr()

@@ -57,6 +57,8 @@ def _lora_lookup_fails(server: HubServer, kind: str) -> None:
             drop_after_bytes=5,
             times=None,
         )
+    elif kind == "pinned-lora-repo-500":  # the LoRA's own repo, where its pin lives
+        faults.add(r"^/api/models/lightx2v/Qwen-Image-Lightning(/|$)", status=500, times=None)
     elif kind == "search-hit-404":
         faults.add(
             rf"^/api/models/{LORA_2511_REPO}(/|$)",
@@ -75,6 +77,7 @@ def _lora_lookup_fails(server: HubServer, kind: str) -> None:
         ("lora-repo-listing-500", ExitCode.NETWORK),
         ("truncated-lora-header", ExitCode.NETWORK),
         ("search-hit-404", ExitCode.HUB),
+        ("pinned-lora-repo-500", ExitCode.NETWORK),
     ],
 )
 def test_a_failed_lora_lookup_holds_the_base_back(
