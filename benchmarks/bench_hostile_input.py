@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,6 +85,13 @@ CASES: dict[str, tuple[str, Callable[[Path], None] | None, list[str]]] = {
 }
 
 
+@dataclass(frozen=True)
+class Row:
+    case: str
+    exit: int
+    median_s: float
+
+
 def run_once(folder: Path, command: list[str]) -> tuple[float, int]:
     sink = io.StringIO()
     started = time.perf_counter()
@@ -96,7 +104,7 @@ def main_bench() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    results = []
+    results: list[Row] = []
     with tempfile.TemporaryDirectory() as temp:
         for index, (name, (text, extra, command)) in enumerate(CASES.items()):
             folder = Path(temp) / str(index)
@@ -106,24 +114,24 @@ def main_bench() -> int:
                 extra(folder)
             runs = [run_once(folder, command) for _ in range(args.runs)]
             median = statistics.median(seconds for seconds, _ in runs)
-            results.append({"case": name, "exit": runs[0][1], "median_s": round(median, 4)})
+            results.append(Row(name, runs[0][1], round(median, 4)))
     print(f"{'case':34} {'exit':>4} {'median s':>9}")
     for row in results:
-        print(f"{row['case']:34} {row['exit']:>4} {row['median_s']:>9.3f}")
-    slow = [r for r in results if r["median_s"] >= TARGET_SECONDS]
-    crashed = [r for r in results if r["exit"] == 1]
+        print(f"{row.case:34} {row.exit:>4} {row.median_s:>9.3f}")
+    slow = [r for r in results if r.median_s >= TARGET_SECONDS]
+    crashed = [r for r in results if r.exit == 1]
     out = ROOT / "benchmarks" / "results" / "hostile_input.json"
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "target_s": TARGET_SECONDS,
         "runs": args.runs,
-        "results": results,
+        "results": [asdict(row) for row in results],
     }
     atomic_write_text(out, json.dumps(report, indent=2) + "\n")
     for row in slow:
-        print(f"over target: {row['case']} ({row['median_s']:.3f} s)", file=sys.stderr)
+        print(f"over target: {row.case} ({row.median_s:.3f} s)", file=sys.stderr)
     for row in crashed:
-        print(f"internal error: {row['case']}", file=sys.stderr)
+        print(f"internal error: {row.case}", file=sys.stderr)
     return 1 if slow or crashed else 0
 
 

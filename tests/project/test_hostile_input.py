@@ -8,15 +8,18 @@ target). Every case runs through the real command line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -29,7 +32,6 @@ from imagebuilder.errors import ExitCode, WorkflowError
 from imagebuilder.project.atomic import atomic_write_text, temp_files_of
 from imagebuilder.project.characters import UNSAFE_CHARACTERS
 from imagebuilder.project.pathrules import check_repo_path
-from test_security import _Server, liar  # noqa: F401 -- the lying loopback server
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINAL = (ROOT / "models.yaml").read_text()
@@ -426,6 +428,50 @@ def test_the_unsafe_class_is_exactly_these_unicode_categories() -> None:
 # --- Hub answers ------------------------------------------------------------------------
 
 
+class LyingHub(ThreadingHTTPServer):
+    """Answers every model-info request with ``body`` (and, if set, a false length)."""
+
+    body: bytes = b"{}"
+    claimed_length: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _LyingHandler(BaseHTTPRequestHandler):
+    server: LyingHub
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if not self.path.startswith("/api/models/"):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = self.server.body
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(self.server.claimed_length or len(body)))
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            self.wfile.write(body)
+
+
+@pytest.fixture
+def liar(monkeypatch: pytest.MonkeyPatch) -> Iterator[LyingHub]:
+    for key in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    server = LyingHub(("127.0.0.1", 0), _LyingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -436,14 +482,14 @@ def test_the_unsafe_class_is_exactly_these_unicode_categories() -> None:
     ids=["nested-100000", "nested-900", "5000-digits"],
 )
 def test_a_hostile_hub_answer_is_a_hub_error(
-    liar: _Server,  # noqa: F811 -- the fixture imported above
+    liar: LyingHub,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     body: bytes,
 ) -> None:
     """Before: a model-info answer nested deep was a RecursionError (exit 1)."""
-    liar.answer("/api/models/", body)
+    liar.body = body
     monkeypatch.setenv("HF_ENDPOINT", liar.url)
     config = tmp_path / "models.yaml"
     config.write_text(ORIGINAL)
@@ -525,13 +571,14 @@ def test_a_template_with_nan_is_a_workflow_error(tmp_path: Path) -> None:
 
 
 def test_an_oversized_hub_answer_is_refused_before_it_is_read(
-    liar: _Server,  # noqa: F811 -- the fixture imported above
+    liar: LyingHub,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The answer claims 2 GB: refused on its headers, never loaded into memory."""
-    liar.answer("/api/models/", {"id": "owner/repo"}, **{"Content-Length": str(2 << 30)})
+    liar.body = b'{"id": "owner/repo"}'
+    liar.claimed_length = 2 << 30
     monkeypatch.setenv("HF_ENDPOINT", liar.url)
     config = tmp_path / "models.yaml"
     config.write_text(ORIGINAL)

@@ -18,8 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_update_commands import NEW_DIFFUSION, publish_2511
 
+from hubserver.releases import (
+    DIFFUSION_DIR,
+    add_2511_lora_repo,
+    add_2511_release,
+)
 from hubserver.server import HubServer
 from imagebuilder.cli.app import main
 from imagebuilder.errors import ExitCode, WriterBusy
@@ -31,6 +35,15 @@ from imagebuilder.updates.applying import plan_update, select_changes, write_upd
 from imagebuilder.updates.check import check_updates
 
 ROOT = Path(__file__).resolve().parents[2]
+NEW_DIFFUSION = f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors"
+
+
+def publish_2511(server: HubServer) -> None:
+    """Upstream publishes the 2511 base (bf16, fp8mixed, int8) and its Lightning LoRAs."""
+    add_2511_release(server)
+    add_2511_lora_repo(server)
+
+
 DIGEST = "sha256:" + "d" * 64
 HOLDER = """
 import sys, time
@@ -76,7 +89,8 @@ def test_a_held_lock_fails_with_the_holder_and_exit_12(
     with held_by_another_process(project) as holder:
         capsys.readouterr()
         started = time.monotonic()
-        assert main(["lock", "-c", str(project)]) == ExitCode.BUSY == 12
+        assert main(["lock", "-c", str(project)]) == ExitCode.BUSY
+        assert int(ExitCode.BUSY) == 12  # documented in the README
         assert time.monotonic() - started < 5
     err = capsys.readouterr().err
     assert f"pid {holder.pid} (`imagebuilder publish`" in err

@@ -14,14 +14,27 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from test_scenarios import LORA_2511_REPO
-from test_update_commands import NEW_DIFFUSION, publish_2511
 
+from hubserver.releases import (
+    DIFFUSION_DIR,
+    LORA_2511_REPO,
+    add_2511_lora_repo,
+    add_2511_release,
+)
 from hubserver.server import HubServer
 from imagebuilder.cli.app import main
 from imagebuilder.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]
+NEW_DIFFUSION = f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors"
+
+
+def publish_2511(server: HubServer) -> None:
+    """Upstream publishes the 2511 base (bf16, fp8mixed, int8) and its Lightning LoRAs."""
+    add_2511_release(server)
+    add_2511_lora_repo(server)
+
+
 LORA_2511_FILE = "Qwen-Image-Edit-2511-Lightning-4steps-V1.0-bf16.safetensors"
 
 
