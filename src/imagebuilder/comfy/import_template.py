@@ -135,11 +135,8 @@ def _ui_nodes(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def finite_strength(value: object) -> float | None:
-    """A LoRA strength from a workflow, or None: NaN, Infinity and numbers too large for a
-    float (JSON allows 1e999 and 400-digit integers) are not strengths."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, int) and abs(value) > 10**6:
+    """A LoRA strength, or None for NaN, Infinity and numbers no float holds (JSON has them)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 1e6:
         return None
     return float(value) if math.isfinite(value) else None
 
