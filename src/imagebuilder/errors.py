@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     DOCKER = 9  # the Docker Engine is missing, too old, or a build failed
     REGISTRY = 10  # a registry refused: auth, layer too large, push error
     WORKFLOW = 11  # a ComfyUI workflow is inconsistent with the pinned stack
+    BUSY = 12  # another run holds models.yaml's writer lock, or changed the files meanwhile
     UPDATES_AVAILABLE = 100  # check-updates: not an error, but not up to date either
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it: 128 + 2
 
@@ -56,6 +57,10 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
         "`check-updates`: updates are available (in the style of `npm outdated`)"
     ),
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.BUSY: (
+        "another run holds models.yaml's writer lock (`.models.yaml.lock`), or changed "
+        "models.yaml or the lock meanwhile: wait and run again"
+    ),
 }
 
 
@@ -127,6 +132,12 @@ class ConfigErrors(ConfigError):
         data = super().as_dict()
         data["problems"] = [problem.as_dict() for problem in self.problems]
         return data
+
+
+class WriterBusy(ImageBuilderError):
+    """Another imagebuilder run is writing models.yaml or the lock (or just did)."""
+
+    exit_code = ExitCode.BUSY
 
 
 class LockDriftError(ImageBuilderError):

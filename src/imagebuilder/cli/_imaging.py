@@ -34,7 +34,11 @@ class Progress:
 
     def __call__(self, line: str) -> None:
         if self.status is not None:
-            self.status.update(line[:120])
+            from rich.text import Text
+
+            # A Text, not a str: rich would parse a str as markup ("[/]" in a build line
+            # crashes it), and build lines carry file names and engine output.
+            self.status.update(Text(_output.printable(line[:120])))
         elif line.startswith(("Step ", "Successfully")):
             _output.log(line[:160])
 

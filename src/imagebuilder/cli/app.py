@@ -75,7 +75,7 @@ def _github_annotations(error: ImageBuilderError) -> None:
         file = getattr(problem, "file", None)
         line = getattr(problem, "line", None)
         where = f" file={file},line={line}" if file and line else ""
-        text = problem.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        text = _output.printable(problem.message).replace("%", "%25").replace("\n", "%0A")
         sys.stderr.write(f"::error{where}::{text}\n")
 
 

@@ -82,7 +82,7 @@ def lock(
         return
     _output.log(f"resolving {len(loaded.config.models)} entries on the Hub ...")
     new_lock = relock(loaded.config, make_hub(), previous)
-    changed = record_lock(lock_file, previous, new_lock)
+    changed = record_lock(config, new_lock, config_text=loaded.source.text)
 
     def human() -> None:
         table = Table("entry", "commit", "sha256", "size")

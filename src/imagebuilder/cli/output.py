@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+
+from imagebuilder.project.characters import terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,21 +34,32 @@ def __getattr__(name: str) -> Console:
 
 def _console(name: str) -> Console:
     if name not in _consoles:
-        from rich.console import Console
-
-        _consoles[name] = Console(
+        _consoles[name] = _terminal_safe_console_class()(
             stderr=name == "stderr", soft_wrap=True, highlight=False, markup=False, emoji=False
         )
     return _consoles[name]
 
 
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+def _terminal_safe_console_class() -> type[Console]:
+    from rich.console import Console
+    from rich.text import Text
+
+    class TerminalSafeConsole(Console):
+        """Every string printed, table cells included, passes ``printable`` on its way
+        in: one choke point instead of a call at each print of data (a lock entry name
+        with ESC once reached the terminal raw). rich's styling is added after it."""
+
+        def render_str(self, text: str, **options: Any) -> Text:
+            return super().render_str(printable(text), **options)
+
+    return TerminalSafeConsole
 
 
 def printable(text: str) -> str:
     """Hostile text for a terminal: control characters but newline (ESC starts escape
-    sequences that recolour, retitle or hyperlink the terminal) shown as "?"."""
-    return _CONTROL.sub("?", text)
+    sequences that recolour, retitle or hyperlink the terminal), bidi and other format
+    characters (they reorder what is shown) and line separators, each shown as "?"."""
+    return terminal_safe(text)
 
 
 def log(message: str) -> None:
@@ -72,7 +84,10 @@ def start_command() -> None:
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    # allow_nan=False: NaN/Infinity are not JSON; inputs refuse them, this is the backstop.
+    sys.stdout.write(
+        json.dumps(data, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
+    )
     sys.stdout.flush()
 
 

@@ -152,7 +152,9 @@ def update(  # noqa: PLR0917 (a CLI command: one parameter per option)
         "applied": [c.as_dict() for c in proposal.changes],
         "config_changed": planned.config_changed if planned else False,
         "lock_changed": planned.lock_changed if planned else False,
+        "options": [c.as_dict() for c in proposal.options],  # held back, never applied
         "problems": [p.as_dict() for p in proposal.problems],
+        "notes": list(proposal.notes),
         "diff": planned.diff() if planned else "",
     }
 

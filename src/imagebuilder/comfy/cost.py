@@ -10,6 +10,7 @@ Pure functions over data; the command only formats the rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from imagebuilder.errors import ConfigError
 from imagebuilder.project.config import Config
 from imagebuilder.project.cost_settings import CostSettings, WorkflowCost
 from imagebuilder.project.variants import stacks
-from imagebuilder.project.yamlsource import load_yaml
+from imagebuilder.project.yamlsource import KeyPath, load_yaml
 
 SECONDS_PER_HOUR = 3600.0
 ALL_WORKFLOWS = "all"  # the row label where one set of numbers serves every workflow
@@ -210,6 +211,7 @@ def compute(arms: list[Arm], inputs: CostSettings) -> CostReport:
 def load_inputs(config: Config, measurements: Path | None, where: str) -> CostSettings:
     """models.yaml's cost section, with a measurements file (YAML or JSON) laid over it."""
     base: dict[str, Any] = config.cost.model_dump(by_alias=True) if config.cost else {}
+    locate: Callable[[KeyPath], str] | None = None  # a measurements file has lines
     if measurements is not None:
         if not measurements.is_file():  # load_yaml's hint is about --config
             raise ConfigError(
@@ -218,13 +220,15 @@ def load_inputs(config: Config, measurements: Path | None, where: str) -> CostSe
                 hint="pass a YAML or JSON file with gpu, price_per_hour, seconds_per_step "
                 "and fixed_seconds to --measurements",
             )
-        document = load_yaml(measurements).document
+        source = load_yaml(measurements)
+        document = source.document
         if not isinstance(document, dict):
             raise ConfigError(
                 "a measurements file is a mapping of cost fields", location=str(measurements)
             )
         base |= json.loads(json.dumps(document))  # ruamel containers -> plain data
         where = str(measurements)
+        locate = source.where
     if not base:
         raise ConfigError(
             "no cost inputs: models.yaml has no 'cost:' section and no --measurements file",
@@ -237,6 +241,8 @@ def load_inputs(config: Config, measurements: Path | None, where: str) -> CostSe
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "(top level)"
         message = str(first["msg"]).removeprefix("Value error, ")
+        if locate is not None:
+            where = locate(first["loc"])
         raise ConfigError(f"cost inputs: {key}: {message}", location=where) from None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -25,9 +26,9 @@ from imagebuilder.project.config import (
     SINGLE_ROLES,
     Role,
     check_repo_id,
-    check_repo_path,
     check_revision,
 )
+from imagebuilder.project.pathrules import check_repo_path
 from imagebuilder.project.yamlsource import round_trip_yaml
 
 MAX_WORKFLOW_BYTES = 20_000_000
@@ -137,12 +138,19 @@ def _ui_nodes(document: dict[str, Any]) -> list[dict[str, Any]]:
     return nodes
 
 
+def finite_strength(value: object) -> float | None:
+    """A LoRA strength, or None for NaN, Infinity and numbers no float holds (JSON has them)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 1e6:
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def _ui_models(node: dict[str, Any]) -> list[TemplateModel]:
     node_id, loader_type = str(node.get("id")), str(node.get("type"))
     widgets = node.get("widgets_values")
     widgets = widgets if isinstance(widgets, list) else []
     strength = widgets[1] if loader_type.startswith("LoraLoader") and len(widgets) > 1 else None
-    strength = float(strength) if isinstance(strength, int | float) else None
+    strength = finite_strength(strength)
     properties = node.get("properties")
     declared = properties.get("models") if isinstance(properties, dict) else None
     if isinstance(declared, list) and declared:
@@ -174,7 +182,7 @@ def _api_models(document: dict[str, Any]) -> list[TemplateModel]:
         if loader is None or not isinstance(inputs, dict):
             continue
         strength = inputs.get("strength_model")
-        strength = float(strength) if isinstance(strength, int | float) else None
+        strength = finite_strength(strength)
         for input_name in loader.inputs:
             value = inputs.get(input_name)
             if isinstance(value, str) and value:

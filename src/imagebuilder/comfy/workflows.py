@@ -52,13 +52,23 @@ def load_templates(templates_dir: Path = TEMPLATES_DIR) -> list[Template]:
     return [_load_template(path) for path in paths]
 
 
+def _not_finite(name: str) -> float:
+    raise ValueError(f"{name} is not a finite number (and not JSON)")
+
+
 def _load_template(path: Path) -> Template:
     if path.stat().st_size > MAX_TEMPLATE_BYTES:
         raise WorkflowError(f"template is over {MAX_TEMPLATE_BYTES} bytes", location=str(path))
     try:
-        graph = json.loads(path.read_text(encoding="utf-8"))
+        graph = json.loads(path.read_text(encoding="utf-8"), parse_constant=_not_finite)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WorkflowError(f"template is not valid JSON: {exc}", location=str(path)) from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number, hostile nesting
+        raise WorkflowError(
+            f"template cannot be read ({type(exc).__name__}: nested too deep, a number too "
+            "long, or NaN/Infinity)",
+            location=str(path),
+        ) from None
     if not isinstance(graph, dict) or not all(isinstance(v, dict) for v in graph.values()):
         raise WorkflowError(
             "template is not an API-format graph (an object of node id -> node)",

@@ -104,7 +104,7 @@ class Hub:
                 if wait is None or not retry or attempt == self.max_attempts:
                     raise translate(error, where) from None
                 time.sleep(wait)
-            except (ValueError, KeyError, TypeError, AttributeError) as error:
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
                 # The client parses answers as it reads them: a body that is not JSON, a
                 # date that is not a date, a list for an object. A Hub error, not a crash.
                 raise answers.unreadable(error, where) from error

@@ -119,7 +119,26 @@ _timeouts_set = False
 def _client_with_timeouts() -> httpx2.Client:
     client = default_client_factory()
     client.timeout = HTTP_TIMEOUT
+    client.event_hooks["response"] = [*client.event_hooks["response"], refuse_oversized_answer]
     return client
+
+
+# API answers are JSON the client reads whole into memory; the largest real one (model
+# info with every file of a big repo) is a few MB. Downloads (/resolve/) are streamed and
+# not limited here.
+MAX_API_ANSWER_BYTES = 64 * 1024 * 1024
+
+
+def refuse_oversized_answer(response: httpx2.Response) -> None:
+    """Runs when the headers arrive, before the body is read: an API answer that says it
+    is larger than any real one is refused (ValueError: ``Hub._call`` makes it a HubError,
+    "an answer that cannot be read"), instead of being loaded into memory."""
+    if not response.request.url.path.startswith("/api/"):
+        return
+    length = response.headers.get("Content-Length", "")
+    if length.isascii() and length.isdigit() and int(length) > MAX_API_ANSWER_BYTES:
+        response.close()
+        raise ValueError(f"answer of {length} bytes, over {MAX_API_ANSWER_BYTES}")
 
 
 def use_timeouts() -> None:

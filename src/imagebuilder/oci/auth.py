@@ -52,7 +52,7 @@ def _read_config(path: Path) -> dict[str, object]:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             return {}
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -21,6 +21,11 @@ from pydantic import (
 )
 
 from imagebuilder.project.cost_settings import CostSettings
+from imagebuilder.project.pathrules import (
+    check_container_root,
+    check_dest_filename,
+    check_repo_path,
+)
 
 # Hub repo ids: "owner/name", each part 1-96 of [A-Za-z0-9._-], no "--" or ".." (the
 # Hub's own rule), so a repo id can never smuggle a path or an option into a URL.
@@ -34,7 +39,6 @@ _IMAGE_REF = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?"
     r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
-PICKLE_SUFFIXES = frozenset({".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"})
 
 
 def check_repo_id(value: str) -> str:
@@ -52,30 +56,6 @@ def check_revision(value: str) -> str:
             f"{value!r} is not a valid revision; use a branch or tag name such as 'main', "
             "or a 40-character commit sha"
         )
-    return value
-
-
-def check_repo_path(value: str) -> str:
-    path = PurePosixPath(value)
-    if (
-        not value
-        or value.startswith("/")
-        or "\\" in value
-        or any(part in ("", ".", "..") for part in value.split("/"))
-        or any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
-    ):
-        raise ValueError(
-            f"{value!r} is not a safe relative path in the repo "
-            "(no leading '/', no '..', no backslashes or control characters)"
-        )
-    suffix = path.suffix.lower()
-    if suffix in PICKLE_SUFFIXES:
-        raise ValueError(
-            f"{value!r} is a pickle-based format ({suffix}), refused: loading it can run "
-            "arbitrary code; use the .safetensors release of this model"
-        )
-    if suffix != ".safetensors":
-        raise ValueError(f"{value!r} is not a .safetensors file; only safetensors are supported")
     return value
 
 
@@ -106,6 +86,8 @@ def check_regex(value: str) -> str:
 RepoId = Annotated[str, AfterValidator(check_repo_id)]
 Revision = Annotated[str, AfterValidator(check_revision)]
 RepoPath = Annotated[str, AfterValidator(check_repo_path)]
+DestFilename = Annotated[str, AfterValidator(check_dest_filename)]
+ContainerRoot = Annotated[str, AfterValidator(check_container_root)]
 ImageRef = Annotated[str, AfterValidator(check_image_ref)]
 PinnedImageRef = Annotated[str, AfterValidator(check_pinned_image)]
 Regex = Annotated[str, AfterValidator(check_regex)]
@@ -135,9 +117,15 @@ ROLE_FOLDERS: dict[Role, frozenset[str]] = {
 
 class Strict(BaseModel):
     # Docstrings under fields are their descriptions: in the JSON Schema editors show, and
-    # in docs/configuration.md, generated from it.
+    # in docs/configuration.md, generated from it. allow_inf_nan=False: YAML's .inf/.nan
+    # (and 1e999) are floats; none is a valid setting, and one that reached `cost --json`
+    # printed `Infinity`, which is not JSON.
     model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        use_attribute_docstrings=True,
+        allow_inf_nan=False,
     )
 
 
@@ -186,7 +174,7 @@ class ModelEntry(Strict):
     """Branch, tag or 40-hex commit to resolve; the lock pins the commit."""
     folder: str = Field(pattern=r"^[a-z_]+$")
     """ComfyUI folder under models/; must fit the role (e.g. loras for a lora)."""
-    filename: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._+-]{1,200}$")
+    filename: DestFilename | None = Field(default=None, pattern=r"^[A-Za-z0-9._+-]{1,200}$")
     """Name in the ComfyUI folder; unset: the file's base name."""
     distilled_steps: int | None = Field(default=None, ge=1, le=100)
     """LoRAs: the step count the LoRA was distilled for (workflows are checked against it)."""
@@ -237,7 +225,7 @@ class Sampler(Strict):
 class Registry(Strict):
     """Per-registry limits checked before anything is built or pushed."""
 
-    max_layer_bytes: int = Field(gt=0)
+    max_layer_bytes: int = Field(gt=0, le=2**50)  # a PiB: past any registry's limit
     """Largest layer this registry accepts (GHCR: 10 GB, its default when unset)."""
 
 
@@ -248,7 +236,7 @@ class ImageSettings(Strict):
     """Image repository to build and publish, e.g. ghcr.io/example/worker."""
     base: PinnedImageRef
     """Base image pinned by digest: `name[:tag]@sha256:<64 hex>`."""
-    comfyui_root: str = Field(default="/comfyui", pattern=r"^/[A-Za-z0-9._/-]*$")
+    comfyui_root: ContainerRoot = Field(default="/comfyui", pattern=r"^/[A-Za-z0-9._/-]{0,200}$")
     """Where ComfyUI lives in the base image; models go to its models/ folder."""
     gpu_memory_gb: float = Field(gt=0, le=1024)
     """GPU memory of the smallest card the worker runs on, in GiB (`verify`'s budget)."""

@@ -22,6 +22,7 @@ class _Strict(BaseModel):
         frozen=True,
         populate_by_name=True,
         use_attribute_docstrings=True,
+        allow_inf_nan=False,  # .inf/.nan would print as Infinity/NaN: not JSON
     )
 
 
@@ -29,6 +30,8 @@ def _not_negative(parts: dict[str, float], where: str) -> None:
     for part, seconds in parts.items():
         if seconds < 0:
             raise ValueError(f"{where}.{part} is negative ({seconds})")
+        if seconds > 3600:  # like seconds_per_step: an hour of fixed work is a typo
+            raise ValueError(f"{where}.{part} is over 3600 ({seconds})")
 
 
 class WorkflowCost(_Strict):

@@ -17,15 +17,18 @@ from imagebuilder.errors import ConfigError, LockDriftError
 from imagebuilder.project.atomic import atomic_write_text
 from imagebuilder.project.config import (
     Config,
+    EntryName,
     RepoId,
     RepoPath,
     Revision,
     is_commit_sha,
     is_sha256,
 )
+from imagebuilder.project.jsonguard import load_json
+from imagebuilder.project.writelock import changed_underneath, writer_lock
 
 LOCK_NAME = "models.lock.json"
-MAX_LOCK_BYTES = 5_000_000
+MAX_LOCK_BYTES = 1_000_000  # ~4,000 entries; bounds the cost of locating a refusal
 
 
 def _commit(value: str) -> str:
@@ -52,7 +55,7 @@ class LockEntry(BaseModel):
     revision: Revision
     commit: CommitSha
     sha256: Sha256
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=2**50)  # a PiB: past any model file
     # Filled by `publish`: the digest of this file's deterministic layer, so a later
     # publish can skip the Hub entirely when the registry already has it.
     layer_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
@@ -65,7 +68,7 @@ class Lock(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     version: int = Field(ge=1, le=1)
-    models: dict[str, LockEntry]
+    models: dict[EntryName, LockEntry]  # names are printed: the models.yaml rule applies
 
     def to_json(self) -> str:
         data = self.model_dump(mode="json", exclude_none=True)
@@ -88,51 +91,119 @@ def load_lock(path: Path) -> Lock | None:
         return None
     if path.stat().st_size > MAX_LOCK_BYTES:
         raise ConfigError(f"lock file is over {MAX_LOCK_BYTES} bytes", location=str(path))
+    hint = "regenerate it with `imagebuilder lock`"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"lock file is not valid UTF-8 (byte {exc.start})", location=str(path), hint=hint
+        ) from None
+    data = load_json(text, path, hint=hint)
+    try:
         return Lock.model_validate(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(
-            f"lock file is not valid JSON: {exc}",
-            location=str(path),
-            hint="regenerate it with `imagebuilder lock`",
-        ) from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key_path = ".".join(str(part) for part in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(
-            f"lock file is invalid at {key_path}: {message}",
-            location=str(path),
-            hint="regenerate it with `imagebuilder lock`",
-        ) from None
+        raise _invalid(exc, text, path, hint) from None
+
+
+def _invalid(error: ValidationError, text: str, path: Path, hint: str) -> ConfigError:
+    """The first schema problem, at the line of its entry (names are hostile: escaped)."""
+    first = error.errors()[0]
+    loc = first["loc"]
+    key_path = ".".join(ascii(part)[1:-1] if isinstance(part, str) else str(part) for part in loc)
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if len(loc) == 3 and loc[0] == "models" and loc[2] == "[key]":
+        message = (
+            f"lock entry name {loc[1]!a} is not an entry name "
+            "(lowercase letters, digits and '_', as in models.yaml)"
+        )
+        key_path = "models"
+    line = 1
+    if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], str):
+        at = text.find(json.dumps(loc[1]) + ":")
+        line = text.count("\n", 0, at) + 1 if at >= 0 else 1
+    return ConfigError(
+        f"lock file is invalid at {key_path}: {message}",
+        location=f"{path.name}:{line}",
+        hint=hint,
+        line=line,
+        file=str(path),
+    )
 
 
 def write_lock(path: Path, lock: Lock) -> None:
     atomic_write_text(path, lock.to_json())
 
 
-def record_lock(path: Path, previous: Lock | None, lock: Lock) -> bool:
-    """Write ``lock`` unless it equals ``previous`` (the file keeps its mtime); changed?"""
-    changed = previous is None or previous.to_json() != lock.to_json()
-    if changed:
-        write_lock(path, lock)
+def record_lock(config_path: Path, lock: Lock, *, config_text: str) -> bool:
+    """Write ``lock`` beside models.yaml under the writer lock; whether it changed.
+
+    Inside the writer lock, models.yaml must still be ``config_text`` (what the lock was
+    resolved from) and the lock on disk is re-read: layer digests a publish recorded
+    meanwhile are kept for unchanged pins, and an unchanged lock is not rewritten (the
+    file keeps its mtime)."""
+    path = lock_path_for(config_path)
+    with writer_lock(config_path, "lock"):
+        if config_path.read_text(encoding="utf-8") != config_text:
+            raise changed_underneath(config_path, config_path.name)
+        current = load_lock(path)
+        lock = with_recorded_digests(lock, current)
+        changed = current is None or current.to_json() != lock.to_json()
+        if changed:
+            write_lock(path, lock)
     return changed
+
+
+def same_pin(a: LockEntry, b: LockEntry) -> bool:
+    """The same file at the same commit, whatever layer digest either one records."""
+    bare = {"layer_digest": None}
+    return a.model_copy(update=bare) == b.model_copy(update=bare)
+
+
+def pins_equal(a: Lock | None, b: Lock | None) -> bool:
+    """Whether two locks pin the same files; layer digests (publish's cache) aside."""
+    if a is None or b is None:
+        return a is b
+    return a.for_image() == b.for_image()
+
+
+def with_recorded_digests(planned: Lock, current: Lock | None) -> Lock:
+    """``planned`` plus the layer digests ``current`` (the lock on disk now) recorded for
+    the very same pins: a publish that ran meanwhile keeps its work, a moved pin does not."""
+    if current is None:
+        return planned
+    models = {}
+    for name, entry in planned.models.items():
+        now = current.models.get(name)
+        keep = entry.layer_digest is None and now is not None and same_pin(now, entry)
+        models[name] = now if keep and now is not None else entry
+    return Lock(version=planned.version, models=models)
 
 
 class LockRecorder:
     """Writes each new layer digest into the lock as soon as its blob is committed (a
-    publish cut short keeps what it uploaded). Called from upload threads."""
+    publish cut short keeps what it uploaded). Called from upload threads.
 
-    def __init__(self, path: Path, lock: Lock):
-        self.path, self.lock = path, lock
+    Into the lock as it is on disk at that moment, under the writer lock: a publish runs
+    for minutes, and an `update` that finished meanwhile must not be reverted (it once
+    was: the recorder wrote back the lock it read at the start). The lock read at the
+    start only says which file was published; a digest whose pin moved is dropped."""
+
+    def __init__(self, config_path: Path, published: Lock):
+        self.config_path, self.published = config_path, published
+        self.path = lock_path_for(config_path)
         self._mutex = threading.Lock()
 
     def __call__(self, name: str, digest: str) -> None:
-        with self._mutex:
-            entry = self.lock.models[name].model_copy(update={"layer_digest": digest})
-            self.lock = Lock(version=self.lock.version, models={**self.lock.models, name: entry})
-            write_lock(self.path, self.lock)
+        published = self.published.models[name]
+        with self._mutex, writer_lock(self.config_path, "publish"):
+            current = load_lock(self.path)
+            now = current.models.get(name) if current is not None else None
+            if current is None or now is None or not same_pin(now, published):
+                return  # the lock moved on during the publish
+            if now.layer_digest != digest:
+                entry = now.model_copy(update={"layer_digest": digest})
+                models = {**current.models, name: entry}
+                write_lock(self.path, Lock(version=current.version, models=models))
 
 
 def drift(config: Config, lock: Lock | None) -> list[str]:

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imagebuilder.errors import ConfigError
 from imagebuilder.hub.client import Hub
 from imagebuilder.hub.resolve import lock_entry, resolve_entries
 from imagebuilder.project.atomic import atomic_write_text
-from imagebuilder.project.config import Config, check_repo_id, check_repo_path
+from imagebuilder.project.config import Config, check_repo_id
 from imagebuilder.project.load import LoadedConfig, parse_config
-from imagebuilder.project.lock import Lock, LockEntry
+from imagebuilder.project.lock import (
+    Lock,
+    LockEntry,
+    load_lock,
+    pins_equal,
+    with_recorded_digests,
+)
+from imagebuilder.project.pathrules import check_repo_path
+from imagebuilder.project.writelock import changed_underneath, writer_lock
 from imagebuilder.project.yamledit import KeyPath, entry_edits, set_scalars
 from imagebuilder.project.yamlsource import YamlSource, round_trip_yaml
 from imagebuilder.updates.check import check_updates
@@ -35,6 +43,8 @@ class PlannedUpdate:
     lock_before: str | None
     lock_after: str
     applied: tuple[Change, ...]
+    previous_lock: Lock | None
+    new_lock: Lock
 
     @property
     def config_changed(self) -> bool:
@@ -85,7 +95,18 @@ def select_changes(proposal: Proposal, entries: Iterable[str], config: Config) -
         base = rule.follows if rule else None
         if change.kind is ChangeKind.LORA_FOR_NEW_BASE and base and wanted & {base, change.entry}:
             wanted |= {base, change.entry}
-    return proposal.for_entries(wanted)
+    # A LoRA that could not be looked up held its base back: naming only the base must
+    # still report why (and fail), not quietly say "nothing to update".
+    partners = {
+        name
+        for name, entry in config.models.items()
+        if entry.updates is not None
+        and entry.updates.follows is not None
+        and wanted & {name, entry.updates.follows}
+    }
+    narrowed = proposal.for_entries(wanted)
+    related = proposal.for_entries(wanted | partners)
+    return replace(narrowed, problems=related.problems)
 
 
 def config_edits(changes: Iterable[Change]) -> dict[KeyPath, str]:
@@ -137,16 +158,31 @@ def plan_update(
         lock_before=previous.to_json() if previous else None,
         lock_after=lock.to_json(),
         applied=proposal.changes,
+        previous_lock=previous,
+        new_lock=lock,
     )
 
 
 def write_update(planned: PlannedUpdate) -> None:
-    """The lock first: a models.yaml newer than its lock would fail `lock --check` loudly,
+    """Both files, under the writer lock and checked against what is on disk *now*.
+
+    models.yaml must be byte-for-byte what was planned from; the lock may only have
+    gained layer digests (a publish that ran meanwhile), which are kept. Anything else
+    means another run wrote: WriterBusy, nothing written.
+
+    The lock first: a models.yaml newer than its lock would fail `lock --check` loudly,
     while a lock newer than its models.yaml is only ever seen if the second write fails."""
-    if planned.lock_changed:
-        atomic_write_text(planned.lock_path, planned.lock_after)
-    if planned.config_changed:
-        atomic_write_text(planned.config_path, planned.config_after)
+    with writer_lock(planned.config_path, "update"):
+        if planned.config_path.read_text(encoding="utf-8") != planned.config_before:
+            raise changed_underneath(planned.config_path, planned.config_path.name)
+        current = load_lock(planned.lock_path)
+        if not pins_equal(current, planned.previous_lock):
+            raise changed_underneath(planned.lock_path, planned.lock_path.name)
+        lock_after = with_recorded_digests(planned.new_lock, current).to_json()
+        if current is None or lock_after != current.to_json():
+            atomic_write_text(planned.lock_path, lock_after)
+        if planned.config_changed:
+            atomic_write_text(planned.config_path, planned.config_after)
 
 
 def propose_update(

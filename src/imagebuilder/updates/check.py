@@ -197,7 +197,11 @@ class _Checker:
         if held:  # a base may not move without its LoRA: plan those LoRAs again, unmoved
             for base_name in held:
                 plans[base_name] = replace(plans[base_name], change=None, release=None)
-            redo = [n for n in followers if self._followed(n) in held]
+            # A LoRA whose lookup failed keeps its problem: planning it again against the
+            # unmoved base could succeed on a retry and hide why the base was held back.
+            redo = [
+                n for n in followers if self._followed(n) in held and results[n].problem is None
+            ]
             for name, (result, _) in self._check_all(redo, plans).items():
                 result.notes = results[name].notes + result.notes
                 results[name] = result
@@ -214,19 +218,27 @@ class _Checker:
     def _hold_back_bases(
         self, results: dict[str, _EntryResult], plans: dict[str, BasePlan]
     ) -> set[str]:
-        held = {
-            followed
-            for name, result in results.items()
-            if result.lora_missing_for_new_base
-            and (followed := self._followed(name)) is not None
-            and followed in plans
-        }
-        for base_name in held:
+        """Bases proposed to move whose LoRA cannot move with them: missing, misfit, or
+        not looked up at all (a failed search, listing or header read). Never split."""
+        reasons: dict[str, str] = {}
+        for name, result in results.items():
+            followed = self._followed(name)
+            if followed is None or followed not in plans or plans[followed].change is None:
+                continue
+            if result.problem is not None:
+                reasons.setdefault(
+                    followed,
+                    f"held back: its LoRA {name} could not be looked up ({result.problem.message})",
+                )
+            elif result.lora_missing_for_new_base:
+                reasons.setdefault(followed, "held back: no matching LoRA")
+        for base_name, reason in reasons.items():
             base = results[base_name]
             moved = [c for c in base.changes if c.kind is ChangeKind.NEWER_RELEASE]
             base.changes = [c for c in base.changes if c.kind is not ChangeKind.NEWER_RELEASE]
-            base.options += [replace(c, why=c.why + "; held back: no matching LoRA") for c in moved]
-        return held
+            base.options += [replace(c, why=f"{c.why}; {reason}") for c in moved]
+            base.notes += [f"{base_name}: {c.proposed.path} {reason}" for c in moved]
+        return set(reasons)
 
     def _proposal(self, names: list[str], results: dict[str, _EntryResult]) -> Proposal:
         changes, options, problems, current, notes = [], [], [], [], []

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 
 from imagebuilder.errors import ConfigError, ImageBuilderError, NetworkError
 from imagebuilder.hub.client import RemoteFile
-from imagebuilder.project.config import ModelEntry, UpdateRule, check_repo_path
+from imagebuilder.project.config import ModelEntry, UpdateRule
+from imagebuilder.project.pathrules import check_repo_path
 from imagebuilder.updates.headerfacts import HeaderFacts, HeaderInspector
 from imagebuilder.updates.proposal import Change, ChangeKind, FileRef
 from imagebuilder.updates.releases import (

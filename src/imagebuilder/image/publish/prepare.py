@@ -26,7 +26,7 @@ from imagebuilder.oci.client import open_registry
 from imagebuilder.oci.image import created_time
 from imagebuilder.oci.reference import ImageReference, parse_reference
 from imagebuilder.project.config import Config
-from imagebuilder.project.lock import Lock, LockRecorder, lock_path_for
+from imagebuilder.project.lock import Lock, LockRecorder
 from imagebuilder.project.variants import effective_config, variant_lock
 
 
@@ -120,14 +120,13 @@ def publish_project(
         previous=options.previous, split=options.split, variant=options.variant,
         labels=options.labels,
     )  # fmt: skip
-    lock_file = lock_path_for(config_path)
     target = open_registry(request.target.api_host)
     same_host = request.base.api_host == target.host
     base = target if same_host else open_registry(request.base.api_host)
     try:
         result = publish(
             hub=hub, target=target, base_registry=base, request=request,
-            on_layer=LockRecorder(lock_file, lock), check_only=options.check_only, log=log,
+            on_layer=LockRecorder(config_path, lock), check_only=options.check_only, log=log,
         )  # fmt: skip
     finally:
         target.close()

@@ -1,0 +1,151 @@
+"""`update` never splits the stack: a base moves only together with the LoRA that follows it.
+
+When the LoRA for the new base cannot be looked up (its search fails, a candidate repo's
+listing fails, its header read is cut, a search hit no longer exists), `update` must hold
+the base back, report it as an option with the reason, and leave models.yaml and the lock
+exactly as they were for both entries. Faults come from the loopback Hub's own injection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hubserver.releases import (
+    DIFFUSION_DIR,
+    LORA_2511_REPO,
+    add_2511_lora_repo,
+    add_2511_release,
+)
+from hubserver.server import HubServer
+from imagebuilder.cli.app import main
+from imagebuilder.errors import ExitCode
+
+ROOT = Path(__file__).resolve().parents[2]
+NEW_DIFFUSION = f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors"
+
+
+def publish_2511(server: HubServer) -> None:
+    """Upstream publishes the 2511 base (bf16, fp8mixed, int8) and its Lightning LoRAs."""
+    add_2511_release(server)
+    add_2511_lora_repo(server)
+
+
+LORA_2511_FILE = "Qwen-Image-Edit-2511-Lightning-4steps-V1.0-bf16.safetensors"
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Retries still happen (and still fail), without the real seconds of backoff."""
+    real_sleep = time.sleep
+    monkeypatch.setattr(time, "sleep", lambda seconds: real_sleep(min(seconds, 0.01)))
+    yield
+
+
+@pytest.fixture
+def project(tmp_path: Path, qwen_hub: HubServer, hub_env: Callable[[HubServer], Path]) -> Path:
+    """Locked against the 2509 Hub, then upstream publishes the 2511 base and its LoRA."""
+    hub_env(qwen_hub)
+    config = tmp_path / "models.yaml"
+    config.write_bytes((ROOT / "models.yaml").read_bytes())
+    assert main(["lock", "-c", str(config)]) == 0
+    publish_2511(qwen_hub)
+    return config
+
+
+def _lora_lookup_fails(server: HubServer, kind: str) -> None:
+    faults = server.faults
+    if kind == "search-500":
+        faults.add(r"^/api/models$", status=500, times=None)
+    elif kind == "lora-repo-listing-500":
+        faults.add(rf"^/api/models/{LORA_2511_REPO}(/|$)", status=500, times=None)
+    elif kind == "truncated-lora-header":
+        faults.add(
+            rf"^/{LORA_2511_REPO}/resolve/.*{LORA_2511_FILE}$",
+            method="GET",
+            drop_after_bytes=5,
+            times=None,
+        )
+    elif kind == "pinned-lora-repo-500":  # the LoRA's own repo, where its pin lives
+        faults.add(r"^/api/models/lightx2v/Qwen-Image-Lightning(/|$)", status=500, times=None)
+    elif kind == "search-hit-404":
+        faults.add(
+            rf"^/api/models/{LORA_2511_REPO}(/|$)",
+            status=404,
+            headers={"X-Error-Code": "RepoNotFound"},
+            times=None,
+        )
+    else:
+        raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        ("search-500", ExitCode.NETWORK),
+        ("lora-repo-listing-500", ExitCode.NETWORK),
+        ("truncated-lora-header", ExitCode.NETWORK),
+        ("search-hit-404", ExitCode.HUB),
+        ("pinned-lora-repo-500", ExitCode.NETWORK),
+    ],
+)
+def test_a_failed_lora_lookup_holds_the_base_back(
+    project: Path,
+    qwen_hub: HubServer,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+    code: ExitCode,
+) -> None:
+    lock_file = project.with_name("models.lock.json")
+    config_before, lock_before = project.read_bytes(), lock_file.read_bytes()
+    _lora_lookup_fails(qwen_hub, kind)
+    capsys.readouterr()
+
+    assert main(["update", "-c", str(project), "--json"]) == code
+    captured = capsys.readouterr()
+
+    assert project.read_bytes() == config_before  # base and LoRA: the same values
+    assert lock_file.read_bytes() == lock_before  # and the same pins
+    data = json.loads(captured.out)
+    assert data["applied"] == []
+    assert [p["entry"] for p in data["problems"]] == ["lightning_lora"]
+    [held] = [o for o in data["options"] if o["entry"] == "diffusion_model"]
+    assert held["proposed"]["file"] == NEW_DIFFUSION
+    assert "held back" in held["why"] and "lightning_lora" in held["why"]
+    assert "held back" in captured.err  # a person reading stderr learns why, too
+
+
+def test_a_failed_lora_lookup_holds_the_base_back_in_check_updates(
+    project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check-updates proposes what update would apply: no base change without its LoRA."""
+    _lora_lookup_fails(qwen_hub, "search-500")
+    capsys.readouterr()
+    assert main(["check-updates", "-c", str(project), "--json"]) == ExitCode.NETWORK
+    data = json.loads(capsys.readouterr().out)
+    assert [c["entry"] for c in data["changes"]] == []
+    assert any(o["entry"] == "diffusion_model" for o in data["options"])
+
+
+def test_naming_only_the_base_still_holds_it_back(
+    project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock_file = project.with_name("models.lock.json")
+    config_before, lock_before = project.read_bytes(), lock_file.read_bytes()
+    _lora_lookup_fails(qwen_hub, "lora-repo-listing-500")
+    assert main(["update", "-c", str(project), "diffusion_model"]) == ExitCode.NETWORK
+    assert (project.read_bytes(), lock_file.read_bytes()) == (config_before, lock_before)
+
+
+def test_without_faults_base_and_lora_move_together(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The control: the same project, no fault, both entries move."""
+    capsys.readouterr()
+    assert main(["update", "-c", str(project), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [c["entry"] for c in data["applied"]] == ["diffusion_model", "lightning_lora"]
