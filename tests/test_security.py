@@ -20,7 +20,8 @@ import pytest
 from safetensors.numpy import save_file
 
 from imagebuilder import cli
-from imagebuilder.comfy.import_template import parse_hub_url, read_workflow
+from imagebuilder.comfy.import_template import parse_hub_url
+from imagebuilder.comfy.template_models import read_workflow
 from imagebuilder.errors import CheckFailed, HubError, RegistryError, WorkflowError
 from imagebuilder.hub.client import Hub
 from imagebuilder.image.plan import records_from_labels

@@ -12,10 +12,11 @@ import pytest
 
 from hubserver.server import HubServer
 from imagebuilder.cli import main
-from imagebuilder.comfy.import_template import import_workflow, read_workflow
-from imagebuilder.comfy.known_updates import IMAGE_PATTERN
+from imagebuilder.comfy.import_template import import_workflow
+from imagebuilder.comfy.template_models import read_workflow
 from imagebuilder.errors import ExitCode
 from imagebuilder.project.load import load_config
+from imagebuilder.updates.known_rules import IMAGE_PATTERN, update_rules
 from infra.stacks import ROOT, project, variant_yaml
 
 OFFICIAL = Path(str(importlib.resources.files("comfyui_workflow_templates_json") / "templates"))
@@ -73,7 +74,8 @@ def test_render_a_variant(
 
 
 def test_import_template_gives_the_shipped_names_and_rules() -> None:
-    result = import_workflow(read_workflow(OFFICIAL / "image_qwen_image_edit_2509.json"), "x")
+    document = read_workflow(OFFICIAL / "image_qwen_image_edit_2509.json")
+    result = import_workflow(document, "x", update_rules)
     shipped = load_config(ROOT / "models.yaml").config.models
     assert {e.name for e in result.entries} == set(shipped)
     for entry in result.entries:
@@ -88,11 +90,11 @@ def test_import_template_gives_the_shipped_names_and_rules() -> None:
 
 
 def test_import_template_rules_for_text_to_image_and_none_for_others() -> None:
-    qwen = import_workflow(read_workflow(OFFICIAL / "image_qwen_image.json"), "x")
+    qwen = import_workflow(read_workflow(OFFICIAL / "image_qwen_image.json"), "x", update_rules)
     rules = {e.name: e.updates for e in qwen.entries}
     assert rules["diffusion_model"] == {"pattern": IMAGE_PATTERN, "precision": "fp8"}
     assert rules["lightning_lora"] is None  # no base version in its name: nothing to follow
-    other = import_workflow(read_workflow(OFFICIAL / "image_z_image_turbo.json"), "x")
+    other = import_workflow(read_workflow(OFFICIAL / "image_z_image_turbo.json"), "x", update_rules)
     assert all(e.updates is None for e in other.entries)
 
 

@@ -16,7 +16,7 @@ import pytest
 from hubserver.releases import add_2511_lora_repo, add_2511_release
 from hubserver.server import HubServer
 from imagebuilder.cli import main
-from imagebuilder.cli.updates_table import difference, fit, render, short_name, table_lines
+from imagebuilder.cli._updates_table import difference, fit, render, short_name, table_lines
 from imagebuilder.errors import ExitCode, FileNotFoundOnHub, RepoNotFound
 from imagebuilder.updates.proposal import (
     Change,

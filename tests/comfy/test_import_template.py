@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from imagebuilder.cli import main
-from imagebuilder.comfy.import_template import import_workflow, parse_hub_url, read_workflow
+from imagebuilder.comfy.import_template import import_workflow, parse_hub_url
+from imagebuilder.comfy.template_models import read_workflow
 from imagebuilder.comfy.workflows import render_all
 from imagebuilder.errors import ExitCode, WorkflowError
 from imagebuilder.project.config import ModelEntry

@@ -170,13 +170,14 @@ def test_non_finite_cost_numbers_are_refused(
     write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str], value: str
 ) -> None:
     """Before: `cost` accepted .inf and printed `Infinity` (invalid JSON)."""
-    text = ORIGINAL.replace("vae_decode: 0.067", f"vae_decode: {value}")
+    assert "price_per_hour: 3.50" in ORIGINAL  # the shipped cost block
+    text = ORIGINAL.replace("price_per_hour: 3.50", f"price_per_hour: {value}")
     config = write_config(text)
     assert_refused(
         capsys,
         ["cost", "-c", str(config), "--json"],
         code=ExitCode.CONFIG,
-        where=f"models.yaml:{line_of(text, 'vae_decode:')}",
+        where=f"models.yaml:{line_of(text, 'price_per_hour:')}",
         message="finite number",
     )
 

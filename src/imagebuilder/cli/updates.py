@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -53,14 +52,14 @@ def _width() -> int:
 
 
 def _print_table(proposal: Proposal, title: str, long: bool) -> None:
-    from imagebuilder.cli.updates_table import render
+    from imagebuilder.cli._updates_table import render
 
     _output.stdout.out(render(proposal, title=title, width=_width(), long=long), end="")
 
 
 def _log_findings(proposal: Proposal, has_lock: bool) -> None:
     """stderr, after the result: notes, then warnings (each once), then the one hint."""
-    from imagebuilder.cli.updates_table import lock_hint
+    from imagebuilder.cli._updates_table import lock_hint
 
     for note in proposal.notes:
         _output.log(f"note: {note}")
@@ -89,7 +88,7 @@ def check_updates(  # noqa: PLR0917 (a CLI command: one parameter per option)
     Works without a lock too (it compares what models.yaml names with the Hub). Exit 0
     when up to date, 100 when updates are available, an error's code otherwise.
     """
-    from imagebuilder.cli.updates_table import summary
+    from imagebuilder.cli._updates_table import summary
     from imagebuilder.errors import ExitCode
     from imagebuilder.project.atomic import atomic_write_text
     from imagebuilder.updates.check import check_updates as run_check
@@ -179,7 +178,7 @@ def update(  # noqa: PLR0917 (a CLI command: one parameter per option)
             _print_table(applied, title, long)
 
     _output.emit(result, as_json, human)
-    _log_findings(replace(proposal, notes=()), lock is not None or planned is not None)
+    _log_findings(proposal, lock is not None or planned is not None)
     if proposal.problems:
         raise typer.Exit(code=int(proposal.exit_code()))
 

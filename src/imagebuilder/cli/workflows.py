@@ -189,10 +189,12 @@ def import_template(
     as_json: JsonOption = False,
 ) -> None:
     """Print the models.yaml entries a ComfyUI workflow needs (repo, file, folder, role)."""
-    from imagebuilder.comfy.import_template import import_workflow, imported_yaml, read_workflow
+    from imagebuilder.comfy.import_template import import_workflow, imported_yaml
+    from imagebuilder.comfy.template_models import read_workflow
     from imagebuilder.errors import WorkflowError
+    from imagebuilder.updates.known_rules import update_rules
 
-    result = import_workflow(read_workflow(file), file.name)
+    result = import_workflow(read_workflow(file), file.name, update_rules)
     if not result.entries:
         found = f"none of its {len(result.skipped)} model files can be imported: " + "; ".join(
             result.skipped

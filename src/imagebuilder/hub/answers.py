@@ -14,7 +14,7 @@ import re
 from huggingface_hub.errors import HFValidationError
 
 from imagebuilder.errors import HubError
-from imagebuilder.project.config import check_repo_id, is_commit_sha, is_sha256
+from imagebuilder.project.values import check_repo_id, is_commit_sha, is_sha256
 
 _HINT = "the Hub (or a proxy in front of it) sent a malformed answer; try again later"
 _CONTENT_RANGE = re.compile(r"^bytes ([0-9]{1,15})-([0-9]{1,15})/(?:[0-9]{1,15}|\*)$")

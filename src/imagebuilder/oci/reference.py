@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from imagebuilder.errors import ConfigError
-from imagebuilder.project.config import check_image_ref
+from imagebuilder.project.values import check_image_ref
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"

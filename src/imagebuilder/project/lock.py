@@ -15,16 +15,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from imagebuilder.errors import ConfigError, LockDriftError
 from imagebuilder.project.atomic import atomic_write_text
-from imagebuilder.project.config import (
-    Config,
-    EntryName,
-    RepoId,
-    RepoPath,
-    Revision,
-    is_commit_sha,
-    is_sha256,
-)
+from imagebuilder.project.config import Config, EntryName, RepoId, RepoPath, Revision
 from imagebuilder.project.jsonguard import load_json
+from imagebuilder.project.values import is_commit_sha, is_sha256
 from imagebuilder.project.writelock import changed_underneath, writer_lock
 
 LOCK_NAME = "models.lock.json"

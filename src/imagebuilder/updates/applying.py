@@ -17,7 +17,7 @@ from imagebuilder.errors import ConfigError
 from imagebuilder.hub.client import Hub
 from imagebuilder.hub.resolve import lock_entry, resolve_entries
 from imagebuilder.project.atomic import atomic_write_text
-from imagebuilder.project.config import Config, check_repo_id
+from imagebuilder.project.config import Config
 from imagebuilder.project.load import LoadedConfig, parse_config
 from imagebuilder.project.lock import (
     Lock,
@@ -27,6 +27,7 @@ from imagebuilder.project.lock import (
     with_recorded_digests,
 )
 from imagebuilder.project.pathrules import check_repo_path
+from imagebuilder.project.values import check_repo_id
 from imagebuilder.project.writelock import changed_underneath, writer_lock
 from imagebuilder.project.yamledit import KeyPath, entry_edits, set_scalars
 from imagebuilder.project.yamlsource import YamlSource, round_trip_yaml

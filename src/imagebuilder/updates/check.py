@@ -15,7 +15,6 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from imagebuilder.errors import HubError, ImageBuilderError
 from imagebuilder.hub.client import Hub, RemoteFile
@@ -29,6 +28,7 @@ from imagebuilder.updates.content import (
     current_pins,
     pinned_file,
 )
+from imagebuilder.updates.dates import commit_dates
 from imagebuilder.updates.discovery import Listings, gather_listings
 from imagebuilder.updates.headerfacts import (
     CachedInspector,
@@ -36,17 +36,10 @@ from imagebuilder.updates.headerfacts import (
     HeaderInspector,
     SafetensorsInspector,
 )
-from imagebuilder.updates.planning import (
-    BasePlan,
-    Locate,
-    no_lines,
-    plan_base,
-    plan_lora,
-)
+from imagebuilder.updates.planning import BasePlan, Locate, no_lines, plan_base, plan_lora
 from imagebuilder.updates.proposal import (
     Change,
     ChangeKind,
-    FileRef,
     Problem,
     Proposal,
     SkippedSource,
@@ -231,7 +224,7 @@ class _Checker:
                     f"held back: its LoRA {name} could not be looked up ({result.problem.message})",
                 )
             elif result.lora_missing_for_new_base:
-                reasons.setdefault(followed, "held back: no matching LoRA")
+                reasons.setdefault(followed, self._no_lora_reason(name))
         for base_name, reason in reasons.items():
             base = results[base_name]
             moved = [c for c in base.changes if c.kind is ChangeKind.NEWER_RELEASE]
@@ -239,6 +232,16 @@ class _Checker:
             base.options += [replace(c, why=f"{c.why}; {reason}") for c in moved]
             base.notes += [f"{base_name}: {c.proposed.path} {reason}" for c in moved]
         return set(reasons)
+
+    def _no_lora_reason(self, lora: str) -> str:
+        """Say so when a source that might have held the LoRA could not be read."""
+        with self._skipped_lock:
+            skipped = sorted(w for w, (names, _) in self._skipped.items() if lora in names)
+        if not skipped:
+            return "held back: no matching LoRA"
+        where = skipped[0]
+        error = self._skipped[where][1]
+        return f"held back: its LoRA {lora} could not be looked up ({where}: {error.message})"
 
     def _proposal(self, names: list[str], results: dict[str, _EntryResult]) -> Proposal:
         changes, options, problems, current, notes = [], [], [], [], []
@@ -254,7 +257,7 @@ class _Checker:
             elif merged is None:
                 current.append(name)
         return Proposal(
-            changes=tuple(self._dated(changes)),
+            changes=tuple(commit_dates(self.hub, self.workers, changes)),
             options=tuple(options),
             problems=tuple(problems),
             up_to_date=tuple(current),
@@ -263,30 +266,6 @@ class _Checker:
             unlocked=tuple(unlocked),
             pins=current_pins(self.resolved.values(), self.findings),
         )
-
-    def _dated(self, changes: list[Change]) -> list[Change]:
-        """Commit dates of the current and proposed files: one request per (repo, commit)."""
-        wanted: dict[tuple[str, str], set[str]] = {}
-        for change in changes:
-            for ref in (change.current, change.proposed):
-                if ref.commit:
-                    wanted.setdefault((ref.repo, ref.commit), set()).add(ref.path)
-
-        def dates(key: tuple[str, str]) -> dict[str, datetime]:
-            try:
-                found = self.hub.last_commits(key[0], key[1], sorted(wanted[key]))
-            except ImageBuilderError:
-                return {}  # a date is a nicety: never fail a check for it
-            return {path: info.date for path, info in found.items() if info.date is not None}
-
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            known = dict(zip(wanted, pool.map(dates, wanted), strict=True))
-
-        def dated(ref: FileRef) -> FileRef:
-            date = known.get((ref.repo, ref.commit or ""), {}).get(ref.path)
-            return replace(ref, date=date) if date is not None else ref
-
-        return [replace(c, current=dated(c.current), proposed=dated(c.proposed)) for c in changes]
 
 
 def check_updates(

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from imagebuilder.errors import ImageBuilderError
 from imagebuilder.hub.client import Hub, RemoteFile, RepoSnapshot
 from imagebuilder.hub.resolve import MAX_CONCURRENT_HUB_CALLS, snapshot_or_error
-from imagebuilder.project.config import Config, ModelEntry, RepoSearch, check_repo_id
+from imagebuilder.project.config import Config, ModelEntry, RepoSearch
+from imagebuilder.project.values import check_repo_id
 
 MAX_REPOS_PER_SEARCH = 20  # a search is a hint; never let it fan out without bound
 CANDIDATE_REVISION = "main"  # repos found by rules and searches are read at their main branch

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from imagebuilder.project.config import check_repo_id, is_commit_sha
+from imagebuilder.project.values import check_repo_id, is_commit_sha
 from imagebuilder.updates.proposal import FileRef, Proposal
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")

@@ -9,8 +9,8 @@ from typing import Any
 
 from imagebuilder.errors import FileNotFoundOnHub, PickleFormatRefused
 from imagebuilder.hub.client import Hub
-from imagebuilder.project.config import check_repo_id, check_revision
 from imagebuilder.project.pathrules import PICKLE_SUFFIXES, check_repo_path
+from imagebuilder.project.values import check_repo_id, check_revision
 from imagebuilder.weights.compat import check_lora, compare_models
 from imagebuilder.weights.header import Header
 from imagebuilder.weights.inspection import HeaderSummary, lora_info, summarize

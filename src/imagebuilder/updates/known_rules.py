@@ -1,6 +1,7 @@
 """`updates:` rules for model files whose release naming is known (Qwen-Image, Lightning).
 
-Pure data and one function. import-template adds these rules so an imported stack gets
+Pure data and one function. The import-template command passes it to
+comfy.import_template, which adds these rules so an imported stack gets
 the same check-updates behaviour as the shipped one: newer Qwen-Image-Edit releases
 (YYMM version tokens, precision confirmed from the header) and the Lightning LoRA
 following its base to a new version. A file outside these families gets no rule.
@@ -9,8 +10,8 @@ following its base to a new version. A file outside these families gets no rule.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from imagebuilder.project.config import Role
 from imagebuilder.updates.releases import PrecisionFamily, parse_release
@@ -35,13 +36,15 @@ LIGHTNING_SEARCH = {"author": "lightx2v", "search": "Qwen-Image"}
 _RULE_PRECISIONS = {"fp8", "bf16", "fp16", "fp32"}
 
 
-@dataclass(frozen=True)
-class KnownFile:
+class KnownFile(Protocol):
     """What import-template knows of one entry: enough to pick a rule."""
 
-    name: str
-    role: str
-    file: str | None
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def file(self) -> str | None: ...
 
 
 def _precision(pattern: str, file: str) -> str:
@@ -57,7 +60,7 @@ def _base_rule(file: str) -> dict[str, Any] | None:
     return None
 
 
-def update_rules(entries: list[KnownFile]) -> dict[str, dict[str, Any]]:
+def update_rules(entries: Sequence[KnownFile]) -> dict[str, dict[str, Any]]:
     """Entry name -> the `updates:` mapping for it, for the files whose naming is known.
 
     A Lightning Edit LoRA follows the Edit diffusion model when the stack has one, and

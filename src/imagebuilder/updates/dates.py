@@ -1,0 +1,36 @@
+"""Commit dates of the files a proposal names: a nicety that never fails a check."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime
+
+from imagebuilder.errors import ImageBuilderError
+from imagebuilder.hub.client import Hub
+from imagebuilder.updates.proposal import Change, FileRef
+
+
+def commit_dates(hub: Hub, workers: int, changes: list[Change]) -> list[Change]:
+    """Commit dates of the current and proposed files: one request per (repo, commit)."""
+    wanted: dict[tuple[str, str], set[str]] = {}
+    for change in changes:
+        for ref in (change.current, change.proposed):
+            if ref.commit:
+                wanted.setdefault((ref.repo, ref.commit), set()).add(ref.path)
+
+    def dates(key: tuple[str, str]) -> dict[str, datetime]:
+        try:
+            found = hub.last_commits(key[0], key[1], sorted(wanted[key]))
+        except ImageBuilderError:
+            return {}  # a date is a nicety: never fail a check for it
+        return {path: info.date for path, info in found.items() if info.date is not None}
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        known = dict(zip(wanted, pool.map(dates, wanted), strict=True))
+
+    def dated(ref: FileRef) -> FileRef:
+        date = known.get((ref.repo, ref.commit or ""), {}).get(ref.path)
+        return replace(ref, date=date) if date is not None else ref
+
+    return [replace(c, current=dated(c.current), proposed=dated(c.proposed)) for c in changes]
