@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import JsonOption, make_hub
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def _table(summary: HeaderSummary) -> Table:
     from rich.table import Table
 
-    title = _output.printable(summary.name)
+    title = output.printable(summary.name)
     table = Table("property", "value", title=title, title_justify="left")
     table.add_row("file size", f"{summary.file_size:,} bytes")
     table.add_row("tensors", f"{summary.tensor_count:,}")
@@ -35,7 +35,7 @@ def _table(summary: HeaderSummary) -> Table:
                           else str(value))  # fmt: skip
     for key, value in summary.metadata.items():
         # Metadata is free text from the file: no escape sequence reaches the terminal.
-        table.add_row(_output.printable(f"metadata.{key[:60]}"), _output.printable(value[:200]))
+        table.add_row(output.printable(f"metadata.{key[:60]}"), output.printable(value[:200]))
     return table
 
 
@@ -66,12 +66,12 @@ def inspect(
         raise typer.BadParameter(str(error), param_hint="TARGET") from None
 
     def human() -> None:
-        _output.stdout.print(_table(summary))
+        output.stdout.print(_table(summary))
         for key in ("lora_check", "comparison"):
             if key in result:
-                _output.stdout.print(f"{key}: {result[key]}")
+                output.stdout.print(f"{key}: {result[key]}")
 
-    _output.emit(result, as_json, human)
+    output.emit(result, as_json, human)
 
 
 def register(app: typer.Typer) -> None:

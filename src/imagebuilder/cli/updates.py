@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
 
 if TYPE_CHECKING:
@@ -33,15 +33,15 @@ def _report(proposal: Proposal, as_json: bool, as_markdown: bool, endpoint: str)
     from imagebuilder.updates.report import markdown, table
 
     if as_json:
-        _output.emit_json(proposal.as_dict())
+        output.emit_json(proposal.as_dict())
     elif as_markdown:
-        _output.stdout.out(markdown(proposal, endpoint), end="", highlight=False)
+        output.stdout.out(markdown(proposal, endpoint), end="", highlight=False)
     else:
-        _output.stdout.print(table(proposal))
+        output.stdout.print(table(proposal))
     for note in proposal.notes:
-        _output.log(f"note: {note}")
+        output.log(f"note: {note}")
     for problem in proposal.problems:  # also on stderr: a table or JSON can be piped away
-        _output.warn(problem.error.render())
+        output.warn(problem.error.render())
 
 
 def check_updates(
@@ -67,7 +67,7 @@ def check_updates(
         )
     loaded, _lock_file, lock = load(config)
     hub = make_hub()
-    _output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
+    output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
     proposal = run_check(loaded.config, lock, hub, locate=loaded.where)
     _report(proposal, as_json, as_markdown, hub.endpoint)
     if markdown_out is not None:
@@ -97,10 +97,10 @@ def update(
     loaded, lock_file, lock = load(config)
     require_entries(entries or [], loaded.config)  # a typo fails before any Hub request
     hub = make_hub()
-    _output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
+    output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
     proposal, planned = propose_update(loaded, lock_file, lock, entries or [], hub)
     for problem in proposal.problems:
-        _output.warn(problem.error.render())
+        output.warn(problem.error.render())
     if markdown_out is not None:
         atomic_write_text(markdown_out, markdown(proposal, hub.endpoint))
     if planned is not None and not dry_run:
@@ -116,11 +116,11 @@ def update(
 
     def human() -> None:
         if planned is None:
-            _output.stdout.print("nothing to update")
+            output.stdout.print("nothing to update")
         elif dry_run:
-            _output.stdout.out(planned.diff(), end="", highlight=False)
+            output.stdout.out(planned.diff(), end="", highlight=False)
         else:
-            _output.stdout.print(table(Proposal(changes=proposal.changes)))
+            output.stdout.print(table(Proposal(changes=proposal.changes)))
             written = [
                 p.name
                 for p, changed in (
@@ -129,9 +129,9 @@ def update(
                 )
                 if changed
             ]
-            _output.stdout.print(f"updated: {', '.join(written) or 'nothing'}")
+            output.stdout.print(f"updated: {', '.join(written) or 'nothing'}")
 
-    _output.emit(result, as_json, human)
+    output.emit(result, as_json, human)
     if proposal.problems:
         raise typer.Exit(code=int(proposal.exit_code()))
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption
 
 if TYPE_CHECKING:
@@ -33,14 +33,14 @@ def render_workflows(
     from imagebuilder.project.load import load_config
 
     result = write_workflows(load_config(config).config, config, out, variant)
-    _output.warn_each(w.render() for w in result.warnings)
+    output.warn_each(w.render() for w in result.warnings)
 
     def human() -> None:
         for paths in result.written.values():
             for path in paths:
-                _output.stdout.print(path, markup=False)
+                output.stdout.print(path, markup=False)
 
-    _output.emit({"written": result.written}, as_json, human)
+    output.emit({"written": result.written}, as_json, human)
 
 
 def check_workflows(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
@@ -54,11 +54,11 @@ def check_workflows(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption =
 
     def human() -> None:
         for problem in problems:
-            _output.stdout.print(f"{problem.severity.value}: {problem.render()}", markup=False)
+            output.stdout.print(f"{problem.severity.value}: {problem.render()}", markup=False)
         if not problems:
-            _output.stdout.print("workflows: consistent with models.yaml")
+            output.stdout.print("workflows: consistent with models.yaml")
 
-    _output.emit({"problems": [p.as_dict() for p in problems]}, as_json, human)
+    output.emit({"problems": [p.as_dict() for p in problems]}, as_json, human)
     if any(p.severity is Severity.ERROR for p in problems):
         raise typer.Exit(code=int(ExitCode.WORKFLOW))
 
@@ -116,20 +116,20 @@ def cost(
     inputs = load_inputs(loaded.config, measurements, loaded.where(("cost",)))
     report = compute(arms_from_config(loaded.config, what_if), inputs)
     if markdown and not as_json:
-        _output.stdout.out(cost_markdown(report), end="")
+        output.stdout.out(cost_markdown(report), end="")
         return
 
     def human() -> None:
-        _output.stdout.print(_cost_table(report))
-        _output.stdout.print(
+        output.stdout.print(_cost_table(report))
+        output.stdout.print(
             f"inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/h, "
             f"{inputs.seconds_per_step:g} s/step",
             markup=False,
         )
         for note in report.notes:
-            _output.stdout.print(f"note: {note}", markup=False)
+            output.stdout.print(f"note: {note}", markup=False)
 
-    _output.emit(report.as_dict(), as_json, human)
+    output.emit(report.as_dict(), as_json, human)
 
 
 def import_template(
@@ -141,9 +141,9 @@ def import_template(
 
     result = import_workflow(read_workflow(file), file.name)
     if as_json:
-        _output.emit_json(result.as_dict())
+        output.emit_json(result.as_dict())
         return
-    _output.stdout.out(imported_yaml(result), end="")
+    output.stdout.out(imported_yaml(result), end="")
 
 
 def register(app: typer.Typer) -> None:
