@@ -2,12 +2,16 @@
 
 Each package of src/imagebuilder imports only the packages below it; command modules do
 not import each other; modules stay small; tests import support packages, never other
-test modules; huggingface_hub is used through its public names.
+test modules; huggingface_hub is used through its public names; the runtime dependencies
+are exactly the distributions src/ imports.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,3 +119,20 @@ def test_huggingface_hub_private_modules_only_where_no_public_name_exists() -> N
                     if (node.module, alias.name) not in PRIVATE_HUB_IMPORTS_WITHOUT_PUBLIC_NAME
                 ]
     assert not wrong, "\n".join(wrong)
+
+
+def test_runtime_dependencies_are_exactly_what_src_imports() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {
+        re.split(r"[<>=!~ \[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        for requirement in project["dependencies"]
+    }
+    distribution = {"ruamel": "ruamel.yaml"}  # import name -> distribution, where they differ
+    imported = {
+        distribution.get(top, top).lower().replace("_", "-")
+        for path in SRC.rglob("*.py")
+        for module in imported_modules(path)
+        if (top := module.split(".")[0]) not in sys.stdlib_module_names
+        and top not in {"imagebuilder", "__future__"}
+    }
+    assert declared == imported

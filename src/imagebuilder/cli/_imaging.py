@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 
 if TYPE_CHECKING:
     from rich.status import Status
@@ -19,12 +19,12 @@ class Progress:
     """Build output on stderr: a live status line on a terminal, step headers in CI."""
 
     def __init__(self) -> None:
-        self.live = sys.stderr.isatty() and not _output.in_ci()
+        self.live = sys.stderr.isatty() and not output.in_ci()
         self.status: Status | None = None
 
     def __enter__(self) -> Progress:
         if self.live:
-            self.status = _output.stderr.status("building ...")
+            self.status = output.stderr.status("building ...")
             self.status.__enter__()
         return self
 
@@ -38,9 +38,9 @@ class Progress:
 
             # A Text, not a str: rich would parse a str as markup ("[/]" in a build line
             # crashes it), and build lines carry file names and engine output.
-            self.status.update(Text(_output.printable(line[:120])))
+            self.status.update(Text(output.printable(line[:120])))
         elif line.startswith(("Step ", "Successfully")):
-            _output.log(line[:160])
+            output.log(line[:160])
 
 
 def build_variants_and_report(config: Config, lock: Lock, plan: ImageBuild, as_json: bool) -> None:
@@ -50,9 +50,9 @@ def build_variants_and_report(config: Config, lock: Lock, plan: ImageBuild, as_j
 
     with Progress() as progress:
         built, warnings = build_all_variants(
-            config, lock, plan, file_url=make_hub().file_url, progress=progress, log=_output.log
+            config, lock, plan, file_url=make_hub().file_url, progress=progress, log=output.log
         )
-    _output.warn_each(w.render() for w in warnings)
+    output.warn_each(w.render() for w in warnings)
     _emit_variants(plan.repository, built, as_json)
 
 
@@ -68,6 +68,6 @@ def _emit_variants(repository: str, built: list[dict[str, Any]], as_json: bool) 
                 result["image_id"][:19],
                 ", ".join(result["own_entries"]) or "-",
             )
-        _output.stdout.print(table)
+        output.stdout.print(table)
 
-    _output.emit({"image": repository, "variants": built}, as_json, human)
+    output.emit({"image": repository, "variants": built}, as_json, human)

@@ -14,10 +14,9 @@ from typing import Annotated
 import typer
 
 from imagebuilder import __version__
-from imagebuilder.cli import core
+from imagebuilder.cli import core, output
 from imagebuilder.cli import image as image_commands
 from imagebuilder.cli import inspect as inspect_command
-from imagebuilder.cli import output as _output
 from imagebuilder.cli import publish as publish_command
 from imagebuilder.cli import updates as update_commands
 from imagebuilder.cli import verify as verify_command
@@ -75,13 +74,13 @@ def _github_annotations(error: ImageBuilderError) -> None:
         file = getattr(problem, "file", None)
         line = getattr(problem, "line", None)
         where = f" file={file},line={line}" if file and line else ""
-        text = _output.printable(problem.message).replace("%", "%25").replace("\n", "%0A")
+        text = output.printable(problem.message).replace("%", "%25").replace("\n", "%0A")
         sys.stderr.write(f"::error{where}::{text}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    _output.start_command()
+    output.start_command()
     json_requested = "--json" in args
     if "--debug" in args:  # accept --debug anywhere, not only before the command
         args = ["--debug", *(arg for arg in args if arg != "--debug")]
@@ -98,22 +97,20 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         # Messages can quote registry or Hub answers: no escape sequence reaches the terminal.
-        _output.stderr.print(
-            f"error: {_output.printable(error.render())}", markup=False, style="red"
-        )
+        output.stderr.print(f"error: {output.printable(error.render())}", markup=False, style="red")
         _github_annotations(error)
         if json_requested:
-            _output.emit_json(error.as_dict())
+            output.emit_json(error.as_dict())
         return int(error.exit_code)
     except KeyboardInterrupt:
-        _output.stderr.print("interrupted", markup=False)
+        output.stderr.print("interrupted", markup=False)
         return int(ExitCode.INTERRUPTED)
     except Exception as error:
         if _State.debug:
             import traceback
 
             traceback.print_exc()
-        _output.stderr.print(
+        output.stderr.print(
             f"internal error: {type(error).__name__}: {error}\n"
             "  hint: re-run with --debug and report the traceback",
             markup=False,

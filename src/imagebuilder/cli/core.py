@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
 from imagebuilder.project.paths import SCHEMA_PATH
 
@@ -19,7 +19,7 @@ def validate(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False)
     loaded, lock_file, lock = load(config)
     notes = drift(loaded.config, lock) if lock is not None else []
     workflows = workflow_summary(loaded.config, config)  # WorkflowError: exit 11
-    _output.warn_each(w.render() for w in workflows.warnings)
+    output.warn_each(w.render() for w in workflows.warnings)
     result = {
         "config": str(config),
         "models": len(loaded.config.models),
@@ -30,15 +30,15 @@ def validate(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False)
     }
 
     def human() -> None:
-        _output.stdout.print(f"{config}: valid ({len(loaded.config.models)} models)")
+        output.stdout.print(f"{config}: valid ({len(loaded.config.models)} models)")
         if lock is None:
-            _output.stdout.print(f"{lock_file.name}: none yet (run `imagebuilder lock`)")
+            output.stdout.print(f"{lock_file.name}: none yet (run `imagebuilder lock`)")
         elif notes:
-            _output.stdout.print(f"{lock_file.name}: out of date: " + "; ".join(notes))
+            output.stdout.print(f"{lock_file.name}: out of date: " + "; ".join(notes))
         else:
-            _output.stdout.print(f"{lock_file.name}: valid, matches models.yaml")
+            output.stdout.print(f"{lock_file.name}: valid, matches models.yaml")
 
-    _output.emit(result, as_json, human)
+    output.emit(result, as_json, human)
 
 
 def schema(
@@ -53,9 +53,9 @@ def schema(
     text = models_schema_text()
     if write:
         atomic_write_text(SCHEMA_PATH, text)
-        _output.log(f"wrote {SCHEMA_PATH}")
+        output.log(f"wrote {SCHEMA_PATH}")
     else:
-        _output.stdout.out(text, end="")
+        output.stdout.out(text, end="")
 
 
 def lock(
@@ -74,13 +74,13 @@ def lock(
     loaded, lock_file, previous = load(config)
     if check:
         current = require_current(loaded.config, previous, lock_file)
-        _output.emit(
+        output.emit(
             {"lock": str(lock_file), "current": True, "models": len(current.models)},
             as_json,
-            lambda: _output.stdout.print(f"{lock_file}: matches {config}"),
+            lambda: output.stdout.print(f"{lock_file}: matches {config}"),
         )
         return
-    _output.log(f"resolving {len(loaded.config.models)} entries on the Hub ...")
+    output.log(f"resolving {len(loaded.config.models)} entries on the Hub ...")
     new_lock = relock(loaded.config, make_hub(), previous)
     changed = record_lock(config, new_lock, config_text=loaded.source.text)
 
@@ -88,10 +88,10 @@ def lock(
         table = Table("entry", "commit", "sha256", "size")
         for name, entry in new_lock.models.items():
             table.add_row(name, entry.commit[:12], entry.sha256[:16], f"{entry.size:,}")
-        _output.stdout.print(table)
-        _output.stdout.print(f"{lock_file}: {'written' if changed else 'unchanged'}")
+        output.stdout.print(table)
+        output.stdout.print(f"{lock_file}: {'written' if changed else 'unchanged'}")
 
-    _output.emit(
+    output.emit(
         {
             "lock": str(lock_file),
             "changed": changed,

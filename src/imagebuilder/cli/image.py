@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import (
     DEFAULT_CONFIG,
     ConfigOption,
@@ -65,10 +65,10 @@ def render(
         "content_tag": build.content_tag,
         "layers": [{"name": layer.name, "size": layer.size} for layer in build.layers],
     }
-    _output.emit(
+    output.emit(
         result,
         as_json,
-        lambda: _output.stdout.print(
+        lambda: output.stdout.print(
             f"wrote {build_dir}/Dockerfile ({len(build.layers)} model layers, "
             f"tag {build.content_tag})"
         ),
@@ -101,16 +101,16 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
     with Progress() as progress:
         result = build_image(
             loaded.config, current, plan,
-            file_url=make_hub().file_url, progress=progress, log=_output.log,
+            file_url=make_hub().file_url, progress=progress, log=output.log,
         )  # fmt: skip
     repository, tags, pushed = plan.repository, result["tags"], result["pushed"]
 
     def human() -> None:
-        _output.stdout.print(f"built {repository}:{tags[0]} ({result['image_id'][:19]})")
+        output.stdout.print(f"built {repository}:{tags[0]} ({result['image_id'][:19]})")
         for entry in pushed:
-            _output.stdout.print(f"pushed {repository}:{entry['tag']}@{entry['digest']}")
+            output.stdout.print(f"pushed {repository}:{entry['tag']}@{entry['digest']}")
 
-    _output.emit(result, as_json, human)
+    output.emit(result, as_json, human)
 
 
 def build_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
@@ -184,7 +184,7 @@ def inspect_image(
             # Labels come from an image anyone could have built: never raw to a terminal.
             table.add_row(
                 *(
-                    _output.printable(text)
+                    output.printable(text)
                     for text in (
                         name,
                         str(record["repo"]),
@@ -195,9 +195,9 @@ def inspect_image(
                     )
                 )
             )
-        _output.stdout.print(table)
+        output.stdout.print(table)
 
-    _output.emit({"image": image, "models": records}, as_json, human)
+    output.emit({"image": image, "models": records}, as_json, human)
 
 
 def diff(
@@ -221,11 +221,11 @@ def diff(
 
     def human() -> None:
         if not changes:
-            _output.stdout.print("same models")
+            output.stdout.print("same models")
         for change in changes:
-            _output.stdout.print(_output.printable(f"{change.kind}: {change.name}"))
+            output.stdout.print(output.printable(f"{change.kind}: {change.name}"))
             for field, (a, b) in change.fields.items():
-                _output.stdout.print(_output.printable(f"  {field}: {a} -> {b}"))
+                output.stdout.print(output.printable(f"  {field}: {a} -> {b}"))
 
     result: dict[str, Any] = {
         "left": left,
@@ -233,7 +233,7 @@ def diff(
         "identical": not changes,
         "changes": [change.as_dict() for change in changes],
     }
-    _output.emit(result, as_json, human)
+    output.emit(result, as_json, human)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import JsonOption, make_hub
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 def _table(summary: HeaderSummary) -> Table:
     from rich.table import Table
 
-    title = _output.printable(summary.name)
+    title = output.printable(summary.name)
     table = Table(title=title, title_justify="left")
     table.add_column("property", no_wrap=True)  # names are never cut; values may wrap
     table.add_column("value", overflow="fold")
@@ -40,7 +40,7 @@ def _table(summary: HeaderSummary) -> Table:
                           else str(value))  # fmt: skip
     for key, value in summary.metadata.items():
         # Metadata is free text from the file: no escape sequence reaches the terminal.
-        table.add_row(_output.printable(f"metadata.{key[:60]}"), _output.printable(value[:200]))
+        table.add_row(output.printable(f"metadata.{key[:60]}"), output.printable(value[:200]))
     return table
 
 
@@ -83,15 +83,15 @@ def inspect(
         lines = comparison_lines(result["comparison"], str(against))
 
     def human() -> None:
-        _output.stdout.print(_table(summary))
+        output.stdout.print(_table(summary))
         if sha256 is not None:
-            _output.stdout.print(f"sha256: matches {sha256.lower()}")
+            output.stdout.print(f"sha256: matches {sha256.lower()}")
         for line in lines:
-            _output.stdout.print(_output.printable(line))
+            output.stdout.print(output.printable(line))
 
-    _output.emit(result, as_json, human)
+    output.emit(result, as_json, human)
     for warning in result.get("lora_check", {}).get("warnings", ()):
-        _output.warn(warning)
+        output.warn(warning)
 
 
 def lora_check_lines(check: dict[str, Any], base: str) -> list[str]:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load_locked, make_hub
 
 if TYPE_CHECKING:
@@ -85,21 +85,21 @@ def publish_command(  # noqa: PLR0917 (a CLI command: one parameter per option)
         labels={"source": source, "revision": revision, "version": version},
     )  # fmt: skip
     request, result = publish_project(
-        loaded.config, config, lock, make_hub(), options, log=_output.log
+        loaded.config, config, lock, make_hub(), options, log=output.log
     )
     matches = result.current_digest == result.digest
 
     def human() -> None:
-        _output.stdout.print(_report_table(result))
+        output.stdout.print(_report_table(result))
         refs = ", ".join(f"{request.target.name}:{t}" for t in result.tags)
         if check:
             state = "matches" if matches else f"differs (registry has {result.current_digest})"
-            _output.stdout.print(f"{result.digest}: {state}")
+            output.stdout.print(f"{result.digest}: {state}")
         else:
-            _output.stdout.print(f"{request.target.name}@{result.digest}\ntagged: {refs}")
+            output.stdout.print(f"{request.target.name}@{result.digest}\ntagged: {refs}")
 
     data = result.as_dict() | ({"matches": matches} if check else {})
-    _output.emit(data, as_json, human)
+    output.emit(data, as_json, human)
     if check and not matches:
         raise typer.Exit(code=int(ExitCode.CHECK_FAILED))
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _width() -> int:
 def _print_table(proposal: Proposal, title: str, long: bool) -> None:
     from imagebuilder.cli._updates_table import render
 
-    _output.stdout.out(render(proposal, title=title, width=_width(), long=long), end="")
+    output.stdout.out(render(proposal, title=title, width=_width(), long=long), end="")
 
 
 def _log_findings(proposal: Proposal, has_lock: bool) -> None:
@@ -62,17 +62,17 @@ def _log_findings(proposal: Proposal, has_lock: bool) -> None:
     from imagebuilder.cli._updates_table import lock_hint
 
     for note in proposal.notes:
-        _output.log(f"note: {note}")
+        output.log(f"note: {note}")
     for problem in proposal.problems:  # also on stderr: a table or JSON can be piped away
-        _output.warn(problem.error.render())
+        output.warn(problem.error.render())
     for skipped in proposal.skipped_sources:
-        _output.warn(
+        output.warn(
             f"skipped source {skipped.source} ({', '.join(skipped.entries)}): "
             f"{skipped.error.message}; checked the other sources (--strict fails instead)"
         )
     hint = lock_hint(proposal, has_lock)
     if hint:
-        _output.log(f"hint: {hint}")
+        output.log(f"hint: {hint}")
 
 
 def check_updates(  # noqa: PLR0917 (a CLI command: one parameter per option)
@@ -102,12 +102,12 @@ def check_updates(  # noqa: PLR0917 (a CLI command: one parameter per option)
         )
     loaded, _lock_file, lock = load(config)
     hub = make_hub()
-    _output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
+    output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
     proposal = run_check(loaded.config, lock, hub, locate=loaded.where, strict=strict)
     if as_json:
-        _output.emit_json(proposal.as_dict())
+        output.emit_json(proposal.as_dict())
     elif as_markdown:
-        _output.stdout.out(markdown(proposal, hub.endpoint), end="", highlight=False)
+        output.stdout.out(markdown(proposal, hub.endpoint), end="", highlight=False)
     else:
         _print_table(proposal, f"check-updates: {summary(proposal)}", long)
     _log_findings(proposal, lock is not None)
@@ -140,7 +140,7 @@ def update(  # noqa: PLR0917 (a CLI command: one parameter per option)
     loaded, lock_file, lock = load(config)
     _require_entries(entries or [], loaded.config)  # a typo fails before any Hub request
     hub = make_hub()
-    _output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
+    output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
     proposal, planned = propose_update(loaded, lock_file, lock, entries or [], hub, strict=strict)
     if markdown_out is not None:
         atomic_write_text(markdown_out, markdown(proposal, hub.endpoint))
@@ -159,9 +159,9 @@ def update(  # noqa: PLR0917 (a CLI command: one parameter per option)
 
     def human() -> None:
         if planned is None:
-            _output.stdout.print("update: nothing to update")
+            output.stdout.print("update: nothing to update")
         elif dry_run:
-            _output.stdout.out(planned.diff(), end="", highlight=False)
+            output.stdout.out(planned.diff(), end="", highlight=False)
         else:
             written = [
                 p.name
@@ -177,7 +177,7 @@ def update(  # noqa: PLR0917 (a CLI command: one parameter per option)
             applied = Proposal(changes=proposal.changes, pins=proposal.pins)
             _print_table(applied, title, long)
 
-    _output.emit(result, as_json, human)
+    output.emit(result, as_json, human)
     _log_findings(proposal, lock is not None or planned is not None)
     if proposal.problems:
         raise typer.Exit(code=int(proposal.exit_code()))

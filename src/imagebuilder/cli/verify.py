@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load_locked, make_hub
 
 if TYPE_CHECKING:
@@ -38,26 +38,26 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
     # The workflows first: they are local and cheap, and a graph pointing at a file the
     # image does not hold fails the job whatever the headers say (WorkflowError, exit 11).
     workflows = workflow_summary(loaded.config, config)
-    _output.warn_each(w.render() for w in workflows.warnings)
+    output.warn_each(w.render() for w in workflows.warnings)
     report = check_stack(loaded.config, lock, make_hub())
     report["workflows"] = workflows.as_dict()
     budget = stack_budget(loaded.config, lock)  # pure and cheap: for the table
 
     def human() -> None:
-        _output.stdout.print(_files_table(report["files"]))
-        _output.stdout.print(_budget_table(budget))
+        output.stdout.print(_files_table(report["files"]))
+        output.stdout.print(_budget_table(budget))
         for name, check in report["lora_checks"].items():
             verdict = "applies" if check["applies"] else "DOES NOT APPLY"
-            _output.stdout.print(f"{name} -> {check['base']}: {verdict} "
+            output.stdout.print(f"{name} -> {check['base']}: {verdict} "
                                  f"({check['matched']}/{check['targets']} targets)")  # fmt: skip
 
-    _output.emit(report, as_json, human)
+    output.emit(report, as_json, human)
     for warning in report["warnings"]:
-        _output.warn(warning)
+        output.warn(warning)
     for problem in report["problems"]:
-        _output.stderr.print(f"check failed: {problem}", markup=False, style="red")
+        output.stderr.print(f"check failed: {problem}", markup=False, style="red")
     if not as_json:
-        _output.stdout.print(verdict_line(report, budget))
+        output.stdout.print(verdict_line(report, budget))
     if report["problems"]:
         raise typer.Exit(code=int(ExitCode.CHECK_FAILED))
 
@@ -102,9 +102,9 @@ def _files_table(files: dict[str, Any]) -> Table:
     table.add_column("size", justify="right", no_wrap=True)
     for name, info in files.items():
         table.add_row(
-            _output.printable(name),
+            output.printable(name),
             info["precision_label"],
-            _output.printable(str(info["architecture"].get("family", "?"))),
+            output.printable(str(info["architecture"].get("family", "?"))),
             f"{info['tensor_count']:,}",
             _count(info["parameter_count"]),
             size_text(info["file_size"]),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption
 
 if TYPE_CHECKING:
@@ -33,14 +33,14 @@ def render_workflows(
     from imagebuilder.project.load import load_config
 
     result = write_workflows(load_config(config).config, config, out, variant)
-    _output.warn_each(w.render() for w in result.warnings)
+    output.warn_each(w.render() for w in result.warnings)
 
     def human() -> None:
         for paths in result.written.values():
             for path in paths:
-                _output.stdout.print(path, markup=False)
+                output.stdout.print(path, markup=False)
 
-    _output.emit({"written": result.written}, as_json, human)
+    output.emit({"written": result.written}, as_json, human)
 
 
 def check_workflows(
@@ -82,7 +82,7 @@ def check_workflows(
     snapshot = object_info or snapshot_path(templates)
     if refresh_object_info:
         write_snapshot(snapshot, fetch_snapshot(refresh_object_info))
-        _output.log(f"wrote {snapshot} from {_output.printable(refresh_object_info)}")
+        output.log(f"wrote {snapshot} from {output.printable(refresh_object_info)}")
     schema = load_snapshot(snapshot)
     if schema is None and object_info is not None:
         raise WorkflowError("no such snapshot file", location=str(object_info))
@@ -90,16 +90,16 @@ def check_workflows(
 
     def human() -> None:
         for problem in problems:
-            _output.stdout.print(f"{problem.severity.value}: {problem.render()}", markup=False)
+            output.stdout.print(f"{problem.severity.value}: {problem.render()}", markup=False)
         if not problems:
             against = f" and ComfyUI {schema.comfyui}'s node schema" if schema else ""
-            _output.stdout.print(f"workflows: consistent with models.yaml{against}")
+            output.stdout.print(f"workflows: consistent with models.yaml{against}")
 
     result = {
         "problems": [p.as_dict() for p in problems],
         "object_info": {"path": str(snapshot), "comfyui": schema.comfyui} if schema else None,
     }
-    _output.emit(result, as_json, human)
+    output.emit(result, as_json, human)
     if any(p.severity is Severity.ERROR for p in problems):
         raise typer.Exit(code=int(ExitCode.WORKFLOW))
 
@@ -170,18 +170,18 @@ def cost(  # noqa: PLR0917 (a CLI command: one parameter per option)
         inputs = inputs.model_copy(update={"jobs_per_worker": jobs_per_worker})
     report = compute(arms_from_config(loaded.config, what_if), inputs)
     if markdown and not as_json:
-        _output.stdout.out(cost_markdown(report), end="")
+        output.stdout.out(cost_markdown(report), end="")
         return
 
     def human() -> None:
-        _output.stdout.print(_cost_table(report))
-        _output.stdout.print(f"inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/h", markup=False)
+        output.stdout.print(_cost_table(report))
+        output.stdout.print(f"inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/h", markup=False)
         for what, source in report.sources:
-            _output.stdout.print(f"source of {what}: {source}", markup=False)
+            output.stdout.print(f"source of {what}: {source}", markup=False)
         for note in report.notes:
-            _output.log(f"note: {note}")
+            output.log(f"note: {note}")
 
-    _output.emit(report.as_dict(), as_json, human)
+    output.emit(report.as_dict(), as_json, human)
 
 
 def import_template(
@@ -206,9 +206,9 @@ def import_template(
             "LoraLoaderModelOnly, ...) and the models list the official templates carry",
         )
     if as_json:
-        _output.emit_json(result.as_dict())
+        output.emit_json(result.as_dict())
         return
-    _output.stdout.out(imported_yaml(result), end="")
+    output.stdout.out(imported_yaml(result), end="")
 
 
 def register(app: typer.Typer) -> None:

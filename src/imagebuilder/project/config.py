@@ -1,7 +1,7 @@
 """The models.yaml schema: what the image holds, where it comes from, how it updates.
 
 Pure data: pydantic models with strict, forbidding validation. Loading, line numbers
-and friendly messages live in ``configload``; this module only says what is valid.
+and friendly messages live in ``project.load``; this module only says what is valid.
 """
 
 from __future__ import annotations

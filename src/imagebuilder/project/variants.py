@@ -26,7 +26,7 @@ class VariantStack:
 
 
 def variant_problems(config: Config) -> list[tuple[tuple[str, ...], str, str]]:
-    """(key path, message, hint) for each variant that cannot be built; for configload."""
+    """(key path, message, hint) for each variant that cannot be built; for project.load."""
     problems: list[tuple[tuple[str, ...], str, str]] = []
     baselines = [name for name, variant in config.variants.items() if variant.baseline]
     problems.extend(

@@ -1,7 +1,7 @@
 """check-updates: compare the pinned stack with the Hub and build one coherent proposal.
 
 The shell around the pure planners: listings (``discovery``), content changes
-(``updates``), newer releases and LoRAs (``planning``), then commit dates for what is
+(``content``), newer releases and LoRAs (``planning``), then commit dates for what is
 proposed. Every Hub call for different repos runs concurrently, bounded; an entry whose
 pinned file cannot be read is a problem while the others complete. An extra source a
 rule names (``repos:``, ``search:``) that fails is skipped with a note and the entry is

@@ -1,6 +1,6 @@
 """What check-updates needs to know from a safetensors header, behind a small interface.
 
-The parsing and the comparisons live in the safetensors modules (``remote_header``,
+The parsing and the comparisons live in ``imagebuilder.weights`` (``remote``,
 ``inspection``, ``compat``); planners only see ``HeaderFacts`` and a ``HeaderInspector``,
 so the planning stays testable and header reads stay countable and cached.
 """

@@ -1,6 +1,6 @@
 """The per-tensor rules of the safetensors format: entries, sizes and the data layout.
 
-Private to ``safetensors_header``, which re-exports ``TensorInfo`` and ``DTYPE_BITS``.
+Private to ``weights.header``, which re-exports ``TensorInfo`` and ``DTYPE_BITS``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What publish will put in the image, decided before anything moves (pure functions).
 
-The model layers, their paths and order come from the same ``render.plan_layers`` the
+The model layers, their paths and order come from the same ``image.render.plan_layers`` the
 Dockerfile path uses, so both paths place every file at the same path. Labels come
 from the same functions too. Layer-size limits are checked here, so a file too big for
 the target registry fails in a second instead of after 10 GB of upload.
