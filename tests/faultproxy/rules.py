@@ -30,7 +30,7 @@ class Fault:
             return f"{self.status}{extra}"
         if self.kind is Kind.DELAY:
             return f"delay {self.seconds:g}s"
-        return self.kind.value
+        return str(self.kind.value)
 
 
 @dataclass

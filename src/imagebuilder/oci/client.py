@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from imagebuilder.errors import CheckFailed, RegistryError
+from imagebuilder.errors import CheckFailed, CommandAborted, NetworkError, RegistryError
 from imagebuilder.oci.auth import find_credentials
 from imagebuilder.oci.digest import sha256_digest
 from imagebuilder.oci.transport import RegistryTransport, raise_for_registry, read_capped
@@ -133,8 +133,12 @@ class RegistryClient:
         if response.status_code == 404:
             raise UploadSessionLost("the upload session is gone", location=repository)
         raise_for_registry(response, "upload status", self.host)
+        # `Range: 0-N` means N+1 bytes held, but registries answer `0-0` for an empty
+        # session too: read it as 0. Resending a byte the registry has is refused (416,
+        # then the blob restarts); skipping one it lacks would corrupt the blob.
         _, _, end = response.headers.get("Range", "0--1").partition("-")
-        return int(end) + 1 if end.isascii() and end.isdigit() else 0
+        held = int(end) + 1 if end.isascii() and end.isdigit() else 0
+        return 0 if held == 1 else held
 
     def finish_upload(
         self, repository: str, location: str, digest: str, content: bytes = b""
@@ -152,7 +156,7 @@ class RegistryClient:
     def cancel_upload(self, repository: str, location: str) -> None:
         """Best effort: an abandoned session is also garbage-collected by the registry."""
         # Cleanup must never mask the failure that led here.
-        with contextlib.suppress(RegistryError, OSError):
+        with contextlib.suppress(RegistryError, NetworkError, CommandAborted, OSError):
             self.transport.send("DELETE", location, scope=_scope(repository), retry=False)
 
     def _location(self, response: object) -> str:
