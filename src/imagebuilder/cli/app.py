@@ -60,7 +60,7 @@ def _root(
             metavar="MINUTES",
             envvar=network.DEADLINE_ENV,
             help="Give up on the network after this many minutes for the whole command "
-            f"[default: {network.DEFAULT_DEADLINE_MIN:g}].",
+            f"(default {network.DEFAULT_DEADLINE_MIN:g}).",
         ),
     ] = None,
 ) -> None:
