@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from faultproxy import Fault, FaultProxy
+from faultproxy import Fault, FaultProxy, Kind
 from faults.budget import short_budgets
 from faults.matrix import HUB_FATAL, HUB_ROUTES, TRANSIENT, Fatal
 from hubserver.fixtures import configure_hub_env
+from hubserver.releases import add_2511_lora_repo, add_2511_release
 from hubserver.server import HubServer
 from imagebuilder.cli import main
-from updates.test_scenarios import add_2511_lora_repo, add_2511_release
 
 ROOT = Path(__file__).resolve().parents[2]
 VAE = "Comfy-Org/Qwen-Image_ComfyUI/split_files/vae/qwen_image_vae.safetensors@main"
@@ -158,3 +158,21 @@ def test_a_dead_hub_ends_fast_once_and_changes_nothing(
     assert "Retrying" not in outcome.stderr and "HTTP Error" not in outcome.stderr
     assert outcome.seconds < fatal.bound_s
     assert outcome.files == before  # nothing written, nothing half-written, no temp files
+
+
+def test_paths_info_always_failing_gives_null_dates_with_a_note(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clean = baseline(stage, "check-updates", tmp_path / "clean", monkeypatch, capsys)
+    stage.proxy.clear()
+    stage.proxy.add(Fault(Kind.STATUS, status=503), method="POST", path=r"/paths-info/", times=-1)
+    faulty = run(stage, "check-updates", tmp_path, monkeypatch, capsys)
+    assert faulty.exit_code == clean.exit_code
+    assert isinstance(faulty.stdout, dict) and isinstance(clean.stdout, dict)
+    assert any("commit dates unknown" in note for note in faulty.stdout["notes"]), faulty.stdout
+    dates = [c["proposed"]["date"] for c in faulty.stdout["changes"]]
+    assert dates and all(date is None for date in dates)
+    assert all(c["proposed"]["date"] for c in clean.stdout["changes"])

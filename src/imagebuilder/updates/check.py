@@ -210,15 +210,19 @@ class _Checker:
             elif merged is None:
                 current.append(name)
         return Proposal(
-            changes=tuple(self._dated(changes)),
+            changes=tuple(self._dated(changes, notes)),
             options=tuple(options),
             problems=tuple(problems),
             up_to_date=tuple(current),
             notes=tuple(notes),
         )
 
-    def _dated(self, changes: list[Change]) -> list[Change]:
-        """Commit dates of the current and proposed files: one request per (repo, commit)."""
+    def _dated(self, changes: list[Change], notes: list[str]) -> list[Change]:
+        """Commit dates of the current and proposed files: one request per (repo, commit).
+
+        A date is a nicety: when the Hub cannot give one, the check goes on without it
+        and ``notes`` says so (a missing date is never silent).
+        """
         wanted: dict[tuple[str, str], set[str]] = {}
         for change in changes:
             for ref in (change.current, change.proposed):
@@ -228,12 +232,16 @@ class _Checker:
         def dates(key: tuple[str, str]) -> dict[str, datetime]:
             try:
                 found = self.hub.last_commits(key[0], key[1], sorted(wanted[key]))
-            except ImageBuilderError:
-                return {}  # a date is a nicety: never fail a check for it
+            except ImageBuilderError as error:
+                failed.append(f"{key[0]}@{key[1][:12]} ({error.message})")
+                return {}
             return {path: info.date for path, info in found.items() if info.date is not None}
 
+        failed: list[str] = []
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             known = dict(zip(wanted, pool.map(dates, wanted), strict=True))
+        if failed:
+            notes.append(f"commit dates unknown (shown as null) for {'; '.join(sorted(failed))}")
 
         def dated(ref: FileRef) -> FileRef:
             date = known.get((ref.repo, ref.commit or ""), {}).get(ref.path)
