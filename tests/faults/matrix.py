@@ -81,3 +81,63 @@ HUB_FATAL = (
         "503 every time", Fault(Kind.STATUS, status=503), 6, r"answered 503 5 times", 6, once=False
     ),
 )
+
+# Registry side: (which proxy, route). publish reads the base through the registry proxy.
+SideRoute = tuple[str, Route]
+REGISTRY_ROUTES: dict[str, tuple[SideRoute, ...]] = {
+    "publish": (
+        ("hub", DOWNLOAD),
+        ("registry", MANIFEST_GET),
+        ("registry", BLOB_GET),
+        ("registry", BLOB_HEAD),
+        ("registry", UPLOAD_START),
+        ("registry", BLOB_UPLOAD),
+        ("registry", BLOB_COMMIT),
+        ("registry", MANIFEST_PUT),
+    ),
+    "publish --check": (("registry", MANIFEST_GET), ("registry", BLOB_GET)),
+    "inspect-image": (("registry", MANIFEST_GET), ("registry", BLOB_GET)),
+}
+
+
+@dataclass(frozen=True)
+class RegistryFatal(Fatal):
+    route: SideRoute | None = None
+
+
+REGISTRY_FATAL = (
+    RegistryFatal(
+        "registry down (connection refused)",
+        None,
+        6,
+        r"is unreachable: the connection was refused",
+        5,
+    ),
+    RegistryFatal(
+        "registry hangs on uploads",
+        Fault(Kind.HANG),
+        6,
+        r"no answer from .* within 0.6 s",
+        8,
+        route=("registry", BLOB_UPLOAD),
+    ),
+    RegistryFatal(
+        "registry 503 on every upload",
+        Fault(Kind.STATUS, status=503),
+        6,
+        r"answered 503",
+        8,
+        route=("registry", BLOB_UPLOAD),
+    ),
+    RegistryFatal(
+        "Hub 503 on every download",
+        Fault(Kind.STATUS, status=503),
+        6,
+        r"answered 503 5 times",
+        8,
+        route=("hub", DOWNLOAD),
+    ),
+    RegistryFatal(
+        "Hub download corrupted", Fault(Kind.CORRUPT), 8, r"sha256", 8, route=("hub", DOWNLOAD)
+    ),
+)

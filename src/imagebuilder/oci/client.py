@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from imagebuilder.errors import CheckFailed, CommandAborted, NetworkError, RegistryError
+from imagebuilder import network
+from imagebuilder.errors import (
+    AnswerCutOff,
+    CheckFailed,
+    CommandAborted,
+    NetworkError,
+    RegistryError,
+)
 from imagebuilder.oci.auth import find_credentials
 from imagebuilder.oci.digest import sha256_digest
 from imagebuilder.oci.transport import RegistryTransport, raise_for_registry, read_capped
@@ -64,7 +71,17 @@ class RegistryClient:
         return int(length) if length.isascii() and length.isdigit() else 0
 
     def read_blob(self, repository: str, digest: str, limit: int = MAX_CONFIG_BYTES) -> bytes:
-        """A small blob (an image config), verified against its digest."""
+        """A small blob (an image config), verified against its digest; read again when
+        the answer is cut off."""
+        path = f"/v2/{repository}/blobs/{digest}"
+        attempts = network.Attempts(f"GET {path}", self.transport.url(path), self.host)
+        while True:
+            try:
+                return self._read_blob_once(repository, digest, limit)
+            except AnswerCutOff as cut:
+                attempts.failed(cut)
+
+    def _read_blob_once(self, repository: str, digest: str, limit: int) -> bytes:
         with self.stream_blob(repository, digest) as chunks:
             data = bytearray()
             for chunk in chunks:
@@ -179,6 +196,15 @@ class RegistryClient:
 
     def find_manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest, verified when asked for by digest; None when the registry has none."""
+        path = f"/v2/{repository}/manifests/{reference}"
+        attempts = network.Attempts(f"GET {path}", self.transport.url(path), self.host)
+        while True:
+            try:
+                return self._find_manifest_once(repository, reference)
+            except AnswerCutOff as cut:
+                attempts.failed(cut)
+
+    def _find_manifest_once(self, repository: str, reference: str) -> Manifest | None:
         with self.transport.stream(
             "GET",
             f"/v2/{repository}/manifests/{reference}",
