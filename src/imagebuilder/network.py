@@ -190,7 +190,7 @@ def _abort(url: str | httpx2.URL, error: NetworkError) -> CommandAborted:
 
 
 def _unreachable_error(
-    error: httpx2.ConnectError, url: str | httpx2.URL, what: str
+    error: httpx2.ConnectError, url: str | httpx2.URL, what: str | None
 ) -> EndpointUnreachable:
     text = str(error).lower()
     if "name" in text or "resolution" in text or "nodename" in text or "getaddrinfo" in text:
@@ -200,7 +200,7 @@ def _unreachable_error(
     else:
         reason = f"cannot connect ({type(error).__name__})"
     return EndpointUnreachable(
-        f"{origin(url)} is unreachable: {reason} (during {what})",
+        f"{origin(url)} is unreachable: {reason}" + (f" (during {what})" if what else ""),
         hint="check the network, HF_ENDPOINT and the registry host; nothing was changed",
     )
 
@@ -209,9 +209,18 @@ class Attempts:
     """One operation's tries: call ``failed`` after each failure; it waits or raises."""
 
     def __init__(
-        self, what: str, url: str | httpx2.URL, where: str | None = None, *, retry: bool = True
+        self,
+        what: str,
+        url: str | httpx2.URL,
+        where: str | None = None,
+        *,
+        retry: bool = True,
+        name_unreachable: bool = True,
     ):
         self.what = what
+        # The Hub client's first request is often a side call no user knows: name the
+        # endpoint alone there. A registry names the operation (the upload that failed).
+        self.name_unreachable = name_unreachable
         self.url = url
         self.where = where
         current = policy()
@@ -232,7 +241,10 @@ class Attempts:
         import httpx2  # noqa: PLC0415 -- see TYPE_CHECKING above
 
         if isinstance(error, httpx2.ConnectError):
-            raise _abort(self.url, _unreachable_error(error, self.url, self.what))
+            raise _abort(
+                self.url,
+                _unreachable_error(error, self.url, self.what if self.name_unreachable else None),
+            )
         self.count += 1
         if isinstance(error, httpx2.TimeoutException):
             self.timeouts += 1

@@ -97,6 +97,7 @@ REGISTRY_ROUTES: dict[str, tuple[SideRoute, ...]] = {
     ),
     "publish --check": (("registry", MANIFEST_GET), ("registry", BLOB_GET)),
     "inspect-image": (("registry", MANIFEST_GET), ("registry", BLOB_GET)),
+    "diff": (("registry", MANIFEST_GET), ("registry", BLOB_GET)),
 }
 
 

@@ -20,7 +20,14 @@ import pytest
 
 from faultproxy import Fault, FaultProxy, Kind
 from faults.budget import short_budgets
-from faults.matrix import REGISTRY_FATAL, REGISTRY_ROUTES, TRANSIENT, RegistryFatal, Route
+from faults.matrix import (
+    MANIFEST_GET,
+    REGISTRY_FATAL,
+    REGISTRY_ROUTES,
+    TRANSIENT,
+    RegistryFatal,
+    Route,
+)
 from faults.registry_case import Run, project_files, tags, timed, verify_image
 from hubserver.fixtures import configure_hub_env
 from hubserver.server import HubServer
@@ -157,6 +164,38 @@ def test_one_transient_fault_per_route_gives_the_same_image(
     assert main(["inspect-image", ref, "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert set(shown["models"]) == {"diffusion_model", "text_encoder", "vae", "lightning_lora"}
+    _break(stage, REGISTRY_ROUTES["diff"], TRANSIENT[fault_name], times=1)
+    capsys.readouterr()
+    assert main(["diff", ref, str(stage.template / "models.yaml"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["identical"]
+
+
+@pytest.mark.parametrize("command", ["publish --check", "inspect-image", "diff"])
+def test_a_registry_that_never_answers_a_read_ends_fast(
+    stage: Stage,
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    expected = baseline_digest(stage, tmp_path / "first", monkeypatch, capsys)
+    _break(stage, (("registry", MANIFEST_GET),), Fault(Kind.HANG), times=-1)
+    ref = f"{stage.registry_proxy.host}/faults-baseline@{expected}"
+    if command == "publish --check":
+        run, _ = publish(stage, "faults-baseline", tmp_path, monkeypatch, capsys, "--check")
+        code, stderr, seconds = run.exit_code, run.stderr, run.seconds
+    else:
+        args = [command, ref] + ([str(stage.template / "models.yaml")] if command == "diff" else [])
+        short_budgets(monkeypatch)
+        use_registry(monkeypatch, stage.registry)
+        capsys.readouterr()
+        code, seconds = timed(lambda: main(args))
+        stderr = capsys.readouterr().err
+    stage.registry_proxy.clear()
+    assert code == 6, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "no answer from" in errors[0], stderr
+    assert seconds < 6
 
 
 def test_first_chunk_failure_still_publishes_an_intact_image(
@@ -207,3 +246,42 @@ def test_a_dead_route_ends_fast_and_tags_nothing(
     # The lock may learn digests of layers that were fully uploaded; nothing else changes.
     assert after.keys() == before.keys()
     assert after["models.yaml"] == before["models.yaml"]
+
+
+def test_check_without_lock_digests_streams_and_hashes_or_fails_under_strict(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    expected = baseline_digest(stage, tmp_path / "first", monkeypatch, capsys)
+    strict, _ = publish(
+        stage, "faults-baseline", tmp_path, monkeypatch, capsys, "--check", "--strict"
+    )
+    assert strict.exit_code == 8
+    assert "no layer digest for" in strict.stderr and "diffusion_model" in strict.stderr
+    checked, project = publish(stage, "faults-baseline", tmp_path, monkeypatch, capsys, "--check")
+    assert checked.exit_code == 0 and checked.result["matches"], checked.stderr
+    assert checked.result["digest"] == expected
+    models = [layer for layer in checked.result["layers"] if layer["kind"] == "model"]
+    # Not the registry's word: every model layer was streamed from the Hub and hashed.
+    assert {layer["action"] for layer in models} == {"computed"}
+    assert all(layer["hub_bytes"] > 0 for layer in models)
+    assert project_files(project) == project_files(stage.template)  # --check writes nothing
+
+
+def test_the_report_counts_the_bytes_it_sent(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stage.hub_proxy.clear()
+    stage.registry_proxy.clear()
+    run, _ = publish(stage, "faults-byte-counts", tmp_path, monkeypatch, capsys)
+    assert run.exit_code == 0, run.stderr
+    for layer in run.result["layers"]:
+        if layer["action"] == "uploaded":
+            assert layer["sent_bytes"] >= layer["size"] > 0, layer
+        if layer["kind"] in ("files", "config"):
+            assert layer["action"] == "uploaded" and layer["sent_bytes"] == layer["size"]

@@ -32,7 +32,7 @@ class BudgetTransport(httpx2.BaseTransport):
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         network.known_unreachable(request.url)
         what = f"{request.method} {request.url.path}"
-        attempts = network.Attempts(what, request.url)
+        attempts = network.Attempts(what, request.url, name_unreachable=False)
         # Only a body held in memory can be sent twice; the client's calls all have one.
         replayable = isinstance(request.stream, httpx2.ByteStream)
         while True:
