@@ -21,7 +21,8 @@ from huggingface_hub.utils._http import default_client_factory
 from imagebuilder import network
 
 # Answers up to this size are read inside the retry loop, so a JSON answer or a header
-# range cut off mid-way is retried like a reset. Larger bodies stream to the caller.
+# range cut off mid-way is retried like a reset. Larger bodies and whole-file downloads
+# stream to the caller.
 BUFFER_LIMIT = 4 << 20
 
 
@@ -45,6 +46,8 @@ class BudgetTransport(httpx2.BaseTransport):
                     response.close()
                     attempts.failed_status(response.status_code, retry_after)
                     continue
+                if _whole_file_download(request):
+                    return response  # streams to the caller, which resumes with Range
                 return _buffered(response, request.method)
             except httpx2.TransportError as error:
                 if not replayable:
@@ -53,6 +56,10 @@ class BudgetTransport(httpx2.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _whole_file_download(request: httpx2.Request) -> bool:
+    return "/resolve/" in request.url.path and "range" not in request.headers
 
 
 def _buffered(response: httpx2.Response, method: str) -> httpx2.Response:
