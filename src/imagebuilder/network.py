@@ -285,7 +285,7 @@ class Attempts:
 
     def _sleep(self, seconds: float) -> None:
         DEADLINE.check(self.what, self.where)
-        _log.debug("%s: try %d failed, next in %.1f s", self.what, self.count + 1, seconds)
+        _log.debug("%s: try %d failed, next in %.1f s", self.what, self.count, seconds)
         time.sleep(max(0.0, min(seconds, DEADLINE.remaining())))
         DEADLINE.check(self.what, self.where)
 

@@ -176,3 +176,50 @@ def test_paths_info_always_failing_gives_null_dates_with_a_note(
     dates = [c["proposed"]["date"] for c in faulty.stdout["changes"]]
     assert dates and all(date is None for date in dates)
     assert all(c["proposed"]["date"] for c in clean.stdout["changes"])
+
+
+def test_the_command_deadline_ends_a_slow_run_naming_what_was_running(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stage.proxy.clear()
+    stage.proxy.add(Fault(Kind.DELAY, seconds=5), method="GET", path=r"^/api/models/", times=-1)
+    monkeypatch.setenv("IMAGEBUILDER_READ_TIMEOUT", "30")
+    monkeypatch.setenv("IMAGEBUILDER_DEADLINE", "0.02")  # minutes: 1.2 s
+    project = tmp_path / "project"
+    shutil.copytree(stage.template, project)
+    configure_hub_env(monkeypatch, stage.hub, tmp_path / "hf_home")
+    monkeypatch.setenv("HF_ENDPOINT", stage.proxy.url)
+    capsys.readouterr()
+    started = time.monotonic()
+    code = main(["verify", "-c", str(project / "models.yaml")])
+    seconds = time.monotonic() - started
+    stage.proxy.clear()
+    stderr = capsys.readouterr().err
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert code == 6 and len(errors) == 1, stderr
+    assert "GET /api/models/" in errors[0] and "0.02-minute deadline" in stderr
+    assert seconds < 4
+
+
+def test_retries_are_shown_only_with_debug(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for debug in (False, True):
+        stage.proxy.clear()
+        stage.proxy.add(Fault(Kind.STATUS, status=503), path=r"^/api/models/", times=1)
+        project = tmp_path / f"debug-{debug}"
+        shutil.copytree(stage.template, project)
+        configure_hub_env(monkeypatch, stage.hub, tmp_path / "hf_home")
+        monkeypatch.setenv("HF_ENDPOINT", stage.proxy.url)
+        short_budgets(monkeypatch)
+        capsys.readouterr()
+        args = ["verify", "-c", str(project / "models.yaml")]
+        assert main([*(["--debug"] if debug else []), *args]) == 0
+        stderr = capsys.readouterr().err
+        assert ("try 1 failed" in stderr) is debug, stderr

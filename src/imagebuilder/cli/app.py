@@ -72,10 +72,18 @@ def _root(
 
 def _quiet_network_logs(debug: bool) -> None:
     """Retry chatter (ours and the Hub client's) only with --debug: the error says it all."""
-    if debug:
-        logging.basicConfig(format="debug: %(name)s: %(message)s")
-        logging.getLogger("imagebuilder").setLevel(logging.DEBUG)
+    ours = logging.getLogger("imagebuilder")
+    if not any(isinstance(handler, _StderrLog) for handler in ours.handlers):
+        ours.addHandler(_StderrLog())
+    ours.setLevel(logging.DEBUG if debug else logging.WARNING)
     network.quiet_client_logs(debug)
+
+
+class _StderrLog(logging.Handler):
+    """Log lines to whatever sys.stderr is now (the CLI may run many times in a process)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"{record.levelname.lower()}: {record.getMessage()}\n")
 
 
 # `--help` lists commands in this order: the order of a cycle, as README's table does.
