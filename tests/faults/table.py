@@ -58,6 +58,22 @@ def rows() -> list[tuple[str, str, str, str]]:
             "same proposal; dates null and a note saying so",
         )
     )
+    table.append(
+        (
+            "verify",
+            ROUTE_NAMES[("GET", r"^/api/models/[^?]+/revision/", None)],
+            "delay 5 s every time, deadline 0.02 min",
+            "exit 6, one line naming the request and the deadline, < 4 s",
+        )
+    )
+    table.append(
+        (
+            "verify",
+            ROUTE_NAMES[("GET", r"^/api/models/[^?]+/revision/", None)],
+            "503 once",
+            "same result; the retry shows only with --debug",
+        )
+    )
     for command, side_routes in REGISTRY_ROUTES.items():
         route_list = _routes([f"{side}: {ROUTE_NAMES[route]}" for side, route in side_routes])
         outcome = "same image digest; image re-read and every blob hashed"
