@@ -81,8 +81,12 @@ def test_a_refused_connection_ends_the_command_once() -> None:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/api/models/a/b"
     started = time.monotonic()
+    attempts = network.Attempts("model info", url)
     with pytest.raises(CommandAborted) as first:
-        network.retrying("model info", url, lambda: httpx2.get(url, timeout=network.timeouts()))
+        try:
+            httpx2.get(url, timeout=network.timeouts())
+        except httpx2.TransportError as error:
+            attempts.failed_transport(error)
     assert isinstance(first.value.error, EndpointUnreachable)
     assert "connection was refused" in first.value.error.message
     with pytest.raises(CommandAborted) as again:  # known: no second connection attempt
@@ -94,20 +98,18 @@ def test_a_refused_connection_ends_the_command_once() -> None:
 def test_a_spent_deadline_names_the_operation() -> None:
     network.DEADLINE.start(0.0001 / 60)
     time.sleep(0.01)
+    attempts = network.Attempts("ranged read", "http://127.0.0.1:1/", "org/x@main/f")
     with pytest.raises(CommandAborted) as aborted:
-        network.retrying("ranged read", "http://127.0.0.1:1/", lambda: None, "org/x@main/f")
+        attempts.failed_status(503, None)
     assert isinstance(aborted.value.error, TimedOut)
     assert "ranged read was still unfinished" in aborted.value.error.message
     assert aborted.value.error.location == "org/x@main/f"
 
 
-def test_a_retryable_status_inside_an_action_is_retried() -> None:
-    answers = iter([network.RetryableStatus(502, None), network.RetryableStatus(503, "0")])
-
-    def action() -> str:
-        error = next(answers, None)
-        if error is not None:
-            raise error
-        return "done"
-
-    assert network.retrying("GET /x", "http://127.0.0.1:1/", action) == "done"
+def test_a_read_timeout_is_tried_once_more_then_ends_the_command() -> None:
+    attempts = network.Attempts("GET /x", "http://127.0.0.1:1/x")
+    attempts.failed_transport(httpx2.ReadTimeout("slow"))
+    with pytest.raises(CommandAborted) as aborted:
+        attempts.failed_transport(httpx2.ReadTimeout("slow"))
+    assert isinstance(aborted.value.error, TimedOut)
+    assert "no answer from http://127.0.0.1:1 within" in aborted.value.error.message

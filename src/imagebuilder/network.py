@@ -10,10 +10,7 @@
   the error says which operation was running.
 
 Settings come from the environment (IMAGEBUILDER_DEADLINE in minutes, the others in
-seconds) so tests and CI can run with short budgets. Hand-written rather than tenacity or
-stamina: the waits must also be cut to the command deadline and read the server's
-Retry-After, and the Hub client's requests are retried inside an HTTP transport, where a
-decorator cannot reach.
+seconds), so tests and CI can run with short budgets. Why no retry library: pyproject.
 """
 
 from __future__ import annotations
@@ -24,9 +21,8 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from imagebuilder.errors import (
@@ -51,7 +47,6 @@ if TYPE_CHECKING:  # httpx2 is imported where a request is made: `validate` neve
 
 DEFAULT_DEADLINE_MIN = 60.0
 _log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 
 def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
@@ -303,32 +298,3 @@ def quiet_client_logs(debug: bool) -> None:
     hub_logging = sys.modules.get("huggingface_hub.utils.logging")
     if hub_logging is not None:
         hub_logging.set_verbosity(logging.INFO if debug else logging.ERROR)
-
-
-def retrying(what: str, url: str, action: Callable[[], _T], where: str | None = None) -> _T:
-    """Run ``action`` (a whole request, body included) under the policy.
-
-    For reads that can be repeated: a body cut off mid-way (reset, truncated) raises an
-    httpx2 transport error from inside ``action`` and the whole read starts again.
-    """
-    import httpx2  # noqa: PLC0415 -- see TYPE_CHECKING above
-
-    known_unreachable(url)
-    attempts = Attempts(what, url, where)
-    while True:
-        DEADLINE.check(what, where)
-        try:
-            return action()
-        except httpx2.TransportError as error:
-            attempts.failed_transport(error)
-        except RetryableStatus as status:
-            attempts.failed_status(status.status, status.retry_after)
-
-
-class RetryableStatus(Exception):
-    """Raised inside a ``retrying`` action for an answer worth another try (408/429/5xx)."""
-
-    def __init__(self, status: int, retry_after: str | None):
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.retry_after = retry_after
