@@ -122,6 +122,15 @@ REGISTRY_FATAL = (
         8,
         route=("registry", BLOB_UPLOAD),
     ),
+    # The error names the failed upload, never the status query or cleanup that followed.
+    RegistryFatal(
+        "registry resets every upload",
+        Fault(Kind.RESET),
+        6,
+        r"PATCH /v2/[^ ]+/blobs/uploads/",
+        8,
+        route=("registry", BLOB_UPLOAD),
+    ),
     RegistryFatal(
         "registry 503 on every upload",
         Fault(Kind.STATUS, status=503),
