@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Network policy state (imagebuilder.network) reset around every test.
+from faultproxy.fixtures import fresh_network_state  # noqa: F401
+
 # Loopback Hugging Face Hub (tests/hubserver): pass endpoint=server.url to every client call.
 from hubserver.fixtures import (  # noqa: F401
     hub_env,

@@ -32,7 +32,7 @@ from imagebuilder.oci import transport as oci_transport
 from imagebuilder.oci.auth import Credentials
 from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.image import base_layer_list, config_descriptor, parse_json, pick_platform
-from imagebuilder.oci.transport import RegistryTransport, RetryPolicy
+from imagebuilder.oci.transport import RegistryTransport
 from imagebuilder.project.config import RepoSearch
 from imagebuilder.updates.discovery import _search
 from imagebuilder.updates.report import md
@@ -266,9 +266,7 @@ def test_remembered_digests_must_be_digests() -> None:
 
 
 def _registry(liar: _Server) -> RegistryClient:
-    transport = RegistryTransport(
-        liar.host, Credentials("user", "secret-password"), retry=RetryPolicy(attempts=1)
-    )
+    transport = RegistryTransport(liar.host, Credentials("user", "secret-password"))
     return RegistryClient(transport)
 
 

@@ -174,6 +174,29 @@ class NetworkError(ImageBuilderError):
     exit_code = ExitCode.NETWORK
 
 
+class TimedOut(NetworkError):
+    """A server accepted the request and never answered, or the command deadline ran out."""
+
+
+class EndpointUnreachable(NetworkError):
+    """A name that does not resolve or a refused connection: reported once, not retried."""
+
+
+class CommandAborted(Exception):
+    """Ends the whole command with ``error``: the Hub or the registry is unreachable or
+    does not answer, or the deadline ran out. Deliberately not an ImageBuilderError, so
+    code that collects per-entry problems does not turn one dead endpoint into a row per
+    entry; the CLI reports ``error`` once."""
+
+    def __init__(self, error: NetworkError):
+        super().__init__(error.message)
+        self.error = error
+
+
+class AnswerCutOff(NetworkError):
+    """An answer's body stopped short (reset, truncated): the read can be tried again."""
+
+
 class RateLimited(NetworkError):
     pass
 

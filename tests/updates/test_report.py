@@ -1,18 +1,13 @@
-"""Pure parts of check-updates/update: YAML value edits, proposals, rendering, retry waits."""
+"""Pure parts of check-updates/update: YAML value edits, proposals, rendering."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx2
 import pytest
-from huggingface_hub.errors import HfHubHTTPError
-from huggingface_hub.utils import get_session
 
 from imagebuilder.errors import ConfigError, ExitCode, FileNotFoundOnHub, NetworkError
-from imagebuilder.hub.client import Hub
-from imagebuilder.hub.failures import MAX_RETRY_AFTER_S, retry_wait
 from imagebuilder.project.yamledit import render_scalar, set_scalars
 from imagebuilder.updates.proposal import (
     Change,
@@ -127,29 +122,6 @@ def test_markdown_escapes_hub_supplied_names() -> None:
     assert "<img" not in body and "](javascript" not in body
     assert md("a|b") == "a\\|b"
     assert "https://huggingface.co/org/a/commit/" + "b" * 40 in body
-
-
-def _status_error(status: int, headers: dict[str, str] | None = None) -> HfHubHTTPError:
-    request = httpx2.Request("GET", "http://hub.invalid/api/models/a/b")
-    response = httpx2.Response(status, headers=headers or {}, request=request)
-    return HfHubHTTPError("boom", response=response)
-
-
-def test_retry_wait() -> None:
-    assert retry_wait(_status_error(404), 1, 1.0) is None
-    assert retry_wait(_status_error(503), 1, 1.0) == 1.0
-    assert retry_wait(_status_error(503), 3, 1.0) == 4.0
-    assert retry_wait(_status_error(503), 10, 1.0) == 8.0
-    assert retry_wait(_status_error(429, {"Retry-After": "3"}), 1, 1.0) == 3.0
-    assert retry_wait(_status_error(429, {"Retry-After": "99999"}), 1, 1.0) == MAX_RETRY_AFTER_S
-    assert retry_wait(httpx2.ReadTimeout("slow"), 2, 0.5) == 1.0
-    assert retry_wait(ValueError("bug"), 1, 1.0) is None
-
-
-def test_a_hub_never_waits_forever() -> None:
-    Hub(endpoint="http://127.0.0.1:9", token="")
-    timeout = get_session().timeout
-    assert timeout.connect == 10.0 and timeout.read == 60.0
 
 
 def golden_proposal() -> Proposal:

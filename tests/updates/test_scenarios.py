@@ -46,7 +46,7 @@ def stack(tmp_path: Path) -> LoadedConfig:
 
 @pytest.fixture
 def hub(qwen_hub: HubServer) -> Hub:
-    return Hub(endpoint=qwen_hub.url, token="", retry_base_s=0.01)
+    return Hub(endpoint=qwen_hub.url, token="")
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ def shipped(tmp_path: Path) -> LoadedConfig:
 
 @pytest.fixture
 def hub(qwen_hub: HubServer) -> Hub:
-    return Hub(endpoint=qwen_hub.url, token="", retry_base_s=0.01)
+    return Hub(endpoint=qwen_hub.url, token="")
 
 
 def lock_of(loaded: LoadedConfig, hub: Hub) -> Lock:

@@ -7,13 +7,14 @@ appears only with --debug.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Annotated
 
 import typer
 
-from imagebuilder import __version__
+from imagebuilder import __version__, network
 from imagebuilder.cli import core, output
 from imagebuilder.cli import image as image_commands
 from imagebuilder.cli import inspect as inspect_command
@@ -21,7 +22,7 @@ from imagebuilder.cli import publish as publish_command
 from imagebuilder.cli import updates as update_commands
 from imagebuilder.cli import verify as verify_command
 from imagebuilder.cli import workflows as workflow_commands
-from imagebuilder.errors import ConfigErrors, ExitCode, ImageBuilderError
+from imagebuilder.errors import CommandAborted, ConfigErrors, ExitCode, ImageBuilderError
 
 app = typer.Typer(
     name="imagebuilder",
@@ -51,8 +52,38 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
+    deadline: Annotated[
+        float | None,
+        typer.Option(
+            "--deadline",
+            min=0.01,
+            metavar="MINUTES",
+            envvar=network.DEADLINE_ENV,
+            help="Give up on the network after this many minutes for the whole command "
+            f"(default {network.DEFAULT_DEADLINE_MIN:g}).",
+        ),
+    ] = None,
 ) -> None:
     _State.debug = debug
+    network.reset()
+    network.DEADLINE.start(deadline)
+    _quiet_network_logs(debug)
+
+
+def _quiet_network_logs(debug: bool) -> None:
+    """Retry chatter (ours and the Hub client's) only with --debug: the error says it all."""
+    ours = logging.getLogger("imagebuilder")
+    if not any(isinstance(handler, _StderrLog) for handler in ours.handlers):
+        ours.addHandler(_StderrLog())
+    ours.setLevel(logging.DEBUG if debug else logging.WARNING)
+    network.quiet_client_logs(debug)
+
+
+class _StderrLog(logging.Handler):
+    """Log lines to whatever sys.stderr is now (the CLI may run many times in a process)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"{record.levelname.lower()}: {record.getMessage()}\n")
 
 
 # `--help` lists commands in this order: the order of a cycle, as docs/cli.md does.
@@ -91,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)
-    except ImageBuilderError as error:
+    except (ImageBuilderError, CommandAborted) as raised:
+        error = raised.error if isinstance(raised, CommandAborted) else raised
         if _State.debug:
             import traceback
 

@@ -42,6 +42,14 @@ def publish_command(  # noqa: PLR0917 (a CLI command: one parameter per option)
         bool,
         typer.Option("--check", help="Recompute the digest; compare with the tag. Moves nothing."),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="With --check: fail when the lock has no layer digest for a file, instead "
+            "of streaming and hashing it from the Hub.",
+        ),
+    ] = False,
     source: Annotated[str, typer.Option(help="org.opencontainers.image.source")] = "unknown",
     revision: Annotated[str, typer.Option(help="org.opencontainers.image.revision")] = "unknown",
     version: Annotated[
@@ -78,10 +86,12 @@ def publish_command(  # noqa: PLR0917 (a CLI command: one parameter per option)
     from imagebuilder.errors import ExitCode
     from imagebuilder.image.publish.prepare import PublishOptions, publish_project
 
+    if strict and not check:
+        raise typer.BadParameter("--strict applies to --check only", param_hint="--strict")
     loaded, _, lock = load_locked(config)
     options = PublishOptions(
         image=image, tags=list(tag or []), parallel=parallel, previous=previous,
-        split=split_large_files, variant=variant, check_only=check,
+        split=split_large_files, variant=variant, check_only=check, strict=strict,
         labels={"source": source, "revision": revision, "version": version},
     )  # fmt: skip
     request, result = publish_project(

@@ -1,15 +1,14 @@
 """The one module that talks to the Hugging Face Hub, through huggingface_hub only.
 
 Everything else sees plain dataclasses (``RemoteFile``, ``RepoSnapshot``) and
-imagebuilder errors. Downloads and ranged reads use the client's retries; API calls,
-which the client does not retry, are retried in ``Hub._call`` (408, 429 with
-Retry-After, 5xx, timeouts, network errors); what still fails becomes a clear error here.
+imagebuilder errors. Every request the client sends is timed and retried by the network
+policy (``hub.transport``); ranged reads are retried whole when their body is cut off;
+what still fails becomes a clear error here.
 The token comes from HF_TOKEN or the standard token file and is never logged.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,18 +21,12 @@ from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.hf_api import ModelInfo, RepoFile
 from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
 
-from imagebuilder.hub import answers
-from imagebuilder.hub.failures import (
-    MAX_ATTEMPTS,
-    RETRY_BASE_S,
-    hub_endpoint,
-    retry_wait,
-    translate,
-    use_timeouts,
-)
+from imagebuilder import network
+from imagebuilder.hub import answers, transport
+from imagebuilder.hub.failures import hub_endpoint, translate
 
 __all__ = ["CommitInfo", "Hub", "RemoteFile", "RepoSnapshot", "hub_endpoint"]
-from imagebuilder.errors import HubError
+from imagebuilder.errors import AnswerCutOff, HubError, NetworkError
 
 _T = TypeVar("_T")
 
@@ -74,41 +67,25 @@ class CommitInfo:
 class Hub:
     """Hub access for imagebuilder. Pass one in explicitly; tests point it at a loopback."""
 
-    def __init__(
-        self,
-        endpoint: str | None = None,
-        token: str | None = None,
-        *,
-        max_attempts: int = MAX_ATTEMPTS,
-        retry_base_s: float = RETRY_BASE_S,
-    ):
+    def __init__(self, endpoint: str | None = None, token: str | None = None):
         self.endpoint = (endpoint or hub_endpoint()).rstrip("/")
-        self.max_attempts = max(1, max_attempts)
-        self.retry_base_s = retry_base_s
-        use_timeouts()
+        transport.install()
         self._token = token if token is not None else get_token()
         self._api = HfApi(endpoint=self.endpoint, token=self._token or False)
 
     def __repr__(self) -> str:  # never show the token
         return f"Hub(endpoint={self.endpoint!r}, token={'set' if self._token else 'none'})"
 
-    def _call(self, where: str, action: Callable[[], _T], *, retry: bool = True) -> _T:
-        # The client retries downloads and paginated listings but not single API calls
-        # (model info, paths info): retry those here, honouring Retry-After, before
-        # translating the error. ``retry=False`` where the client already retried.
-        for attempt in range(1, (self.max_attempts if retry else 1) + 1):
-            try:
-                return action()
-            except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
-                wait = retry_wait(error, attempt, self.retry_base_s)
-                if wait is None or not retry or attempt == self.max_attempts:
-                    raise translate(error, where) from None
-                time.sleep(wait)
-            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
-                # The client parses answers as it reads them: a body that is not JSON, a
-                # date that is not a date, a list for an object. A Hub error, not a crash.
-                raise answers.unreadable(error, where) from error
-        raise AssertionError("unreachable: the last attempt returns or raises")
+    def _call(self, where: str, action: Callable[[], _T]) -> _T:
+        # Retries happen per request, in the transport; here failures only get their names.
+        try:
+            return action()
+        except (NetworkError, HfHubHTTPError, httpx2.HTTPError, OSError) as error:
+            raise translate(error, where) from None
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+            # The client parses answers as it reads them: a body that is not JSON, a
+            # date that is not a date, a list for an object. A Hub error, not a crash.
+            raise answers.unreadable(error, where) from error
 
     def snapshot(self, repo: str, revision: str) -> RepoSnapshot:
         """Commit and every file's sha256 and size at ``revision``: one request, no download."""
@@ -145,8 +122,7 @@ class Hub:
         def models() -> list[str]:
             return [m.id for m in self._api.list_models(author=author, search=search, limit=limit)]
 
-        # list_models pages through the client's own backoff: no second retry loop.
-        return self._call(f"search author={author} search={search}", models, retry=False)
+        return self._call(f"search author={author} search={search}", models)
 
     def last_commits(self, repo: str, revision: str, paths: list[str]) -> dict[str, CommitInfo]:
         """The commit that last changed each path at ``revision``: one request for all paths."""
@@ -173,18 +149,25 @@ class Hub:
     def stream(
         self, repo: str, path: str, commit: str, start: int = 0, end: int | None = None
     ) -> Iterator[httpx2.Response]:
-        """Stream a file (or a byte range of it) at a commit, with the client's retries."""
+        """Stream a file (or a byte range of it) at a commit.
+
+        The request is retried by the network policy; a body cut off mid-way raises
+        ``AnswerCutOff`` and callers resume (``read_range``, the publish stream).
+        """
         headers = self.auth_headers()
         if start or end is not None:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
         where = f"{repo}@{commit[:12]}/{path}"
         body_error: Exception | None = None
         try:
+            # No retries of the client's own: the transport applies the one policy.
             with http_stream_backoff(
                 "GET",
                 self.file_url(repo, path, commit),
                 headers=headers,
                 follow_redirects=True,
+                retry_on_exceptions=(),
+                retry_on_status_codes=(),
             ) as response:
                 if response.status_code >= 400:
                     response.read()
@@ -192,30 +175,46 @@ class Hub:
                 try:
                     yield response
                 except (httpx2.HTTPError, OSError) as error:
-                    # A body cut mid-way must not reach the client's backoff generator:
-                    # it would "retry" by yielding a second time, which a context manager
-                    # cannot do (RuntimeError). Callers resume with a Range request.
                     body_error = error
-        except (HfHubHTTPError, httpx2.HTTPError, OSError) as error:
+        except (NetworkError, HfHubHTTPError, httpx2.HTTPError, OSError) as error:
             raise translate(error, where) from None
         if body_error is not None:
-            raise translate(body_error, where)
+            raise AnswerCutOff(
+                f"the Hub's answer was cut off ({type(body_error).__name__})",
+                location=where,
+                hint="check the network; run again",
+            )
 
     def read_range(self, repo: str, path: str, commit: str, start: int, length: int) -> bytes:
-        """Bytes [start, start+length) of a file; never more, whatever the server sends."""
+        """Bytes [start, start+length) of a file; never more, whatever the server sends.
+
+        A read cut off mid-way (reset, truncated) is read again, under the network policy.
+        """
+        where = f"{repo}@{commit[:12]}/{path}"
+        attempts = network.Attempts(
+            f"ranged read of bytes {start}-{start + length - 1}",
+            self.file_url(repo, path, commit),
+            where,
+        )
+        while True:
+            try:
+                return self._read_range_once(repo, path, commit, start, length)
+            except AnswerCutOff as cut:
+                attempts.failed(cut)
+
+    def _read_range_once(self, repo: str, path: str, commit: str, start: int, length: int) -> bytes:
         chunks: list[bytes] = []
         received = 0
+        where = f"{repo}@{commit[:12]}/{path}"
         with self.stream(repo, path, commit, start, start + length - 1) as response:
             if response.status_code == 200 and start:
                 raise HubError(
                     "the server ignored the Range request",
-                    location=f"{repo}@{commit[:12]}/{path}",
+                    location=where,
                     hint="a proxy between you and the Hub may strip Range headers",
                 )
             if response.status_code == 206:
-                answers.check_content_range(
-                    response.headers.get("Content-Range"), start, f"{repo}@{commit[:12]}/{path}"
-                )
+                answers.check_content_range(response.headers.get("Content-Range"), start, where)
             for chunk in response.iter_bytes():
                 chunks.append(chunk[: length - received])
                 received += len(chunks[-1])

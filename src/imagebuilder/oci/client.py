@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from imagebuilder.errors import CheckFailed, RegistryError
+from imagebuilder import network
+from imagebuilder.errors import (
+    AnswerCutOff,
+    CheckFailed,
+    CommandAborted,
+    NetworkError,
+    RegistryError,
+)
 from imagebuilder.oci.auth import find_credentials
 from imagebuilder.oci.digest import sha256_digest
 from imagebuilder.oci.transport import RegistryTransport, raise_for_registry, read_capped
@@ -64,7 +71,17 @@ class RegistryClient:
         return int(length) if length.isascii() and length.isdigit() else 0
 
     def read_blob(self, repository: str, digest: str, limit: int = MAX_CONFIG_BYTES) -> bytes:
-        """A small blob (an image config), verified against its digest."""
+        """A small blob (an image config), verified against its digest; read again when
+        the answer is cut off."""
+        path = f"/v2/{repository}/blobs/{digest}"
+        attempts = network.Attempts(f"GET {path}", self.transport.url(path), self.host)
+        while True:
+            try:
+                return self._read_blob_once(repository, digest, limit)
+            except AnswerCutOff as cut:
+                attempts.failed(cut)
+
+    def _read_blob_once(self, repository: str, digest: str, limit: int) -> bytes:
         with self.stream_blob(repository, digest) as chunks:
             data = bytearray()
             for chunk in chunks:
@@ -133,8 +150,12 @@ class RegistryClient:
         if response.status_code == 404:
             raise UploadSessionLost("the upload session is gone", location=repository)
         raise_for_registry(response, "upload status", self.host)
+        # `Range: 0-N` means N+1 bytes held, but registries answer `0-0` for an empty
+        # session too: read it as 0. Resending a byte the registry has is refused (416,
+        # then the blob restarts); skipping one it lacks would corrupt the blob.
         _, _, end = response.headers.get("Range", "0--1").partition("-")
-        return int(end) + 1 if end.isascii() and end.isdigit() else 0
+        held = int(end) + 1 if end.isascii() and end.isdigit() else 0
+        return 0 if held == 1 else held
 
     def finish_upload(
         self, repository: str, location: str, digest: str, content: bytes = b""
@@ -152,7 +173,7 @@ class RegistryClient:
     def cancel_upload(self, repository: str, location: str) -> None:
         """Best effort: an abandoned session is also garbage-collected by the registry."""
         # Cleanup must never mask the failure that led here.
-        with contextlib.suppress(RegistryError, OSError):
+        with contextlib.suppress(RegistryError, NetworkError, CommandAborted, OSError):
             self.transport.send("DELETE", location, scope=_scope(repository), retry=False)
 
     def _location(self, response: object) -> str:
@@ -175,6 +196,15 @@ class RegistryClient:
 
     def find_manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest, verified when asked for by digest; None when the registry has none."""
+        path = f"/v2/{repository}/manifests/{reference}"
+        attempts = network.Attempts(f"GET {path}", self.transport.url(path), self.host)
+        while True:
+            try:
+                return self._find_manifest_once(repository, reference)
+            except AnswerCutOff as cut:
+                attempts.failed(cut)
+
+    def _find_manifest_once(self, repository: str, reference: str) -> Manifest | None:
         with self.transport.stream(
             "GET",
             f"/v2/{repository}/manifests/{reference}",

@@ -1,40 +1,27 @@
 """HTTP to one registry: the auth dance (Basic, Bearer token per scope) and retries.
 
-Transient failures (connection errors, 429, 5xx) are retried with exponential backoff
-for requests whose body can be sent again; everything else becomes an imagebuilder
-error naming the registry and what to do. Tokens and passwords never reach a message.
+Timeouts and retries follow ``imagebuilder.network`` (the same policy as the Hub's):
+transient failures (resets, timeouts, 408, 429, 5xx) are retried with backoff for
+requests whose body can be sent again; everything else becomes an imagebuilder error
+naming the registry and what to do. Tokens and passwords never reach a message.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx2
 
-from imagebuilder.errors import NetworkError, RegistryAuthError, RegistryError
+from imagebuilder import network
+from imagebuilder.errors import AnswerCutOff, NetworkError, RegistryAuthError, RegistryError
 from imagebuilder.oci.auth import Credentials, may_send_credentials, parse_challenge
 
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+TRANSIENT_STATUS = network.RETRY_STATUSES
 MAX_TOKEN_BYTES = 1_000_000
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5
-    base_delay_s: float = 0.5
-    max_delay_s: float = 8.0
-
-    def delay(self, attempt: int) -> float:
-        # Full jitter: parallel uploads that failed together must not retry together.
-        ceiling = min(self.max_delay_s, self.base_delay_s * 2**attempt)
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not crypto)
 
 
 def default_scheme(host: str) -> str:
@@ -57,21 +44,13 @@ class RegistryTransport:
         credentials: Credentials | None,
         *,
         scheme: str | None = None,
-        retry: RetryPolicy | None = None,
-        timeout_s: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
     ):
         self.host = host
         self.scheme = scheme or default_scheme(host)
         self.base_url = f"{self.scheme}://{host}"
-        self.retry = retry or RetryPolicy()
         self._credentials = credentials
-        self.sleep = sleep
         self._tokens: dict[str, str] = {}  # scope -> Authorization header value
-        self._client = httpx2.Client(
-            timeout=httpx2.Timeout(timeout_s, connect=min(timeout_s, 15.0)),
-            follow_redirects=True,
-        )
+        self._client = httpx2.Client(follow_redirects=True)
 
     def __repr__(self) -> str:
         return f"RegistryTransport({self.base_url!r})"
@@ -105,12 +84,17 @@ class RegistryTransport:
         retry: bool = True,
     ) -> httpx2.Response:
         """One request, answered (any status) or raised as NetworkError after retries."""
-        with self.stream(
-            method, path_or_url, scope=scope, headers=headers, content=content,
-            params=params, retry=retry,
-        ) as response:  # fmt: skip
-            response.read()
-            return response
+        attempts = network.Attempts(f"{method} {path_or_url}", self.url(path_or_url), retry=retry)
+        while True:
+            try:
+                with self.stream(
+                    method, path_or_url, scope=scope, headers=headers, content=content,
+                    params=params, retry=retry,
+                ) as response:  # fmt: skip
+                    response.read()
+                    return response
+            except AnswerCutOff as cut:
+                attempts.failed(cut)
 
     @contextmanager
     def stream(
@@ -128,27 +112,23 @@ class RegistryTransport:
         if params:
             # Upload locations carry their own query (_state=...): merge, never replace.
             url = str(httpx2.URL(url).copy_merge_params(params))
-        attempts = self.retry.attempts if retry else 1
+        what = f"{method} {urlsplit(url).path}"
+        network.known_unreachable(url)
+        attempts = network.Attempts(what, url, self.host, retry=retry)
         authenticated_again = False
-        attempt = 0
         while True:
+            network.DEADLINE.check(what, self.host)
             request_headers = dict(headers or {})
             if scope in self._tokens:
                 request_headers["Authorization"] = self._tokens[scope]
             try:
                 request = self._client.build_request(
-                    method, url, headers=request_headers, content=content
-                )
+                    method, url, headers=request_headers, content=content,
+                    timeout=network.timeouts(),
+                )  # fmt: skip
                 response = self._client.send(request, stream=True)
             except httpx2.TransportError as error:
-                attempt += 1
-                if attempt >= attempts:
-                    raise NetworkError(
-                        f"registry {self.host} unreachable: {type(error).__name__}",
-                        location=f"{method} {urlsplit(url).path}",
-                        hint="check the network; the request was retried with backoff",
-                    ) from None
-                self.sleep(self.retry.delay(attempt))
+                attempts.failed_transport(error)
                 continue
             if response.status_code == 401 and not authenticated_again:
                 challenge = response.headers.get("WWW-Authenticate")
@@ -156,22 +136,23 @@ class RegistryTransport:
                 self._authenticate(challenge, scope)
                 authenticated_again = True
                 continue
-            if response.status_code in TRANSIENT_STATUS and attempt + 1 < attempts:
+            retries_left = attempts.count < attempts.policy.retries
+            if response.status_code in TRANSIENT_STATUS and retries_left:
                 response.close()
-                attempt += 1
-                self.sleep(self._retry_after(response) or self.retry.delay(attempt))
+                attempts.failed_status(response.status_code, response.headers.get("Retry-After"))
                 continue
             try:
                 yield response
+            except httpx2.TransportError as error:
+                raise AnswerCutOff(
+                    f"{what}: the answer from registry {self.host} was cut off "
+                    f"({type(error).__name__})",
+                    location=self.host,
+                    hint="check the network; run again",
+                ) from None
             finally:
                 response.close()
             return
-
-    @staticmethod
-    def _retry_after(response: httpx2.Response) -> float | None:
-        value = response.headers.get("Retry-After", "")
-        # isascii: "²".isdigit() is True, and float("²") raises.
-        return min(float(value), 60.0) if value.isascii() and value.isdigit() else None
 
     def _authenticate(self, header: str | None, scope: str) -> None:
         challenge = parse_challenge(header)
@@ -202,7 +183,9 @@ class RegistryTransport:
         try:
             # Streamed and capped: the realm is any URL the registry names, and its
             # answer must not be able to fill memory.
-            with self._client.stream("GET", realm, params=query, headers=headers) as answer:
+            with self._client.stream(
+                "GET", realm, params=query, headers=headers, timeout=network.timeouts()
+            ) as answer:
                 body = read_capped(answer, MAX_TOKEN_BYTES)
         except httpx2.TransportError as error:
             raise NetworkError(

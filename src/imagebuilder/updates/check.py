@@ -257,7 +257,7 @@ class _Checker:
             elif merged is None:
                 current.append(name)
         return Proposal(
-            changes=tuple(commit_dates(self.hub, self.workers, changes)),
+            changes=tuple(commit_dates(self.hub, self.workers, changes, notes)),
             options=tuple(options),
             problems=tuple(problems),
             up_to_date=tuple(current),

@@ -11,8 +11,12 @@ from imagebuilder.hub.client import Hub
 from imagebuilder.updates.proposal import Change, FileRef
 
 
-def commit_dates(hub: Hub, workers: int, changes: list[Change]) -> list[Change]:
-    """Commit dates of the current and proposed files: one request per (repo, commit)."""
+def commit_dates(hub: Hub, workers: int, changes: list[Change], notes: list[str]) -> list[Change]:
+    """Commit dates of the current and proposed files: one request per (repo, commit).
+
+    When the Hub cannot give one, the check goes on without it and ``notes`` says so (a
+    missing date is never silent).
+    """
     wanted: dict[tuple[str, str], set[str]] = {}
     for change in changes:
         for ref in (change.current, change.proposed):
@@ -22,12 +26,16 @@ def commit_dates(hub: Hub, workers: int, changes: list[Change]) -> list[Change]:
     def dates(key: tuple[str, str]) -> dict[str, datetime]:
         try:
             found = hub.last_commits(key[0], key[1], sorted(wanted[key]))
-        except ImageBuilderError:
-            return {}  # a date is a nicety: never fail a check for it
+        except ImageBuilderError as error:
+            failed.append(f"{key[0]}@{key[1][:12]} ({error.message})")
+            return {}
         return {path: info.date for path, info in found.items() if info.date is not None}
 
+    failed: list[str] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         known = dict(zip(wanted, pool.map(dates, wanted), strict=True))
+    if failed:
+        notes.append(f"commit dates unknown (shown as null) for {'; '.join(sorted(failed))}")
 
     def dated(ref: FileRef) -> FileRef:
         date = known.get((ref.repo, ref.commit or ""), {}).get(ref.path)

@@ -71,7 +71,7 @@ def model_layer(
         return _reports(plan, reused, Action.REUSED, started)
     digests, transfer = move_model_layers(
         hub, None if check_only else client, repository, plan.source, list(plan.layers),
-        cancel=cancel, retry=client.transport.retry,
+        cancel=cancel,
     )  # fmt: skip
     if not check_only and not plan.parts:
         # Recorded at once: a publish interrupted later resumes without this layer.

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from imagebuilder.errors import CheckFailed, HubError, NetworkError
+from imagebuilder import network
+from imagebuilder.errors import AnswerCutOff, CheckFailed, HubError
 from imagebuilder.hub.answers import check_content_range
 from imagebuilder.hub.client import Hub
 from imagebuilder.image.publish.upload import (
@@ -25,7 +25,6 @@ from imagebuilder.image.publish.upload import (
 )
 from imagebuilder.oci.client import RegistryClient, UploadSessionLost
 from imagebuilder.oci.tarlayer import LayerEntry, LayerLayout, layout_for, stream_layer
-from imagebuilder.oci.transport import RetryPolicy
 
 SESSION_RESTARTS = 3
 
@@ -64,16 +63,11 @@ class Transfer:
     restarts: int = 0
 
 
-def hub_chunks(
-    hub: Hub,
-    source: ModelSource,
-    transfer: Transfer,
-    *,
-    retry: RetryPolicy,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Iterator[bytes]:
+def hub_chunks(hub: Hub, source: ModelSource, transfer: Transfer) -> Iterator[bytes]:
     """The file's bytes; a stream cut mid-way resumes at the same offset (Range)."""
-    offset, failures = 0, 0
+    offset = 0
+    attempts: network.Attempts | None = None
+    failed_at = -1
     while offset < source.size or source.size == 0:
         try:
             with hub.stream(source.repo, source.file, source.commit, start=offset) as response:
@@ -99,12 +93,16 @@ def hub_chunks(
             if source.size == 0:
                 return
             if offset < source.size:
-                raise NetworkError(f"the Hub stream ended at byte {offset} of {source.size}")
-        except NetworkError:
-            failures += 1
-            if failures >= retry.attempts:
-                raise
-            sleep(retry.delay(failures))
+                raise AnswerCutOff(
+                    f"the Hub stream ended at byte {offset} of {source.size}",
+                    location=source.where,
+                )
+        except AnswerCutOff as cut:
+            if attempts is None or offset > failed_at:  # progress since: a fresh budget
+                url = hub.file_url(source.repo, source.file, source.commit)
+                attempts = network.Attempts("download", url, source.where)
+            failed_at = offset
+            attempts.failed(cut)
 
 
 def _chunks_of(pieces: Iterator[bytes], size: int) -> Iterator[bytes]:
@@ -178,8 +176,6 @@ def _stream_parts(
     transfer: Transfer,
     cancel: threading.Event,
     chunk_bytes: int,
-    retry: RetryPolicy,
-    sleep: Callable[[float], None],
 ) -> list[str]:
     """One Hub stream, one layer per part, each committed as soon as it is complete.
 
@@ -187,9 +183,7 @@ def _stream_parts(
     For an unsplit file the only blob is committed after the sha256 check; parts of a
     split file that fails the check stay as unreferenced blobs, and nothing is tagged.
     """
-    content, check = _verified(
-        hub_chunks(hub, source, transfer, retry=retry, sleep=sleep), source, cancel
-    )
+    content, check = _verified(hub_chunks(hub, source, transfer), source, cancel)
     splitter = _Splitter(content)
     digests = []
     for part in parts:
@@ -214,14 +208,12 @@ def move_model_layers(
     *,
     cancel: threading.Event,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    retry: RetryPolicy | None = None,
 ) -> tuple[list[str], Transfer]:
     """Stream the file into one new blob per part (``[source]`` when not split).
 
     With ``client=None`` nothing is uploaded: the digests are only computed (--check).
     A lost upload session restarts the whole file (the Hub stream cannot rewind).
     """
-    policy = retry or (client.transport.retry if client else RetryPolicy())
     transfer = Transfer()
 
     def new_sink() -> LayerSink:
@@ -233,8 +225,7 @@ def move_model_layers(
             digests = _stream_parts(
                 hub, source, parts, new_sink=new_sink, sinks=sinks, transfer=transfer,
                 cancel=cancel,
-                chunk_bytes=chunk_bytes, retry=policy,
-                sleep=client.transport.sleep if client else time.sleep,
+                chunk_bytes=chunk_bytes,
             )  # fmt: skip
         except UploadSessionLost:
             for sink in sinks:

@@ -100,6 +100,7 @@ class PublishOptions:
     split: bool
     variant: str | None
     check_only: bool
+    strict: bool = False  # with check_only: refuse what the lock cannot vouch for
 
 
 def publish_project(
@@ -126,7 +127,8 @@ def publish_project(
     try:
         result = publish(
             hub=hub, target=target, base_registry=base, request=request,
-            on_layer=LockRecorder(config_path, lock), check_only=options.check_only, log=log,
+            on_layer=LockRecorder(config_path, lock), check_only=options.check_only,
+            strict=options.strict, log=log,
         )  # fmt: skip
     finally:
         target.close()

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from imagebuilder.errors import CheckFailed
 from imagebuilder.hub.client import Hub
 from imagebuilder.image.publish.blobs import ensure_base_layer, ensure_small_blob
 from imagebuilder.image.publish.modeljobs import model_layers, with_remembered_digests
@@ -74,6 +75,7 @@ def publish(
     request: PublishRequest,
     on_layer: LayerDone,
     check_only: bool = False,
+    strict: bool = False,
     log: Callable[[str], None] = lambda _message: None,
 ) -> PublishResult:
     repository = request.target.repository
@@ -83,7 +85,21 @@ def publish(
     if not check_only:
         for layer in base_layer_list(base_manifest):
             result.layers.append(_base_report(layer, target, base_registry, request))
-    request = with_remembered_digests(target, request)
+    if check_only:
+        # A check trusts only the lock: digests remembered by the very tag it checks could
+        # not notice a layer whose content differs from the lock. What the lock cannot
+        # vouch for is streamed from the Hub and hashed, or (--strict) refused.
+        unvouched = [plan.source.name for plan in request.plans if not plan.cached_digests]
+        if strict and unvouched:
+            raise CheckFailed(
+                f"the lock has no layer digest for {', '.join(unvouched)}: "
+                "--strict will not check what the lock cannot vouch for",
+                location=request.target.name,
+                hint="publish from this lock first (it records the digests), or drop "
+                "--strict to stream and hash those files from the Hub",
+            )
+    else:
+        request = with_remembered_digests(target, request)
     log(f"{'checking' if check_only else 'publishing'} {len(request.plans)} model layer(s)")
     model_reports = model_layers(hub, target, request, on_layer, check_only)
     result.layers.extend(model_reports)
@@ -93,8 +109,9 @@ def publish(
         files_action = ensure_small_blob(target, repository, request.files_layer, files_digest)
     size = len(request.files_layer)
     files_report = LayerReport(
-        "files", "workflows+lock", files_digest, size, files_action.value, history=FILES_HISTORY
-    )
+        "files", "workflows+lock", files_digest, size, files_action.value,
+        sent_bytes=size if files_action is Action.UPLOADED else 0, history=FILES_HISTORY,
+    )  # fmt: skip
     result.layers.append(files_report)
     new_layers = [
         NewLayer(Descriptor(LAYER_MEDIA_TYPE, r.digest, r.size), r.digest, r.history)
@@ -125,8 +142,11 @@ def publish(
         return result
     config_digest = sha256_digest(image.config)
     action = ensure_small_blob(target, repository, image.config, config_digest)
+    sent = len(image.config) if action is Action.UPLOADED else 0
     result.layers.append(
-        LayerReport("config", "config", config_digest, len(image.config), action.value)
+        LayerReport(
+            "config", "config", config_digest, len(image.config), action.value, sent_bytes=sent
+        )
     )
     log(f"pushing manifest {result.digest}")
     target.put_manifest(repository, result.digest, image.manifest, OCI_MANIFEST)

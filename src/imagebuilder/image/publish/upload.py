@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from imagebuilder import network
 from imagebuilder.errors import NetworkError
 from imagebuilder.oci.client import RegistryClient, UploadSessionLost
-from imagebuilder.oci.transport import RetryPolicy
 
 # Peak memory is about (QUEUE_DEPTH + 3) chunks per layer in flight: 8 MiB keeps three
 # parallel layers well under 300 MB while each PATCH is still large enough to be cheap.
@@ -51,14 +50,9 @@ class ChunkedUpload:
         client: RegistryClient,
         repository: str,
         hasher: Hasher,
-        *,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] | None = None,
     ):
         self._client = client
         self._repository = repository
-        self._retry = retry or client.transport.retry
-        self._sleep = sleep or client.transport.sleep
         self._hasher = hasher
         self._location = client.start_upload(repository)
         self._offset = 0
@@ -126,7 +120,9 @@ class ChunkedUpload:
     def _send(self, chunk: bytes) -> None:
         start = self._offset
         sent_from = 0
-        attempt = 0
+        attempts = network.Attempts(
+            f"upload of bytes {start}-{start + len(chunk) - 1}", self._location, self._repository
+        )
         while True:
             piece = chunk[sent_from:]
             try:
@@ -137,11 +133,11 @@ class ChunkedUpload:
                 self._offset = start + len(chunk)
                 return
             except NetworkError as error:
-                attempt += 1
-                if attempt >= self._retry.attempts:
-                    raise error from None
-                self._sleep(self._retry.delay(attempt))
-                held = self._client.upload_offset(self._repository, self._location)
+                attempts.failed(error)  # waits, or raises this (the upload's) error
+                try:
+                    held = self._client.upload_offset(self._repository, self._location)
+                except NetworkError:
+                    raise error from None  # name the failed upload, not the status call
                 if not start <= held <= start + len(chunk):
                     raise UploadSessionLost(
                         f"the registry holds {held} bytes, expected {start}..{start + len(chunk)}",

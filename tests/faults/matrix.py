@@ -1,0 +1,153 @@
+"""The fault cases, as data: command, route, fault, how often, and the outcome expected.
+
+Transient cases break every route the command uses once, all in the same run: each must
+end exactly as the run without faults did. Fatal cases break one route for good (or take
+the server away): each must end with exit 6, one error line naming what failed, within
+its time bound, with nothing written, half-written or tagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from faultproxy import Fault, Kind
+
+# Routes, as the proxy matches them (method, path pattern, required header).
+Route = tuple[str, str, tuple[str, str] | None]
+MODEL_INFO: Route = ("GET", r"^/api/models/[^?]+/revision/", None)
+SEARCH: Route = ("GET", r"^/api/models\?", None)
+PATHS_INFO: Route = ("POST", r"/paths-info/", None)
+HEADER_READ: Route = ("GET", r"/resolve/", ("Range", "bytes="))
+DOWNLOAD: Route = ("GET", r"/resolve/", None)
+BLOB_UPLOAD: Route = ("PATCH", r"/blobs/uploads/", None)
+BLOB_COMMIT: Route = ("PUT", r"/blobs/uploads/", None)
+UPLOAD_START: Route = ("POST", r"/blobs/uploads/", None)
+BLOB_HEAD: Route = ("HEAD", r"/blobs/sha256:", None)
+MANIFEST_PUT: Route = ("PUT", r"/manifests/", None)
+MANIFEST_GET: Route = ("GET", r"/manifests/", None)
+BLOB_GET: Route = ("GET", r"/blobs/sha256:", None)
+
+ROUTE_NAMES = {
+    MODEL_INFO: "model info",
+    SEARCH: "model search",
+    PATHS_INFO: "paths-info (dates)",
+    HEADER_READ: "header range read",
+    DOWNLOAD: "file download",
+    BLOB_UPLOAD: "blob PATCH",
+    BLOB_COMMIT: "blob PUT",
+    UPLOAD_START: "upload start",
+    BLOB_HEAD: "blob HEAD",
+    MANIFEST_PUT: "manifest PUT",
+    MANIFEST_GET: "manifest GET",
+    BLOB_GET: "blob GET",
+}
+
+# Which routes each command uses (seen through the proxy), Hub side and registry side.
+HUB_ROUTES: dict[str, tuple[Route, ...]] = {
+    "lock": (MODEL_INFO,),
+    "check-updates": (MODEL_INFO, SEARCH, PATHS_INFO, HEADER_READ),
+    "update": (MODEL_INFO, SEARCH, PATHS_INFO, HEADER_READ),
+    "verify": (MODEL_INFO, HEADER_READ),
+    "inspect (remote)": (MODEL_INFO, HEADER_READ),
+}
+
+TRANSIENT: dict[str, Fault] = {
+    "reset": Fault(Kind.RESET),
+    "truncate": Fault(Kind.TRUNCATE),
+    "503": Fault(Kind.STATUS, status=503),
+    "429 Retry-After 100000": Fault(Kind.STATUS, status=429, retry_after="100000"),
+    "delay 0.3 s": Fault(Kind.DELAY, seconds=0.3),
+}
+
+
+@dataclass(frozen=True)
+class Fatal:
+    name: str
+    fault: Fault | None  # None: nothing listens on the port (connection refused)
+    exit_code: int
+    message: str  # a regular expression the one error line must match
+    bound_s: float  # the whole command, in the suite's short budgets
+    once: bool = True  # the command ends at the first failure, with one error line
+
+
+HUB_FATAL = (
+    Fatal(
+        "Hub down (connection refused)", None, 6, r"is unreachable: the connection was refused", 3
+    ),
+    Fatal("hang (never answers)", Fault(Kind.HANG), 6, r"no answer from .* within 0.6 s", 6),
+    # A route that keeps failing is not the Hub being down: entries that need it report it
+    # (one line each), the others are still checked; the exit code is still 6.
+    Fatal(
+        "503 every time", Fault(Kind.STATUS, status=503), 6, r"answered 503 5 times", 6, once=False
+    ),
+)
+
+# Registry side: (which proxy, route). publish reads the base through the registry proxy.
+SideRoute = tuple[str, Route]
+REGISTRY_ROUTES: dict[str, tuple[SideRoute, ...]] = {
+    "publish": (
+        ("hub", DOWNLOAD),
+        ("registry", MANIFEST_GET),
+        ("registry", BLOB_GET),
+        ("registry", BLOB_HEAD),
+        ("registry", UPLOAD_START),
+        ("registry", BLOB_UPLOAD),
+        ("registry", BLOB_COMMIT),
+        ("registry", MANIFEST_PUT),
+    ),
+    "publish --check": (("registry", MANIFEST_GET), ("registry", BLOB_GET)),
+    "inspect-image": (("registry", MANIFEST_GET), ("registry", BLOB_GET)),
+    "diff": (("registry", MANIFEST_GET), ("registry", BLOB_GET)),
+}
+
+
+@dataclass(frozen=True)
+class RegistryFatal(Fatal):
+    route: SideRoute | None = None
+
+
+REGISTRY_FATAL = (
+    RegistryFatal(
+        "registry down (connection refused)",
+        None,
+        6,
+        r"is unreachable: the connection was refused",
+        5,
+    ),
+    RegistryFatal(
+        "registry hangs on uploads",
+        Fault(Kind.HANG),
+        6,
+        r"no answer from .* within 0.6 s",
+        8,
+        route=("registry", BLOB_UPLOAD),
+    ),
+    # The error names the failed upload, never the status query or cleanup that followed.
+    RegistryFatal(
+        "registry resets every upload",
+        Fault(Kind.RESET),
+        6,
+        r"PATCH /v2/[^ ]+/blobs/uploads/",
+        8,
+        route=("registry", BLOB_UPLOAD),
+    ),
+    RegistryFatal(
+        "registry 503 on every upload",
+        Fault(Kind.STATUS, status=503),
+        6,
+        r"answered 503",
+        8,
+        route=("registry", BLOB_UPLOAD),
+    ),
+    RegistryFatal(
+        "Hub 503 on every download",
+        Fault(Kind.STATUS, status=503),
+        6,
+        r"answered 503 5 times",
+        8,
+        route=("hub", DOWNLOAD),
+    ),
+    RegistryFatal(
+        "Hub download corrupted", Fault(Kind.CORRUPT), 8, r"sha256", 8, route=("hub", DOWNLOAD)
+    ),
+)

@@ -1,0 +1,225 @@
+"""Every Hub command through the fault proxy: transient faults change nothing, fatal ones
+end fast with exit 6, one line, and untouched files."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from faultproxy import Fault, FaultProxy, Kind
+from faults.budget import short_budgets
+from faults.matrix import HUB_FATAL, HUB_ROUTES, TRANSIENT, Fatal
+from hubserver.fixtures import configure_hub_env
+from hubserver.releases import add_2511_lora_repo, add_2511_release
+from hubserver.server import HubServer
+from imagebuilder.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+VAE = "Comfy-Org/Qwen-Image_ComfyUI/split_files/vae/qwen_image_vae.safetensors@main"
+
+
+def command_line(command: str, config: Path) -> list[str]:
+    if command == "inspect (remote)":
+        return ["inspect", VAE, "--json"]
+    return [command, "-c", str(config), "--json"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    stdout: object
+    stderr: str
+    files: dict[str, bytes]
+    seconds: float
+
+
+@dataclass
+class Stage:
+    hub: HubServer
+    proxy: FaultProxy
+    template: Path
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
+    """The 2509 stack locked, then the 2511 release published: every command has work."""
+    with HubServer("qwen_2509") as hub, FaultProxy(int(hub.host_port.rsplit(":", 1)[1])) as proxy:
+        template = tmp_path_factory.mktemp("hubfaults") / "project"
+        template.mkdir()
+        shutil.copy(ROOT / "models.yaml", template / "models.yaml")
+        with pytest.MonkeyPatch.context() as patch:
+            configure_hub_env(patch, hub, template.parent / "hf_home")
+            assert main(["lock", "-c", str(template / "models.yaml")]) == 0
+        add_2511_release(hub)
+        add_2511_lora_repo(hub)
+        yield Stage(hub, proxy, template)
+
+
+def run(
+    stage: Stage,
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    endpoint: str | None = None,
+) -> Outcome:
+    project = tmp_path / "project"
+    shutil.copytree(stage.template, project)
+    configure_hub_env(monkeypatch, stage.hub, tmp_path / "hf_home")
+    monkeypatch.setenv("HF_ENDPOINT", endpoint or stage.proxy.url)
+    short_budgets(monkeypatch)
+    capsys.readouterr()
+    started = time.monotonic()
+    code = main(command_line(command, project / "models.yaml"))
+    seconds = time.monotonic() - started
+    captured = capsys.readouterr()
+    files = {p.name: p.read_bytes() for p in sorted(project.iterdir()) if p.is_file()}
+    try:
+        text = captured.out.replace(str(project), "<project>")
+        stdout: object = json.loads(text) if text.strip() else None
+    except ValueError:
+        stdout = captured.out
+    return Outcome(code, stdout, captured.err, files, seconds)
+
+
+_baselines: dict[str, Outcome] = {}
+
+
+def baseline(stage: Stage, command: str, *args: object) -> Outcome:
+    if command not in _baselines:
+        stage.proxy.clear()
+        _baselines[command] = run(stage, command, *args)  # type: ignore[arg-type]
+    return _baselines[command]
+
+
+def _break_routes(proxy: FaultProxy, command: str, fault: Fault, times: int) -> None:
+    proxy.clear()
+    for method, path, header in HUB_ROUTES[command]:
+        proxy.add(fault, method=method, path=path, header=header, times=times)
+
+
+@pytest.mark.parametrize("fault_name", list(TRANSIENT))
+@pytest.mark.parametrize("command", list(HUB_ROUTES))
+def test_one_transient_fault_per_route_changes_nothing(
+    stage: Stage,
+    command: str,
+    fault_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clean = baseline(stage, command, tmp_path / "clean", monkeypatch, capsys)
+    _break_routes(stage.proxy, command, TRANSIENT[fault_name], times=1)
+    faulty = run(stage, command, tmp_path, monkeypatch, capsys)
+    assert stage.proxy.faults_applied() >= len(HUB_ROUTES[command])
+    assert faulty.exit_code == clean.exit_code, faulty.stderr
+    assert faulty.stdout == clean.stdout
+    assert faulty.files == clean.files
+    assert "Retrying" not in faulty.stderr and "HTTP Error" not in faulty.stderr
+    assert faulty.seconds < 10
+
+
+@pytest.mark.parametrize("fatal", HUB_FATAL, ids=lambda fatal: fatal.name)
+@pytest.mark.parametrize("command", list(HUB_ROUTES))
+def test_a_dead_hub_ends_fast_once_and_changes_nothing(
+    stage: Stage,
+    command: str,
+    fatal: Fatal,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    endpoint = None
+    if fatal.fault is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    else:
+        _break_routes(stage.proxy, command, fatal.fault, times=-1)
+    before = {p.name: p.read_bytes() for p in stage.template.iterdir() if p.is_file()}
+    outcome = run(stage, command, tmp_path, monkeypatch, capsys, endpoint)
+    stage.proxy.clear()  # release hung connections before the next case
+    assert outcome.exit_code == fatal.exit_code, outcome.stderr
+    lines = outcome.stderr.splitlines()
+    errors = [line for line in lines if line.startswith("error:")]
+    if fatal.once:
+        assert len(errors) == 1, outcome.stderr
+        assert "warning:" not in outcome.stderr
+    failures = errors + [line for line in lines if line.startswith("warning:")]
+    assert failures and all(re.search(fatal.message, line) for line in failures), failures
+    assert "Retrying" not in outcome.stderr and "HTTP Error" not in outcome.stderr
+    assert outcome.seconds < fatal.bound_s
+    assert outcome.files == before  # nothing written, nothing half-written, no temp files
+
+
+def test_paths_info_always_failing_gives_null_dates_with_a_note(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clean = baseline(stage, "check-updates", tmp_path / "clean", monkeypatch, capsys)
+    stage.proxy.clear()
+    stage.proxy.add(Fault(Kind.STATUS, status=503), method="POST", path=r"/paths-info/", times=-1)
+    faulty = run(stage, "check-updates", tmp_path, monkeypatch, capsys)
+    assert faulty.exit_code == clean.exit_code
+    assert isinstance(faulty.stdout, dict) and isinstance(clean.stdout, dict)
+    assert any("commit dates unknown" in note for note in faulty.stdout["notes"]), faulty.stdout
+    dates = [c["proposed"]["date"] for c in faulty.stdout["changes"]]
+    assert dates and all(date is None for date in dates)
+    assert all(c["proposed"]["date"] for c in clean.stdout["changes"])
+
+
+def test_the_command_deadline_ends_a_slow_run_naming_what_was_running(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stage.proxy.clear()
+    stage.proxy.add(Fault(Kind.DELAY, seconds=5), method="GET", path=r"^/api/models/", times=-1)
+    monkeypatch.setenv("IMAGEBUILDER_READ_TIMEOUT", "30")
+    monkeypatch.setenv("IMAGEBUILDER_DEADLINE", "0.02")  # minutes: 1.2 s
+    project = tmp_path / "project"
+    shutil.copytree(stage.template, project)
+    configure_hub_env(monkeypatch, stage.hub, tmp_path / "hf_home")
+    monkeypatch.setenv("HF_ENDPOINT", stage.proxy.url)
+    capsys.readouterr()
+    started = time.monotonic()
+    code = main(["verify", "-c", str(project / "models.yaml")])
+    seconds = time.monotonic() - started
+    stage.proxy.clear()
+    stderr = capsys.readouterr().err
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert code == 6 and len(errors) == 1, stderr
+    assert "GET /api/models/" in errors[0] and "0.02-minute deadline" in stderr
+    assert seconds < 4
+
+
+def test_retries_are_shown_only_with_debug(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for debug in (False, True):
+        stage.proxy.clear()
+        stage.proxy.add(Fault(Kind.STATUS, status=503), path=r"^/api/models/", times=1)
+        project = tmp_path / f"debug-{debug}"
+        shutil.copytree(stage.template, project)
+        configure_hub_env(monkeypatch, stage.hub, tmp_path / "hf_home")
+        monkeypatch.setenv("HF_ENDPOINT", stage.proxy.url)
+        short_budgets(monkeypatch)
+        capsys.readouterr()
+        args = ["verify", "-c", str(project / "models.yaml")]
+        assert main([*(["--debug"] if debug else []), *args]) == 0
+        stderr = capsys.readouterr().err
+        assert ("try 1 failed" in stderr) is debug, stderr

@@ -1,0 +1,287 @@
+"""publish, publish --check, inspect-image and diff through the fault proxy, in front of
+both the loopback Hub (downloads) and the real test registry (auth, uploads, manifests).
+
+Transient faults on every route at once must give the very same image digest; the
+first upload chunk failing must still give a complete image that reads back intact;
+fatal faults end with exit 6 (or 8 for corrupt bytes) and nothing tagged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from faultproxy import Fault, FaultProxy, Kind
+from faults.budget import short_budgets
+from faults.matrix import (
+    MANIFEST_GET,
+    REGISTRY_FATAL,
+    REGISTRY_ROUTES,
+    TRANSIENT,
+    RegistryFatal,
+    Route,
+)
+from faults.registry_case import Run, project_files, tags, timed, verify_image
+from hubserver.fixtures import configure_hub_env
+from hubserver.server import HubServer
+from imagebuilder.cli import main
+from infra.fixtures import TinyBase
+from infra.project import make_project, use_registry
+from infra.registry import RegistryServer
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Stage:
+    hub: HubServer
+    hub_proxy: FaultProxy
+    registry: RegistryServer
+    registry_proxy: FaultProxy
+    template: Path
+    baseline: dict[str, object]
+
+
+def _port(host_port: str) -> int:
+    return int(host_port.rsplit(":", 1)[1])
+
+
+def _env(patch: pytest.MonkeyPatch, stage_hub: HubServer, home: Path, hub_url: str) -> None:
+    configure_hub_env(patch, stage_hub, home)
+    patch.setenv("HF_ENDPOINT", hub_url)
+    patch.setenv("SOURCE_DATE_EPOCH", "1758535200")
+
+
+@pytest.fixture(scope="module")
+def stage(
+    registry: RegistryServer,
+    tiny_base_image: TinyBase,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stage]:
+    with (
+        HubServer("qwen_small") as hub,
+        FaultProxy(_port(hub.host_port)) as hub_proxy,
+        FaultProxy(registry.port) as registry_proxy,
+    ):
+        root = tmp_path_factory.mktemp("registryfaults")
+        # The base is read through the proxy too: its manifest and config are routes.
+        base = TinyBase(
+            tiny_base_image.ref.replace(registry.host, registry_proxy.host, 1),
+            tiny_base_image.image_id,
+            tiny_base_image.digest,
+        )
+        template = make_project(root, f"{registry_proxy.host}/faults-baseline", base)
+        with pytest.MonkeyPatch.context() as patch:
+            _env(patch, hub, root / "hf_home", hub.url)
+            use_registry(patch, registry)
+            assert main(["lock", "-c", str(template / "models.yaml")]) == 0
+        stage = Stage(hub, hub_proxy, registry, registry_proxy, template, {})
+        yield stage
+
+
+def publish(
+    stage: Stage,
+    repository: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *extra: str,
+    registry_host: str | None = None,
+) -> tuple[Run, Path]:
+    project = tmp_path / "project"
+    if not project.exists():
+        shutil.copytree(stage.template, project)
+    _env(monkeypatch, stage.hub, tmp_path / "hf_home", stage.hub_proxy.url)
+    use_registry(monkeypatch, stage.registry)
+    short_budgets(monkeypatch)
+    image = f"{registry_host or stage.registry_proxy.host}/{repository}"
+    args = ["publish", "-c", str(project / "models.yaml"), "--image", image, *extra, "--json"]
+    capsys.readouterr()
+    code, seconds = timed(lambda: main(args))
+    captured = capsys.readouterr()
+    result = json.loads(captured.out) if captured.out.strip() else {}
+    return Run(code, result, captured.err, seconds), project
+
+
+def baseline_digest(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> str:
+    if "digest" not in stage.baseline:
+        stage.hub_proxy.clear()
+        stage.registry_proxy.clear()
+        run, _ = publish(stage, "faults-baseline", tmp_path / "baseline", monkeypatch, capsys)
+        assert run.exit_code == 0, run.stderr
+        stage.baseline["digest"] = run.result["digest"]
+    return str(stage.baseline["digest"])
+
+
+def _break(stage: Stage, routes: tuple[tuple[str, Route], ...], fault: Fault, times: int) -> None:
+    stage.hub_proxy.clear()
+    stage.registry_proxy.clear()
+    for side, (method, path, header) in routes:
+        proxy = stage.hub_proxy if side == "hub" else stage.registry_proxy
+        proxy.add(fault, method=method, path=path, header=header, times=times)
+
+
+def _applied(stage: Stage) -> int:
+    return stage.hub_proxy.faults_applied() + stage.registry_proxy.faults_applied()
+
+
+@pytest.mark.parametrize("fault_name", list(TRANSIENT))
+def test_one_transient_fault_per_route_gives_the_same_image(
+    stage: Stage,
+    fault_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    expected = baseline_digest(stage, tmp_path, monkeypatch, capsys)
+    repository = f"faults-{re.sub(r'[^a-z0-9]+', '-', fault_name.lower())}"
+    _break(stage, REGISTRY_ROUTES["publish"], TRANSIENT[fault_name], times=1)
+    run, _ = publish(stage, repository, tmp_path, monkeypatch, capsys)
+    assert run.exit_code == 0, run.stderr
+    assert _applied(stage) >= 5
+    assert run.result["digest"] == expected
+    verify_image(stage.registry, repository, expected)
+    assert "Retrying" not in run.stderr and "warning" not in run.stderr
+    # The check through the same faults: the tag matches, what the lock vouches for.
+    _break(stage, REGISTRY_ROUTES["publish --check"], TRANSIENT[fault_name], times=1)
+    checked, _ = publish(stage, repository, tmp_path, monkeypatch, capsys, "--check")
+    assert checked.exit_code == 0 and checked.result["matches"], checked.stderr
+    _break(stage, REGISTRY_ROUTES["inspect-image"], TRANSIENT[fault_name], times=1)
+    capsys.readouterr()
+    ref = f"{stage.registry_proxy.host}/{repository}@{expected}"
+    assert main(["inspect-image", ref, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert set(shown["models"]) == {"diffusion_model", "text_encoder", "vae", "lightning_lora"}
+    _break(stage, REGISTRY_ROUTES["diff"], TRANSIENT[fault_name], times=1)
+    capsys.readouterr()
+    assert main(["diff", ref, str(stage.template / "models.yaml"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["identical"]
+
+
+@pytest.mark.parametrize("command", ["publish --check", "inspect-image", "diff"])
+def test_a_registry_that_never_answers_a_read_ends_fast(
+    stage: Stage,
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    expected = baseline_digest(stage, tmp_path / "first", monkeypatch, capsys)
+    _break(stage, (("registry", MANIFEST_GET),), Fault(Kind.HANG), times=-1)
+    ref = f"{stage.registry_proxy.host}/faults-baseline@{expected}"
+    if command == "publish --check":
+        run, _ = publish(stage, "faults-baseline", tmp_path, monkeypatch, capsys, "--check")
+        code, stderr, seconds = run.exit_code, run.stderr, run.seconds
+    else:
+        args = [command, ref] + ([str(stage.template / "models.yaml")] if command == "diff" else [])
+        short_budgets(monkeypatch)
+        use_registry(monkeypatch, stage.registry)
+        capsys.readouterr()
+        code, seconds = timed(lambda: main(args))
+        stderr = capsys.readouterr().err
+    stage.registry_proxy.clear()
+    assert code == 6, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "no answer from" in errors[0], stderr
+    assert seconds < 6
+
+
+def test_first_chunk_failure_still_publishes_an_intact_image(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The registry answers `Range: 0-0` for the empty session: resume at 0, not 1."""
+    expected = baseline_digest(stage, tmp_path, monkeypatch, capsys)
+    _break(stage, (("registry", ("PATCH", r"/blobs/uploads/", None)),), Fault(Kind.RESET), 1)
+    run, _ = publish(stage, "faults-first-chunk", tmp_path, monkeypatch, capsys, "--parallel", "1")
+    assert run.exit_code == 0, run.stderr
+    assert stage.registry_proxy.faults_applied() == 1
+    assert run.result["digest"] == expected
+    manifest = verify_image(stage.registry, "faults-first-chunk", expected)
+    assert len(manifest["layers"]) >= 5
+
+
+@pytest.mark.parametrize("fatal", REGISTRY_FATAL, ids=lambda fatal: fatal.name)
+def test_a_dead_route_ends_fast_and_tags_nothing(
+    stage: Stage,
+    fatal: RegistryFatal,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repository = f"faults-dead-{re.sub(r'[^a-z0-9]+', '-', fatal.name.lower())}"[:60].strip("-")
+    host = None
+    if fatal.fault is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            host = f"127.0.0.1:{sock.getsockname()[1]}"
+    else:
+        assert fatal.route is not None
+        _break(stage, (fatal.route,), fatal.fault, times=-1)
+    before = project_files(stage.template)
+    run, project = publish(stage, repository, tmp_path, monkeypatch, capsys, registry_host=host)
+    stage.hub_proxy.clear()
+    stage.registry_proxy.clear()
+    assert run.exit_code == fatal.exit_code, run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and re.search(fatal.message, errors[0]), run.stderr
+    assert "Retrying" not in run.stderr
+    assert run.seconds < fatal.bound_s
+    assert tags(stage.registry, repository) == []  # nothing tagged
+    after = project_files(project)
+    # The lock may learn digests of layers that were fully uploaded; nothing else changes.
+    assert after.keys() == before.keys()
+    assert after["models.yaml"] == before["models.yaml"]
+
+
+def test_check_without_lock_digests_streams_and_hashes_or_fails_under_strict(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    expected = baseline_digest(stage, tmp_path / "first", monkeypatch, capsys)
+    strict, _ = publish(
+        stage, "faults-baseline", tmp_path, monkeypatch, capsys, "--check", "--strict"
+    )
+    assert strict.exit_code == 8
+    assert "no layer digest for" in strict.stderr and "diffusion_model" in strict.stderr
+    checked, project = publish(stage, "faults-baseline", tmp_path, monkeypatch, capsys, "--check")
+    assert checked.exit_code == 0 and checked.result["matches"], checked.stderr
+    assert checked.result["digest"] == expected
+    models = [layer for layer in checked.result["layers"] if layer["kind"] == "model"]
+    # Not the registry's word: every model layer was streamed from the Hub and hashed.
+    assert {layer["action"] for layer in models} == {"computed"}
+    assert all(layer["hub_bytes"] > 0 for layer in models)
+    assert project_files(project) == project_files(stage.template)  # --check writes nothing
+
+
+def test_the_report_counts_the_bytes_it_sent(
+    stage: Stage,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stage.hub_proxy.clear()
+    stage.registry_proxy.clear()
+    run, _ = publish(stage, "faults-byte-counts", tmp_path, monkeypatch, capsys)
+    assert run.exit_code == 0, run.stderr
+    for layer in run.result["layers"]:
+        if layer["action"] == "uploaded":
+            assert layer["sent_bytes"] >= layer["size"] > 0, layer
+        if layer["kind"] in ("files", "config"):
+            assert layer["action"] == "uploaded" and layer["sent_bytes"] == layer["size"]
