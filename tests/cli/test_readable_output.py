@@ -96,3 +96,21 @@ def test_inspect_sha256_confirms_a_match(
     assert main(["inspect", str(model), "--sha256", digest, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["sha256_verified"] == digest
     assert main(["inspect", str(model), "--sha256", "0" * 64]) == ExitCode.CHECK_FAILED
+
+
+def test_cost_fits_80_columns_and_compares_4_3_2_steps(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shipped stack declares no variants: cost compares 4, 3 and 2 steps for both
+    workflows, one line each, with the measured numbers and where they came from."""
+    monkeypatch.setenv("COLUMNS", "80")
+    capsys.readouterr()
+    assert main(["cost", "-c", str(ROOT / "models.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    rows = [line.split() for line in out.splitlines()[1:7]]
+    assert [(r[0], r[1]) for r in rows] == [
+        (f"steps{s}", f"qwen_image_edit_{w}") for w in (1, 2) for s in (4, 3, 2)
+    ]
+    assert rows[0][-1] == "baseline" and rows[1][-1].startswith("+")
+    assert "source of cold start: H200" in out.replace("\n  ", " ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,9 +12,7 @@ from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
-    from imagebuilder.comfy.cost import CostReport
+    pass
 
 VariantOption = Annotated[
     str | None, typer.Option("--variant", help="Render for this variant (default: each one).")
@@ -104,27 +103,6 @@ def check_workflows(
         raise typer.Exit(code=int(ExitCode.WORKFLOW))
 
 
-def _cost_table(report: CostReport) -> Table:
-    from rich.table import Table
-
-    cold = report.cold_start
-    columns = ["variant", "workflow", "steps", "fixed s", "s/job"]
-    columns += ["+cold s/job"] if cold else []
-    table = Table(*columns, "$/1000 jobs", "saving")
-    for row in report.rows:
-        saving = "baseline" if row.saving is None else f"{row.saving:+.1%}"
-        cells = [
-            row.variant,
-            row.workflow,
-            f"{row.steps} x{row.passes_per_step}" if row.passes_per_step > 1 else str(row.steps),
-            f"{row.fixed_seconds:.3f}",
-            f"{row.seconds_per_job:.3f}",
-        ]
-        cells += [f"{row.amortised_seconds_per_job or 0:.3f}"] if cold else []
-        table.add_row(*cells, f"{row.dollars_per_1000_jobs:.3f}", saving)
-    return table
-
-
 def _parse_steps(text: str | None) -> list[int] | None:
     if not text:
         return None
@@ -145,7 +123,11 @@ def cost(  # noqa: PLR0917 (a CLI command: one parameter per option)
     ] = None,
     steps: Annotated[
         str | None,
-        typer.Option("--steps", help="What-if step counts instead of the variants, e.g. 4,3,2."),
+        typer.Option(
+            "--steps",
+            help="What-if step counts instead of the variants, e.g. 4,3,2 (the default when "
+            "models.yaml declares no variants: the pinned steps, 3/4 and 1/2 of them).",
+        ),
     ] = None,
     jobs_per_worker: Annotated[
         int | None,
@@ -174,10 +156,10 @@ def cost(  # noqa: PLR0917 (a CLI command: one parameter per option)
         return
 
     def human() -> None:
-        output.stdout.print(_cost_table(report))
-        output.stdout.print(f"inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/h", markup=False)
-        for what, source in report.sources:
-            output.stdout.print(f"source of {what}: {source}", markup=False)
+        from imagebuilder.cli._cost_table import render
+
+        width = shutil.get_terminal_size().columns
+        output.stdout.out(output.printable(render(report, width)), end="", highlight=False)
         for note in report.notes:
             output.log(f"note: {note}")
 

@@ -85,9 +85,20 @@ class Arm:
     baseline: bool = False
 
 
+def fewer_steps(steps: int) -> list[int]:
+    """The pinned step count, then three quarters and half of it (rounded up)."""
+    return list(dict.fromkeys([steps, -(-3 * steps // 4), -(-steps // 2)]))
+
+
 def arms_from_config(config: Config, what_if_steps: list[int] | None = None) -> list[Arm]:
-    """Each variant (or the plain stack); ``what_if_steps`` replaces them with step counts."""
+    """Each variant (or the plain stack); ``what_if_steps`` replaces them with step counts.
+
+    A stack without variants is compared with fewer steps by default (4 -> 3 -> 2 for a
+    4-step LoRA): what `cost` is mostly asked.
+    """
     variant_stacks = stacks(config)
+    if what_if_steps is None and not config.variants:
+        what_if_steps = fewer_steps(config.sampler.steps)
     if what_if_steps:
         base = next(s for s in variant_stacks if s.baseline).config.sampler
         baseline_steps = base.steps if base.steps in what_if_steps else what_if_steps[0]
