@@ -61,7 +61,7 @@ CASES: dict[str, tuple[str, Callable[[Path], None] | None, list[str]]] = {
         None,
         ["validate"],
     ),
-    "cost .inf": (ORIGINAL.replace("vae_decode: 0.067", "vae_decode: .inf"), None, ["cost"]),
+    "cost .inf": (ORIGINAL.replace("price_per_hour: 3.50", "price_per_hour: .inf"), None, ["cost"]),
     "bidi override in a comment": (
         ORIGINAL.replace("# the smallest card", "# the smallest\u202e card"),
         None,
@@ -83,6 +83,13 @@ CASES: dict[str, tuple[str, Callable[[Path], None] | None, list[str]]] = {
         ["validate"],
     ),
 }
+# Every hostile case must differ from the shipped file: a replace that no longer matches
+# (the shipped file changed) would time the valid file and report exit 0.
+assert all(
+    text != ORIGINAL or lock is not None
+    for name, (text, lock, _) in CASES.items()
+    if name != "valid models.yaml (reference)"
+), "a hostile case no longer changes models.yaml"
 
 
 @dataclass(frozen=True)
