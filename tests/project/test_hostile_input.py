@@ -139,35 +139,26 @@ SHAPE_CASES = [
 
 # --- paths ------------------------------------------------------------------------------
 
+
+def _last_line(text: str) -> str:
+    return text.strip().split("\n")[-1]
+
+
 # Before: `filename: '..'` and `comfyui_root: /comfyui/../../etc` passed validate.
 PATH_CASES = [
-    pytest.param(
-        _replaced("  comfyui_root: /comfyui", f"  comfyui_root: {root}"),
-        "comfyui_root:",
-        message,
-        id=root,
-    )
-    for root, message in [
-        ("/comfyui/../../etc", r"'\.\.'"),
-        ("/comfyui/./models", r"'\.'"),
-        ("//comfyui", "empty path segment"),
-    ]
-] + [
-    pytest.param(
-        _replaced("    folder: vae\n", f"    folder: vae\n    filename: {name}\n"),
-        f"filename: {name}",
-        message,
-        id=name,
-    )
-    for name, message in [
-        ("'..'", r"'\.\.'"),
-        ("'.'", r"'\.'"),
-        ("x.ckpt", "pickle"),
-        ("x.pt", "pickle"),
-        ("x.pth", "pickle"),
-        ("x.bin", "pickle"),
-        ("x.pkl", "pickle"),
-        ("vae", "safetensors"),
+    pytest.param(_replaced(old, new), _last_line(new), message, id=_last_line(new))
+    for old, new, message in [
+        ("  comfyui_root: /comfyui", "  comfyui_root: /comfyui/../../etc", r"'\.\.'"),
+        ("  comfyui_root: /comfyui", "  comfyui_root: /comfyui/./models", r"'\.'"),
+        ("  comfyui_root: /comfyui", "  comfyui_root: //comfyui", "empty path segment"),
+        ("    folder: vae\n", "    folder: vae\n    filename: '..'\n", r"'\.\.'"),
+        ("    folder: vae\n", "    folder: vae\n    filename: '.'\n", r"'\.'"),
+        ("    folder: vae\n", "    folder: vae\n    filename: x.ckpt\n", "pickle"),
+        ("    folder: vae\n", "    folder: vae\n    filename: x.pt\n", "pickle"),
+        ("    folder: vae\n", "    folder: vae\n    filename: x.pth\n", "pickle"),
+        ("    folder: vae\n", "    folder: vae\n    filename: x.bin\n", "pickle"),
+        ("    folder: vae\n", "    folder: vae\n    filename: x.pkl\n", "pickle"),
+        ("    folder: vae\n", "    folder: vae\n    filename: vae\n", "safetensors"),
     ]
 ]
 
@@ -192,28 +183,21 @@ HOSTILE_CHARACTERS = {
     "ARABIC LETTER MARK": "\u061c",
 }
 
+# Each character in a value, written as a YAML escape so that only the value holds it,
+# and raw in a comment: a bidi override there makes a reviewer read another file than
+# YAML does.
 CHARACTER_CASES = [
-    # Written as a YAML escape, so only the value holds the character.
-    *(
-        pytest.param(
-            _replaced("  gpu: NVIDIA H200", f'  gpu: "NVIDIA\\u{ord(char):04x}H200"'),
-            "  gpu: ",
-            f"U\\+{ord(char):04X}",
-            id=f"value-{name}",
-        )
-        for name, char in HOSTILE_CHARACTERS.items()
-    ),
-    # Raw, even in a comment: a bidi override there makes a reviewer read another file
-    # than YAML does.
-    *(
-        pytest.param(
-            _replaced("# the smallest card", f"# the smallest{char} card"),
-            "the smallest",
-            f"U\\+{ord(char):04X}",
-            id=f"comment-{name}",
-        )
-        for name, char in HOSTILE_CHARACTERS.items()
-    ),
+    pytest.param(
+        _replaced(old, new.format(escaped=f"\\u{ord(char):04x}", raw=char)),
+        at,
+        f"U\\+{ord(char):04X}",
+        id=f"{place}-{name}",
+    )
+    for place, old, new, at in [
+        ("value", "  gpu: NVIDIA H200", '  gpu: "NVIDIA{escaped}H200"', "  gpu: "),
+        ("comment", "# the smallest card", "# the smallest{raw} card", "the smallest"),
+    ]
+    for name, char in HOSTILE_CHARACTERS.items()
 ]
 
 
