@@ -18,6 +18,8 @@ LORA_2511_REPO = "lightx2v/Qwen-Image-Edit-2511-Lightning"
 DIFFUSION_DIR = "split_files/diffusion_models"
 TEXT_ENCODER = "split_files/text_encoders/qwen_2.5_vl_7b_fp8_scaled.safetensors"
 VAE = "split_files/vae/qwen_image_vae.safetensors"
+FP8MIXED_2511 = f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors"
+LORA_2511_4STEPS = "Qwen-Image-Edit-2511-Lightning-4steps-V1.0-bf16.safetensors"
 
 
 def made_up_sha(name: str) -> str:
@@ -45,9 +47,7 @@ def add_2511_release(server: HubServer) -> None:
             f"{DIFFUSION_DIR}/qwen_image_edit_2511_bf16.safetensors": transformer(
                 "2511-bf16", "BF16", 41, edit_2511=True
             ),
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors": transformer(
-                "2511-fp8mixed", "F8_E4M3", 42, edit_2511=True, scaled=True
-            ),
+            FP8MIXED_2511: transformer("2511-fp8mixed", "F8_E4M3", 42, edit_2511=True, scaled=True),
             f"{DIFFUSION_DIR}/qwen_image_edit_2511_int8_convrot.safetensors": transformer(
                 "2511-int8", "I8", 43, edit_2511=True
             ),
@@ -69,3 +69,9 @@ def add_2511_lora_repo(server: HubServer, *, steps: tuple[int, ...] = (4, 8)) ->
             "commits": [{"date": "2025-12-24T03:00:00.000Z", "title": "Upload", "files": files}],
         }
     )
+
+
+def publish_2511(server: HubServer) -> None:
+    """Upstream publishes the 2511 base (bf16, fp8mixed, int8) and its Lightning LoRAs."""
+    add_2511_release(server)
+    add_2511_lora_repo(server)

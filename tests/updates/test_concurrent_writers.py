@@ -13,16 +13,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from hubserver.releases import (
-    DIFFUSION_DIR,
-    add_2511_lora_repo,
-    add_2511_release,
+    FP8MIXED_2511,
+    publish_2511,
 )
 from hubserver.server import HubServer
 from imagebuilder.cli.app import main
@@ -34,16 +33,6 @@ from imagebuilder.project.writelock import WAIT_ENV, writer_lock, writer_lock_pa
 from imagebuilder.updates.applying import plan_update, select_changes, write_update
 from imagebuilder.updates.check import check_updates
 
-ROOT = Path(__file__).resolve().parents[2]
-NEW_DIFFUSION = f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors"
-
-
-def publish_2511(server: HubServer) -> None:
-    """Upstream publishes the 2511 base (bf16, fp8mixed, int8) and its Lightning LoRAs."""
-    add_2511_release(server)
-    add_2511_lora_repo(server)
-
-
 DIGEST = "sha256:" + "d" * 64
 HOLDER = """
 import sys, time
@@ -53,15 +42,6 @@ with writer_lock(Path(sys.argv[1]), "publish"):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """
-
-
-@pytest.fixture
-def project(tmp_path: Path, qwen_hub: HubServer, hub_env: Callable[[HubServer], Path]) -> Path:
-    hub_env(qwen_hub)
-    config = tmp_path / "models.yaml"
-    config.write_bytes((ROOT / "models.yaml").read_bytes())
-    assert main(["lock", "-c", str(config)]) == 0
-    return config
 
 
 @contextmanager
@@ -170,7 +150,7 @@ def test_publish_records_digests_into_the_current_lock_not_the_one_it_read(
     recorder("diffusion_model", DIGEST)  # the old base: its pin moved on
     lock = load_lock(lock_file)
     assert lock is not None
-    assert lock.models["diffusion_model"].file == NEW_DIFFUSION  # update's work stays
+    assert lock.models["diffusion_model"].file == FP8MIXED_2511  # update's work stays
     assert lock.models["diffusion_model"].layer_digest is None  # not the old file's digest
     assert lock.models["vae"].layer_digest == DIGEST  # kept by update
     assert lock.models["text_encoder"].layer_digest == DIGEST  # merged after it
@@ -198,7 +178,7 @@ def test_update_keeps_digests_a_concurrent_publish_recorded(
     lock = load_lock(lock_file)
     assert lock is not None
     assert lock.models["vae"].layer_digest == DIGEST
-    assert lock.models["diffusion_model"].file == NEW_DIFFUSION
+    assert lock.models["diffusion_model"].file == FP8MIXED_2511
 
 
 def test_update_stops_when_models_yaml_changed_underneath(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,9 @@ import pytest
 from hubserver.releases import (
     DIFFUSION_DIR,
     EDIT_REPO,
+    FP8MIXED_2511,
     IMAGE_REPO,
+    LORA_2511_4STEPS,
     LORA_2511_REPO,
     TEXT_ENCODER,
     add_2511_lora_repo,
@@ -26,27 +26,15 @@ from imagebuilder.errors import ExitCode
 from imagebuilder.project.load import load_config
 from imagebuilder.project.lock import load_lock, require_current
 
-ROOT = Path(__file__).resolve().parents[2]
-NEW_DIFFUSION = f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors"
-NEW_LORA = "Qwen-Image-Edit-2511-Lightning-4steps-V1.0-bf16.safetensors"
 OLD_DIFFUSION = f"{DIFFUSION_DIR}/qwen_image_edit_2509_fp8_e4m3fn.safetensors"
 OLD_LORA = "Qwen-Image-Edit-2509/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
 
 
-@pytest.fixture
-def project(tmp_path: Path, qwen_hub: HubServer, hub_env: Callable[[HubServer], Path]) -> Path:
-    """A checkout with the commented models.yaml, locked against the 2509 Hub."""
-    hub_env(qwen_hub)
-    config = tmp_path / "models.yaml"
-    shutil.copy(ROOT / "models.yaml", config)
-    assert main(["lock", "-c", str(config)]) == 0
-    return config
-
-
-def publish_2511(server: HubServer) -> None:
+def publish_fp8mixed_2511(server: HubServer) -> None:
+    """Only the fp8mixed file of the 2511 base (with its own made-up sha) and the LoRAs."""
     server.commit(
         EDIT_REPO,
-        {NEW_DIFFUSION: transformer("cli-2511", "F8_E4M3", 42, edit_2511=True, scaled=True)},
+        {FP8MIXED_2511: transformer("cli-2511", "F8_E4M3", 42, edit_2511=True, scaled=True)},
         title="Add Qwen-Image-Edit-2511",
     )
     add_2511_lora_repo(server)
@@ -56,7 +44,7 @@ def test_exit_codes_follow_npm_outdated(
     project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["check-updates", "-c", str(project)]) == ExitCode.OK
-    publish_2511(qwen_hub)
+    publish_fp8mixed_2511(qwen_hub)
     capsys.readouterr()
     assert main(["check-updates", "-c", str(project)]) == ExitCode.UPDATES_AVAILABLE
     out = capsys.readouterr().out
@@ -68,7 +56,7 @@ def test_exit_codes_follow_npm_outdated(
 def test_json_schema(
     project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    publish_2511(qwen_hub)
+    publish_fp8mixed_2511(qwen_hub)
     capsys.readouterr()
     assert main(["check-updates", "-c", str(project), "--json"]) == ExitCode.UPDATES_AVAILABLE
     data = json.loads(capsys.readouterr().out)
@@ -89,7 +77,7 @@ def test_json_schema(
 def test_markdown_is_a_pull_request_body(
     project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    publish_2511(qwen_hub)
+    publish_fp8mixed_2511(qwen_hub)
     capsys.readouterr()
     main(["check-updates", "-c", str(project), "--markdown"])
     body = capsys.readouterr().out
@@ -102,7 +90,7 @@ def test_update_rewrites_only_the_changed_values(
     project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = project.read_bytes()
-    publish_2511(qwen_hub)
+    publish_fp8mixed_2511(qwen_hub)
     assert main(["update", "-c", str(project)]) == 0
     after = project.read_bytes()
     changed = [
@@ -114,23 +102,23 @@ def test_update_rewrites_only_the_changed_values(
     ]
     assert changed == [
         f"-    file: {OLD_DIFFUSION}",
-        f"+    file: {NEW_DIFFUSION}",
+        f"+    file: {FP8MIXED_2511}",
         "-    repo: lightx2v/Qwen-Image-Lightning",
         f"-    file: {OLD_LORA}",
         f"+    repo: {LORA_2511_REPO}",
-        f"+    file: {NEW_LORA}",
+        f"+    file: {LORA_2511_4STEPS}",
     ]
     # Byte-for-byte elsewhere: put the old values back and the file is the original.
     restored = (
         after.decode()
-        .replace(NEW_DIFFUSION, OLD_DIFFUSION)
-        .replace(NEW_LORA, OLD_LORA)
+        .replace(FP8MIXED_2511, OLD_DIFFUSION)
+        .replace(LORA_2511_4STEPS, OLD_LORA)
         .replace(LORA_2511_REPO, "lightx2v/Qwen-Image-Lightning")
     )
     assert restored.encode() == before
     loaded = load_config(project)
     lock = require_current(loaded.config, load_lock(project.with_name("models.lock.json")), project)
-    assert lock.models["diffusion_model"].file == NEW_DIFFUSION
+    assert lock.models["diffusion_model"].file == FP8MIXED_2511
     assert lock.models["lightning_lora"].repo == LORA_2511_REPO
     capsys.readouterr()
     assert main(["check-updates", "-c", str(project)]) == ExitCode.OK
@@ -141,11 +129,11 @@ def test_update_dry_run_shows_the_diff_and_writes_nothing(
 ) -> None:
     lock_file = project.with_name("models.lock.json")
     before, lock_before = project.read_bytes(), lock_file.read_bytes()
-    publish_2511(qwen_hub)
+    publish_fp8mixed_2511(qwen_hub)
     capsys.readouterr()
     assert main(["update", "-c", str(project), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "--- a/models.yaml" in out and f"+    file: {NEW_DIFFUSION}" in out
+    assert "--- a/models.yaml" in out and f"+    file: {FP8MIXED_2511}" in out
     assert "--- a/models.lock.json" in out
     assert (project.read_bytes(), lock_file.read_bytes()) == (before, lock_before)
 
@@ -163,7 +151,7 @@ def reupload_text_encoder(server: HubServer) -> str:
 def test_update_of_one_entry_leaves_the_others_pinned(
     project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    publish_2511(qwen_hub)
+    publish_fp8mixed_2511(qwen_hub)
     reupload_text_encoder(qwen_hub)
     assert main(["update", "-c", str(project), "text_encoder", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -178,7 +166,7 @@ def test_update_of_one_entry_leaves_the_others_pinned(
 def test_naming_the_lora_brings_its_base_along(
     project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    publish_2511(qwen_hub)
+    publish_fp8mixed_2511(qwen_hub)
     reupload_text_encoder(qwen_hub)
     assert main(["update", "-c", str(project), "lightning_lora", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -10,32 +10,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hubserver.releases import (
-    DIFFUSION_DIR,
+    FP8MIXED_2511,
+    LORA_2511_4STEPS,
     LORA_2511_REPO,
-    add_2511_lora_repo,
-    add_2511_release,
+    publish_2511,
 )
 from hubserver.server import HubServer
 from imagebuilder.cli.app import main
 from imagebuilder.errors import ExitCode
-
-ROOT = Path(__file__).resolve().parents[2]
-NEW_DIFFUSION = f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors"
-
-
-def publish_2511(server: HubServer) -> None:
-    """Upstream publishes the 2511 base (bf16, fp8mixed, int8) and its Lightning LoRAs."""
-    add_2511_release(server)
-    add_2511_lora_repo(server)
-
-
-LORA_2511_FILE = "Qwen-Image-Edit-2511-Lightning-4steps-V1.0-bf16.safetensors"
 
 
 @pytest.fixture(autouse=True)
@@ -47,14 +35,10 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def project(tmp_path: Path, qwen_hub: HubServer, hub_env: Callable[[HubServer], Path]) -> Path:
+def project(project: Path, qwen_hub: HubServer) -> Path:
     """Locked against the 2509 Hub, then upstream publishes the 2511 base and its LoRA."""
-    hub_env(qwen_hub)
-    config = tmp_path / "models.yaml"
-    config.write_bytes((ROOT / "models.yaml").read_bytes())
-    assert main(["lock", "-c", str(config)]) == 0
     publish_2511(qwen_hub)
-    return config
+    return project
 
 
 def _lora_lookup_fails(server: HubServer, kind: str) -> None:
@@ -65,7 +49,7 @@ def _lora_lookup_fails(server: HubServer, kind: str) -> None:
         faults.add(rf"^/api/models/{LORA_2511_REPO}(/|$)", status=500, times=None)
     elif kind == "truncated-lora-header":
         faults.add(
-            rf"^/{LORA_2511_REPO}/resolve/.*{LORA_2511_FILE}$",
+            rf"^/{LORA_2511_REPO}/resolve/.*{LORA_2511_4STEPS}$",
             method="GET",
             drop_after_bytes=5,
             times=None,
@@ -117,7 +101,7 @@ def test_a_failed_lora_lookup_holds_the_base_back(
     expected_problems = [] if code is ExitCode.OK else ["lightning_lora"]
     assert [p["entry"] for p in data["problems"]] == expected_problems
     [held] = [o for o in data["options"] if o["entry"] == "diffusion_model"]
-    assert held["proposed"]["file"] == NEW_DIFFUSION
+    assert held["proposed"]["file"] == FP8MIXED_2511
     assert "held back" in held["why"] and "lightning_lora" in held["why"]
     assert "held back" in captured.err  # a person reading stderr learns why, too
 

@@ -1,0 +1,24 @@
+"""Fixtures shared by the update tests."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hubserver.server import HubServer
+from imagebuilder.cli.app import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project(tmp_path: Path, qwen_hub: HubServer, hub_env: Callable[[HubServer], Path]) -> Path:
+    """A checkout with the commented models.yaml, locked against the 2509 Hub."""
+    hub_env(qwen_hub)
+    config = tmp_path / "models.yaml"
+    shutil.copy(ROOT / "models.yaml", config)
+    assert main(["lock", "-c", str(config)]) == 0
+    return config
