@@ -25,6 +25,7 @@ from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
 from imagebuilder.project.load import load_config
 from imagebuilder.project.lock import load_lock, require_current
+from infra.snapshot import project_bytes
 
 OLD_DIFFUSION = f"{DIFFUSION_DIR}/qwen_image_edit_2509_fp8_e4m3fn.safetensors"
 OLD_LORA = "Qwen-Image-Edit-2509/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
@@ -127,15 +128,14 @@ def test_update_rewrites_only_the_changed_values(
 def test_update_dry_run_shows_the_diff_and_writes_nothing(
     project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lock_file = project.with_name("models.lock.json")
-    before, lock_before = project.read_bytes(), lock_file.read_bytes()
+    before = project_bytes(project)
     publish_fp8mixed_2511(qwen_hub)
     capsys.readouterr()
     assert main(["update", "-c", str(project), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "--- a/models.yaml" in out and f"+    file: {FP8MIXED_2511}" in out
     assert "--- a/models.lock.json" in out
-    assert (project.read_bytes(), lock_file.read_bytes()) == (before, lock_before)
+    assert project_bytes(project) == before
 
 
 def reupload_text_encoder(server: HubServer) -> str:
@@ -148,14 +148,22 @@ def reupload_text_encoder(server: HubServer) -> str:
     return server.commit(IMAGE_REPO, {TEXT_ENCODER: spec}, title="Re-upload")
 
 
+def update_one_entry(
+    project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str], entry: str
+) -> list[str]:
+    """With a new base and a re-uploaded text encoder upstream: the entries `update ENTRY`
+    applied."""
+    publish_fp8mixed_2511(qwen_hub)
+    reupload_text_encoder(qwen_hub)
+    capsys.readouterr()
+    assert main(["update", "-c", str(project), entry, "--json"]) == 0
+    return [change["entry"] for change in json.loads(capsys.readouterr().out)["applied"]]
+
+
 def test_update_of_one_entry_leaves_the_others_pinned(
     project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    publish_fp8mixed_2511(qwen_hub)
-    reupload_text_encoder(qwen_hub)
-    assert main(["update", "-c", str(project), "text_encoder", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert [c["entry"] for c in data["applied"]] == ["text_encoder"]
+    assert update_one_entry(project, qwen_hub, capsys, "text_encoder") == ["text_encoder"]
     lock = load_lock(project.with_name("models.lock.json"))
     assert lock is not None
     assert lock.models["text_encoder"].sha256 == made_up_sha("cli-reupload")
@@ -166,11 +174,8 @@ def test_update_of_one_entry_leaves_the_others_pinned(
 def test_naming_the_lora_brings_its_base_along(
     project: Path, qwen_hub: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    publish_fp8mixed_2511(qwen_hub)
-    reupload_text_encoder(qwen_hub)
-    assert main(["update", "-c", str(project), "lightning_lora", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert [c["entry"] for c in data["applied"]] == ["diffusion_model", "lightning_lora"]
+    applied = update_one_entry(project, qwen_hub, capsys, "lightning_lora")
+    assert applied == ["diffusion_model", "lightning_lora"]
 
 
 def test_update_of_a_content_change_moves_only_the_lock(
