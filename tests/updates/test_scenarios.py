@@ -6,7 +6,6 @@ headers are ever read); each test then changes the Hub the way upstream did or m
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ from hubserver.server import HubServer
 from imagebuilder.errors import ExitCode, FileNotFoundOnHub, NetworkError
 from imagebuilder.hub.client import Hub
 from imagebuilder.hub.resolve import build_lock, resolve_entries
-from imagebuilder.project.load import LoadedConfig, load_config
+from imagebuilder.project.load import LoadedConfig
 from imagebuilder.project.lock import Lock
 from imagebuilder.updates.check import check_updates
 from imagebuilder.updates.proposal import Change, ChangeKind, Proposal
@@ -39,24 +38,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> LoadedConfig:
-    shutil.copy(ROOT / "models.yaml", tmp_path / "models.yaml")
-    return load_config(tmp_path / "models.yaml")
-
-
-@pytest.fixture
-def hub(qwen_hub: HubServer) -> Hub:
-    return Hub(endpoint=qwen_hub.url, token="")
-
-
-@pytest.fixture
-def pinned(stack: LoadedConfig, hub: Hub) -> Lock:
+def pinned(shipped: LoadedConfig, hub: Hub) -> Lock:
     """The lock as `imagebuilder lock` wrote it before upstream moved on."""
-    return build_lock(resolve_entries(stack.config, hub))
+    return build_lock(resolve_entries(shipped.config, hub))
 
 
-def run(stack: LoadedConfig, pinned: Lock, hub: Hub) -> Proposal:
-    return check_updates(stack.config, pinned, hub)
+def run(shipped: LoadedConfig, pinned: Lock, hub: Hub) -> Proposal:
+    return check_updates(shipped.config, pinned, hub)
 
 
 def change_of(proposal: Proposal, entry: str) -> Change:
@@ -66,21 +54,21 @@ def change_of(proposal: Proposal, entry: str) -> Change:
 
 
 def test_up_to_date_stack_reads_no_header(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.stats.reset()
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     assert proposal.exit_code() is ExitCode.OK
-    assert set(proposal.up_to_date) == set(stack.config.models)
+    assert set(proposal.up_to_date) == set(shipped.config.models)
     assert qwen_hub.stats.matching(route="resolve") == []  # nothing to shortlist
 
 
 def test_2511_proposes_only_fp8mixed_and_the_2511_lora(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     add_2511_release(qwen_hub)
     add_2511_lora_repo(qwen_hub)
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
 
     diffusion = change_of(proposal, "diffusion_model")
     assert diffusion.kind is ChangeKind.NEWER_RELEASE
@@ -102,7 +90,7 @@ def test_2511_proposes_only_fp8mixed_and_the_2511_lora(
 
 
 def test_header_decides_precision_not_the_name(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.commit(
         EDIT_REPO,
@@ -118,7 +106,7 @@ def test_header_decides_precision_not_the_name(
         title="Add mislabeled 2511",
     )
     add_2511_lora_repo(qwen_hub)
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     diffusion = change_of(proposal, "diffusion_model")
     assert diffusion.proposed.path.endswith("qwen_image_edit_2511_bf16.safetensors")
     assert diffusion.compat is Compatibility.DROP_IN  # same tensors and shapes as the 2509 FP8 pin
@@ -126,7 +114,7 @@ def test_header_decides_precision_not_the_name(
 
 
 def test_new_base_without_its_lora_is_held_back(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.commit(
         EDIT_REPO,
@@ -136,7 +124,7 @@ def test_new_base_without_its_lora_is_held_back(
             )
         },
     )
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     assert proposal.changes == ()
     held = [o for o in proposal.options if o.entry == "diffusion_model"]
     assert held and "held back" in held[0].why
@@ -144,7 +132,7 @@ def test_new_base_without_its_lora_is_held_back(
 
 
 def test_cheaper_and_newer_loras_are_options(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     folder = "Qwen-Image-Edit-2509"
     qwen_hub.commit(
@@ -154,7 +142,7 @@ def test_cheaper_and_newer_loras_are_options(
             f"{folder}/Qwen-Image-Edit-2509-Lightning-4steps-V2.0-bf16.safetensors": lora("v2", 72),
         },
     )
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     assert proposal.changes == ()
     kinds = {o.kind: o for o in proposal.options}
     assert kinds[ChangeKind.FEWER_STEPS].proposed.path.endswith("2steps-V1.0-bf16.safetensors")
@@ -163,7 +151,7 @@ def test_cheaper_and_newer_loras_are_options(
 
 
 def test_reuploaded_text_encoder_is_a_content_change(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     spec = {
         "generator": "qwen_text_encoder",
@@ -174,7 +162,7 @@ def test_reuploaded_text_encoder_is_a_content_change(
     new_commit = qwen_hub.commit(
         IMAGE_REPO, {TEXT_ENCODER: spec}, title="Re-upload", date="2026-01-05T09:00:00.000Z"
     )
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     change = change_of(proposal, "text_encoder")
     assert change.kind is ChangeKind.CONTENT_CHANGED
     assert change.current.commit == pinned.models["text_encoder"].commit
@@ -189,20 +177,20 @@ def test_reuploaded_text_encoder_is_a_content_change(
 
 
 def test_moved_branch_with_identical_bytes_is_not_an_update(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.commit(IMAGE_REPO, {"README.md": {"text": "new readme"}}, title="Docs")
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     assert proposal.exit_code() is ExitCode.OK
     assert {"text_encoder", "vae"} <= set(proposal.up_to_date)
     assert any("branch moved" in note for note in proposal.notes)
 
 
 def test_renamed_repo_reports_the_new_name(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.rename_repo(IMAGE_REPO, "Comfy-Org/Qwen-Image-Repackaged")
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     for entry in ("text_encoder", "vae"):
         change = change_of(proposal, entry)
         assert change.kind is ChangeKind.REPO_RENAMED
@@ -212,10 +200,10 @@ def test_renamed_repo_reports_the_new_name(
 
 
 def test_vanished_file_fails_its_entry_only(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.delete_file(IMAGE_REPO, VAE)
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     assert [p.entry for p in proposal.problems] == ["vae"]
     assert isinstance(proposal.problems[0].error, FileNotFoundOnHub)
     assert {"diffusion_model", "text_encoder", "lightning_lora"} <= set(proposal.up_to_date)
@@ -223,24 +211,24 @@ def test_vanished_file_fails_its_entry_only(
 
 
 def test_rate_limits_are_retried(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.faults.add(
         r"^/api/models/Comfy-Org/Qwen-Image_ComfyUI", status=429, times=2,
         headers={"Retry-After": "0"},
     )  # fmt: skip
     qwen_hub.faults.add(r"^/api/models\?|^/api/models$", status=503, times=1)
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     assert proposal.exit_code() is ExitCode.OK, proposal.as_dict()
     statuses = [r.status for r in qwen_hub.stats.requests]
     assert statuses.count(429) == 2 and statuses.count(503) == 1
 
 
 def test_a_repo_that_keeps_failing_fails_its_entries_only(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.faults.add(r"^/api/models/Comfy-Org/Qwen-Image_ComfyUI", status=503, times=None)
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     assert sorted(p.entry for p in proposal.problems) == ["text_encoder", "vae"]
     assert all(isinstance(p.error, NetworkError) for p in proposal.problems)
     assert {"diffusion_model", "lightning_lora"} <= set(proposal.up_to_date)
@@ -248,7 +236,7 @@ def test_a_repo_that_keeps_failing_fails_its_entries_only(
 
 
 def test_pickle_and_foreign_files_are_never_candidates(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.commit(
         EDIT_REPO,
@@ -262,13 +250,13 @@ def test_pickle_and_foreign_files_are_never_candidates(
         },
     )
     qwen_hub.stats.reset()
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     assert proposal.changes == ()
     assert qwen_hub.stats.matching(route="resolve") == []
 
 
 def test_a_different_architecture_is_offered_never_proposed(
-    stack: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.commit(
         EDIT_REPO,
@@ -279,7 +267,7 @@ def test_a_different_architecture_is_offered_never_proposed(
         },
     )
     add_2511_lora_repo(qwen_hub)
-    proposal = run(stack, pinned, hub)
+    proposal = run(shipped, pinned, hub)
     assert proposal.changes == ()
     [option] = [o for o in proposal.options if o.entry == "diffusion_model"]
     assert option.compat is Compatibility.DIFFERENT_ARCHITECTURE

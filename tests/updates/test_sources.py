@@ -8,7 +8,6 @@ turns a skipped source back into a failure of the entries that use it.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -37,17 +36,6 @@ def with_missing_repo(tmp_path: Path) -> LoadedConfig:
     config = tmp_path / "models.yaml"
     config.write_text(text.replace(anchor, anchor + f"      repos: [{MISSING_REPO}]\n", 1))
     return load_config(config)
-
-
-@pytest.fixture
-def shipped(tmp_path: Path) -> LoadedConfig:
-    shutil.copy(ROOT / "models.yaml", tmp_path / "models.yaml")
-    return load_config(tmp_path / "models.yaml")
-
-
-@pytest.fixture
-def hub(qwen_hub: HubServer) -> Hub:
-    return Hub(endpoint=qwen_hub.url, token="")
 
 
 def lock_of(loaded: LoadedConfig, hub: Hub) -> Lock:
