@@ -6,8 +6,6 @@ headers are ever read); each test then changes the Hub the way upstream did or m
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from hubserver.releases import (
@@ -33,8 +31,6 @@ from imagebuilder.project.lock import Lock
 from imagebuilder.updates.check import check_updates
 from imagebuilder.updates.proposal import Change, ChangeKind, Proposal
 from imagebuilder.weights.compat import Compatibility
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
