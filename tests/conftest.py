@@ -11,6 +11,7 @@ from hubserver.fixtures import (  # noqa: F401
     hub_server,
     load_scenario,
     qwen_hub,
+    qwen_hub_env,
     qwen_small_hub,
 )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.resources
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,12 +27,8 @@ def one_line(text: str) -> str:
 
 
 def test_lock_reports_every_bad_entry_with_a_guess(
-    tmp_path: Path,
-    qwen_hub: HubServer,
-    hub_env: Callable[[HubServer], Path],
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, qwen_hub_env: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    hub_env(qwen_hub)
     text = SHIPPED.replace("qwen_image_vae.safetensors", "qwen_image_vea.safetensors")
     text = text.replace("split_files/text_encoders/qwen_2.5", "split_files/text_encoder/qwen_2.5")
     config = project(tmp_path, text, with_templates=False)
@@ -49,12 +44,8 @@ def test_lock_reports_every_bad_entry_with_a_guess(
 
 
 def test_render_a_variant(
-    tmp_path: Path,
-    qwen_hub: HubServer,
-    hub_env: Callable[[HubServer], Path],
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, qwen_hub_env: HubServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    hub_env(qwen_hub)
     config = project(tmp_path, variant_yaml())
     assert main(["lock", "-c", str(config)]) == 0
     build = tmp_path / "build"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +35,8 @@ def wide80(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(output.stdout, "_width", 80)
 
 
-@pytest.fixture
-def hub(qwen_hub: HubServer, hub_env: Callable[[HubServer], Path]) -> HubServer:
-    hub_env(qwen_hub)
-    return qwen_hub
-
-
 def test_verify_names_whole_and_a_verdict_last(
-    hub: HubServer, tmp_path: Path, wide80: None, capsys: pytest.CaptureFixture[str]
+    qwen_hub_env: HubServer, tmp_path: Path, wide80: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "models.yaml"
     shutil.copy(ROOT / "models.yaml", config)
@@ -63,7 +56,9 @@ def test_verify_names_whole_and_a_verdict_last(
     assert captured.err.count("grid artifacts") == 1  # each warning once
 
 
-def test_inspect_against_is_formatted(hub: HubServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_inspect_against_is_formatted(
+    qwen_hub_env: HubServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["inspect", LORA, "--against", FP8]) == 0
     captured = capsys.readouterr()
     assert "{'" not in captured.out and "('" not in captured.out  # no Python reprs

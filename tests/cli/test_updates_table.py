@@ -7,7 +7,6 @@ what a user sees; accept an intended layout change with IMAGEBUILDER_UPDATE_GOLD
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,8 +132,7 @@ def test_a_narrow_table_keeps_what_differs() -> None:
 
 
 @pytest.fixture
-def project(tmp_path: Path, qwen_hub: HubServer, hub_env: Callable[[HubServer], Path]) -> Path:
-    hub_env(qwen_hub)
+def project(tmp_path: Path, qwen_hub_env: HubServer) -> Path:
     shutil.copy(ROOT / "models.yaml", tmp_path / "models.yaml")
     return tmp_path / "models.yaml"
 

@@ -99,3 +99,10 @@ def hub_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[HubSer
         return configure_hub_env(monkeypatch, server, tmp_path / "hf_home")
 
     return apply
+
+
+@pytest.fixture
+def qwen_hub_env(qwen_hub: HubServer, hub_env: Callable[[HubServer], Path]) -> HubServer:
+    """qwen_hub, with the HF_* environment and caches pointed at it: for CLI runs."""
+    hub_env(qwen_hub)
+    return qwen_hub

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def project(tmp_path: Path, qwen_hub: HubServer, hub_env: Callable[[HubServer], Path]) -> Path:
+def project(tmp_path: Path, qwen_hub_env: HubServer) -> Path:
     """A checkout with the commented models.yaml, locked against the 2509 Hub."""
-    hub_env(qwen_hub)
     config = tmp_path / "models.yaml"
     shutil.copy(ROOT / "models.yaml", config)
     assert main(["lock", "-c", str(config)]) == 0
