@@ -7,12 +7,13 @@ what a user sees; accept an intended layout change with IMAGEBUILDER_UPDATE_GOLD
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from hubserver.releases import add_2511_lora_repo, add_2511_release
+from hubserver.releases import publish_2511
 from hubserver.server import HubServer
 from imagebuilder.cli import main
 from imagebuilder.cli._updates_table import difference, fit, render, short_name, table_lines
@@ -137,35 +138,42 @@ def project(tmp_path: Path, qwen_hub_env: HubServer) -> Path:
     return tmp_path / "models.yaml"
 
 
-def run(
-    args: list[str], width: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    monkeypatch.setenv("COLUMNS", str(width))
-    capsys.readouterr()
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+@pytest.fixture
+def locked(project: Path) -> Path:
+    assert main(["lock", "-c", str(project)]) == 0
+    return project
+
+
+Run = Callable[[list[str], int], tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    """`code, out, err = run(args, width)`: the command in a terminal `width` columns wide."""
+
+    def run_at(args: list[str], width: int) -> tuple[int, str, str]:
+        monkeypatch.setenv("COLUMNS", str(width))
+        capsys.readouterr()
+        code = main(args)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run_at
 
 
 @pytest.mark.parametrize("width", [80, 160])
-@pytest.mark.parametrize("locked", [True, False], ids=["locked", "no-lock"])
+@pytest.mark.parametrize("with_lock", [True, False], ids=["locked", "no-lock"])
 def test_check_updates_golden(
-    project: Path,
-    qwen_hub: HubServer,
-    width: int,
-    locked: bool,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    project: Path, qwen_hub: HubServer, run: Run, width: int, with_lock: bool
 ) -> None:
-    if locked:
+    if with_lock:
         assert main(["lock", "-c", str(project)]) == 0
-    code, before, _ = run(["check-updates", "-c", str(project)], width, monkeypatch, capsys)
+    code, before, _ = run(["check-updates", "-c", str(project)], width)
     assert code == ExitCode.OK
-    add_2511_release(qwen_hub)
-    add_2511_lora_repo(qwen_hub)
-    code, after, err = run(["check-updates", "-c", str(project)], width, monkeypatch, capsys)
+    publish_2511(qwen_hub)
+    code, after, err = run(["check-updates", "-c", str(project)], width)
     assert code == ExitCode.UPDATES_AVAILABLE
-    lock = "locked" if locked else "no-lock"
+    lock = "locked" if with_lock else "no-lock"
     moved = ["diffusion_model", "lightning_lora", "text_encoder", "vae"]
     for name, text, order in (
         (f"current-{lock}", before, list(ENTRIES)),
@@ -174,40 +182,26 @@ def test_check_updates_golden(
         assert_fits(text, width)
         assert [row.split()[0] for row in table_rows(text)] == order  # one line per entry
         golden(f"check-updates-{name}-{width}.txt", text)
-    if not locked:
+    if not with_lock:
         assert err.rstrip().splitlines()[-1].startswith("hint: no lock yet")
 
 
-def test_long_and_update_golden(
-    project: Path,
-    qwen_hub: HubServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert main(["lock", "-c", str(project)]) == 0
-    add_2511_release(qwen_hub)
-    add_2511_lora_repo(qwen_hub)
-    args = ["check-updates", "-c", str(project), "--long"]
-    code, long, _ = run(args, 80, monkeypatch, capsys)
+def test_long_and_update_golden(locked: Path, qwen_hub: HubServer, run: Run) -> None:
+    publish_2511(qwen_hub)
+    code, long, _ = run(["check-updates", "-c", str(locked), "--long"], 80)
     assert code == ExitCode.UPDATES_AVAILABLE
     assert_fits(long, 80)
     golden("check-updates-long-80.txt", long)
-    code, updated, _ = run(["update", "-c", str(project)], 80, monkeypatch, capsys)
+    code, updated, _ = run(["update", "-c", str(locked)], 80)
     assert code == 0
     assert updated.startswith("update: 2 changes applied, wrote models.yaml, models.lock.json\n")
     assert_fits(updated, 80)
     golden("update-80.txt", updated)
 
 
-def test_warnings_and_notes_go_to_stderr_once(
-    project: Path,
-    qwen_hub: HubServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert main(["lock", "-c", str(project)]) == 0
+def test_warnings_and_notes_go_to_stderr_once(locked: Path, qwen_hub: HubServer, run: Run) -> None:
     qwen_hub.faults.add(r"^/api/models$|^/api/models\?", status=400, times=None)
-    code, out, err = run(["check-updates", "-c", str(project)], 80, monkeypatch, capsys)
+    code, out, err = run(["check-updates", "-c", str(locked)], 80)
     assert code == ExitCode.OK
     assert "warning" not in out and "note:" not in out
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
