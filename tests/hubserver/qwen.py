@@ -6,7 +6,7 @@ faithful files; the defaults reproduce the real checkpoints' headers and sizes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._safetensors import TensorSpec
@@ -161,16 +161,20 @@ def qwen_vae(dtype: str = "BF16", base: int = 96, z_dim: int = 16) -> Generated:
         if cin != cout:
             conv(f"{name}.shortcut", cout, cin, 1)
 
+    def stages(prefix: str, cin: int, widths: Sequence[int], blocks: int) -> None:
+        """`blocks` resblocks per width, with a resample between widths."""
+        index = 0
+        for level, m in enumerate(widths):
+            cout = base * m
+            for _ in range(blocks):
+                resblock(f"{prefix}.{index}", cin, cout)
+                cin, index = cout, index + 1
+            if level < len(widths) - 1:
+                conv(f"{prefix}.{index}.resample.1", cout, cout)
+                index += 1
+
     conv("encoder.conv1", base, 3)
-    index, cin = 0, base
-    for level, m in enumerate(mults):
-        cout = base * m
-        for _ in range(2):
-            resblock(f"encoder.downsamples.{index}", cin, cout)
-            cin, index = cout, index + 1
-        if level < len(mults) - 1:
-            conv(f"encoder.downsamples.{index}.resample.1", cout, cout)
-            index += 1
+    stages("encoder.downsamples", base, mults, blocks=2)
     top = base * mults[-1]
     for n in (0, 2):
         resblock(f"encoder.middle.{n}", top, top)
@@ -179,15 +183,7 @@ def qwen_vae(dtype: str = "BF16", base: int = 96, z_dim: int = 16) -> Generated:
     conv("conv1", 2 * z_dim, 2 * z_dim, 1)
     conv("conv2", z_dim, z_dim, 1)
     conv("decoder.conv1", top, z_dim)
-    index, cin = 0, top
-    for level, m in enumerate(reversed(mults)):
-        cout = base * m
-        for _ in range(3):
-            resblock(f"decoder.upsamples.{index}", cin, cout)
-            cin, index = cout, index + 1
-        if level < len(mults) - 1:
-            conv(f"decoder.upsamples.{index}.resample.1", cout, cout)
-            index += 1
+    stages("decoder.upsamples", top, mults[::-1], blocks=3)
     conv("decoder.head.2", 3, base)
     return out, {}
 
