@@ -102,12 +102,8 @@ def lora_check_lines(check: dict[str, Any], base: str) -> list[str]:
         f"LoRA check: {verdict}, {check['matched']}/{check['targets']} targets match "
         f"({check['convention']} keys)",
     ]
-    shown = list(check["mismatches"])
-    lines += [f"  {m['target']}: {m['problem']}" for m in shown]
-    hidden = check["total_mismatches"] - len(shown)
-    if hidden > 0:
-        lines.append(f"  ... and {hidden} more")
-    return lines
+    shown = [f"  {m['target']}: {m['problem']}" for m in check["mismatches"]]
+    return lines + _and_more(shown, check["total_mismatches"], "more")
 
 
 def comparison_lines(comparison: dict[str, Any], other: str) -> list[str]:
@@ -115,12 +111,14 @@ def comparison_lines(comparison: dict[str, Any], other: str) -> list[str]:
     changes = comparison["dtype_changes"]
     dtype = f"; {changes:,} tensors change dtype" if changes else ""
     lines = [f"against: {other}", f"comparison: {comparison['verdict']}{dtype}"]
-    shown = list(comparison["differences"])
-    lines += [f"  {difference}" for difference in shown]
-    hidden = comparison["total_differences"] - len(shown)
-    if hidden > 0:
-        lines.append(f"  ... and {hidden} more differences")
-    return lines
+    shown = [f"  {difference}" for difference in comparison["differences"]]
+    return lines + _and_more(shown, comparison["total_differences"], "more differences")
+
+
+def _and_more(shown: list[str], total: int, more: str) -> list[str]:
+    """The first lines of a capped list, then how many were left out."""
+    hidden = total - len(shown)
+    return [*shown, f"  ... and {hidden} {more}"] if hidden > 0 else shown
 
 
 def register(app: typer.Typer) -> None:
