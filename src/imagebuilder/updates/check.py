@@ -36,7 +36,14 @@ from imagebuilder.updates.headerfacts import (
     HeaderInspector,
     SafetensorsInspector,
 )
-from imagebuilder.updates.planning import BasePlan, Locate, no_lines, plan_base, plan_lora
+from imagebuilder.updates.planning import (
+    BasePlan,
+    HeaderReads,
+    Locate,
+    no_lines,
+    plan_base,
+    plan_lora,
+)
 from imagebuilder.updates.proposal import (
     Change,
     ChangeKind,
@@ -76,7 +83,6 @@ class _Checker:
         self.config = config
         self.hub = hub
         self.workers = workers
-        self.locate = locate
         self.strict = strict
         self._skipped: dict[str, tuple[set[str], ImageBuilderError]] = {}
         self._skipped_lock = threading.Lock()
@@ -86,6 +92,7 @@ class _Checker:
         self.findings = {f.entry: f for f in content_findings(resolved, lock)}
         self.inspector = inspector
         self._reads = ThreadPoolExecutor(max_workers=workers)
+        self.reads = HeaderReads(inspector, self.read_many, locate)
 
     def close(self) -> None:
         self._reads.shutdown()
@@ -135,33 +142,17 @@ class _Checker:
             change = content_change(finding, pinned, item, self.read_many, self.inspector)
             result.changes += [change] if change else []
             rule = entry.updates
+            files = self.candidates(name, entry) if rule is not None else []
             if rule is not None and _follows_a_base(entry):
                 lora = plan_lora(
-                    name,
-                    entry,
-                    rule,
-                    pinned=pinned,
-                    files=self.candidates(name, entry),
-                    base=base,
-                    inspector=self.inspector,
-                    read_many=self.read_many,
-                    locate=self.locate,
+                    name, entry, rule, pinned=pinned, files=files, base=base, reads=self.reads
                 )
                 result.lora_missing_for_new_base = lora.missing_for_new_base
                 result.changes += [lora.change] if lora.change else []
                 result.options += lora.options
                 result.notes += lora.notes
             elif rule is not None:
-                plan = plan_base(
-                    name,
-                    entry,
-                    rule,
-                    pinned=pinned,
-                    files=self.candidates(name, entry),
-                    inspector=self.inspector,
-                    read_many=self.read_many,
-                    locate=self.locate,
-                )
+                plan = plan_base(name, entry, rule, pinned=pinned, files=files, reads=self.reads)
                 result.changes += [plan.change] if plan.change else []
                 result.options += plan.options
                 result.notes += plan.notes

@@ -39,6 +39,15 @@ def no_lines(key_path: Sequence[str | int]) -> str:
 
 
 @dataclass(frozen=True)
+class HeaderReads:
+    """How planning reads headers and names a models.yaml line: the same for every entry."""
+
+    inspector: HeaderInspector
+    read_many: ReadMany
+    locate: Locate = no_lines
+
+
+@dataclass(frozen=True)
 class BasePlan:
     current: Release
     pinned: RemoteFile
@@ -136,16 +145,14 @@ def plan_base(
     *,
     pinned: RemoteFile,
     files: Sequence[RemoteFile],
-    inspector: HeaderInspector,
-    read_many: ReadMany,
-    locate: Locate = no_lines,
+    reads: HeaderReads,
 ) -> BasePlan:
     """The newest release whose header passes the rule's precision, or none."""
-    pattern, current = _current_release(name, entry, rule, locate)
+    pattern, current = _current_release(name, entry, rule, reads.locate)
     found = _candidates(pattern, files)
     notes: list[str] = []
     for group in newer_base_releases(current, found.releases):
-        results = read_many([found.file(r) for r in group])
+        results = reads.read_many([found.file(r) for r in group])
         accepted: list[tuple[Release, HeaderFacts]] = []
         for release, result in zip(group, results, strict=True):
             facts = _facts_or_raise(result)
@@ -157,8 +164,8 @@ def plan_base(
             else:
                 accepted.append((release, facts))
         if accepted:
-            pinned_facts = _facts_or_raise(_read_one(read_many, pinned))
-            ranked = [(r, f, _compat(inspector, pinned_facts, f)) for r, f in accepted]
+            pinned_facts = _facts_or_raise(_read_one(reads.read_many, pinned))
+            ranked = [(r, f, _compat(reads.inspector, pinned_facts, f)) for r, f in accepted]
             release, facts, compat = min(ranked, key=lambda t: _preference(current, entry, *t))
             file = found.file(release)
             why = f"newer release {version_text(release.version)}"
@@ -210,20 +217,21 @@ class _LoraContext:
     name: str
     pinned: RemoteFile
     base: RemoteFile | None  # the base the LoRA must fit: proposed if it moves, else pinned
-    inspector: HeaderInspector
-    read_many: ReadMany
+    reads: HeaderReads
 
     def change(self, kind: ChangeKind, file: RemoteFile, why: str) -> Change:
         """A LoRA change; headers read here only (the inspector caches repeats)."""
         wanted = [file, self.pinned] + ([self.base] if self.base else [])
-        facts, pinned_facts, *base_facts = (_facts_or_raise(r) for r in self.read_many(wanted))
+        facts, pinned_facts, *base_facts = (
+            _facts_or_raise(r) for r in self.reads.read_many(wanted)
+        )
         compat = Compatibility.UNKNOWN
         summary = None
         if facts is not None:
-            compat = _compat(self.inspector, pinned_facts, facts)
+            compat = _compat(self.reads.inspector, pinned_facts, facts)
             summary = facts.summary
             base = base_facts[0] if base_facts else None
-            misfit = self.inspector.lora_fits(facts, base) if base is not None else None
+            misfit = self.reads.inspector.lora_fits(facts, base) if base is not None else None
             if misfit:
                 compat = Compatibility.DIFFERENT_ARCHITECTURE
                 why += f"; does not fit the base: {misfit}"
@@ -238,12 +246,10 @@ def plan_lora(
     pinned: RemoteFile,
     files: Sequence[RemoteFile],
     base: BasePlan | None,
-    inspector: HeaderInspector,
-    read_many: ReadMany,
-    locate: Locate = no_lines,
+    reads: HeaderReads,
 ) -> LoraPlan:
     """The LoRA for a newly proposed base, plus cheaper (fewer steps) and newer options."""
-    pattern, current = _current_release(name, entry, rule, locate)
+    pattern, current = _current_release(name, entry, rule, reads.locate)
     if current.base_version is None:
         return LoraPlan()
     found = _candidates(pattern, files)
@@ -252,7 +258,7 @@ def plan_lora(
     base_file = None
     if base is not None:
         base_file = base.file if moved_to is not None else base.pinned
-    context = _LoraContext(name, pinned, base_file, inspector, read_many)
+    context = _LoraContext(name, pinned, base_file, reads)
     change: Change | None = None
     reference = current
     if moved_to is not None:

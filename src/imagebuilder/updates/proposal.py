@@ -11,7 +11,7 @@ not be read: the entries that use them were still checked against their other so
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -175,13 +175,5 @@ def merge_entry_changes(found: list[Change]) -> Change | None:
     chosen = ranked[0]
     extra = [c.why for c in ranked[1:] if c.kind is ChangeKind.REPO_RENAMED and c.why]
     if extra and chosen.kind is not ChangeKind.REPO_RENAMED:
-        chosen = Change(
-            entry=chosen.entry,
-            kind=chosen.kind,
-            current=chosen.current,
-            proposed=chosen.proposed,
-            compat=chosen.compat,
-            why="; ".join([chosen.why, *extra]),
-            header=chosen.header,
-        )
+        chosen = replace(chosen, why="; ".join([chosen.why, *extra]))
     return chosen
