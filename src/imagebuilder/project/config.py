@@ -12,8 +12,6 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
@@ -25,6 +23,7 @@ from imagebuilder.project.pathrules import (
     check_dest_filename,
     check_repo_path,
 )
+from imagebuilder.project.strict import Strict
 from imagebuilder.project.values import (
     check_image_ref,
     check_pinned_image,
@@ -63,20 +62,6 @@ ROLE_FOLDERS: dict[Role, frozenset[str]] = {
     Role.LORA: frozenset({"loras"}),
     Role.CLIP_VISION: frozenset({"clip_vision"}),
 }
-
-
-class Strict(BaseModel):
-    # Docstrings under fields are their descriptions: in the JSON Schema editors show, and
-    # in docs/configuration.md, generated from it. allow_inf_nan=False: YAML's .inf/.nan
-    # (and 1e999) are floats; none is a valid setting, and one that reached `cost --json`
-    # printed `Infinity`, which is not JSON.
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        frozen=True,
-        use_attribute_docstrings=True,
-        allow_inf_nan=False,
-    )
 
 
 class RepoSearch(Strict):

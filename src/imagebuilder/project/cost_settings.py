@@ -12,18 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from imagebuilder.project.strict import Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        frozen=True,
-        populate_by_name=True,
-        use_attribute_docstrings=True,
-        allow_inf_nan=False,  # .inf/.nan would print as Infinity/NaN: not JSON
-    )
+class _Strict(Strict):
+    # A field with an alias (`schema`) is also accepted under its Python name.
+    model_config = ConfigDict(populate_by_name=True)
 
 
 def _not_negative(parts: dict[str, float], where: str) -> None:
