@@ -126,23 +126,6 @@ def test_several_config_problems_each_start_with_error(
     assert all(line.startswith("error: ") for line in problem_lines)
 
 
-def test_diff_of_a_source_with_itself_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["diff", "models.yaml", "models.yaml"]) == ExitCode.CONFIG
-    err = capsys.readouterr().err
-    assert "two different sources" in err
-    assert "hint: " in err
-    assert "Traceback" not in err
-
-
-def test_import_template_missing_file_has_a_hint(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["import-template", str(tmp_path / "none.json")]) == ExitCode.WORKFLOW
-    err = capsys.readouterr().err
-    assert "file not found" in err
-    assert "hint: pass a ComfyUI workflow" in err
-
-
 def test_update_names_an_unknown_entry_before_asking_the_hub(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,18 +138,6 @@ def test_update_names_an_unknown_entry_before_asking_the_hub(
     assert "no entry named 'vea' in models.yaml (did you mean 'vae'?)" in err
     assert "entries: diffusion_model, text_encoder, vae, lightning_lora" in err
     assert "checking" not in err
-
-
-def test_cost_missing_measurements_file_hint_names_the_option(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    missing = tmp_path / "h100.yaml"
-    args = ["cost", "--config", str(SHIPPED_CONFIG), "--measurements", str(missing)]
-    assert main(args) == ExitCode.CONFIG
-    err = capsys.readouterr().err
-    assert f"{missing}: measurements file not found" in err
-    assert "--measurements" in err
-    assert "--config" not in err
 
 
 @pytest.mark.parametrize("target", ["owner/name/model.ckpt", "owner/name/sub/model.pt@main"])
@@ -199,25 +170,69 @@ def test_inspect_and_check_updates_share_one_compatibility_vocabulary() -> None:
     assert Change.__dataclass_fields__["compat"].default is Compatibility.UNKNOWN
 
 
-def test_diff_with_a_missing_models_yaml_says_file_not_found(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    missing = tmp_path / "other.yaml"
-    assert main(["diff", str(missing), "some/image:tag"]) == ExitCode.CONFIG
-    err = capsys.readouterr().err
-    assert f"{missing}: file not found" in err
-    assert "docker pull" not in err
+# A mistake and what its message must (and must not) say; "{tmp}" is the test's folder.
+MISTAKES = [
+    pytest.param(
+        ["diff", "models.yaml", "models.yaml"],
+        ExitCode.CONFIG,
+        ["two different sources", "hint: "],
+        [],
+        id="diff-a-source-with-itself",
+    ),
+    pytest.param(
+        ["import-template", "{tmp}/none.json"],
+        ExitCode.WORKFLOW,
+        ["file not found", "hint: pass a ComfyUI workflow"],
+        [],
+        id="import-template-missing-file",
+    ),
+    pytest.param(
+        ["cost", "--config", str(SHIPPED_CONFIG), "--measurements", "{tmp}/h100.yaml"],
+        ExitCode.CONFIG,
+        ["{tmp}/h100.yaml: measurements file not found", "--measurements"],
+        ["--config"],  # the hint names the option that was wrong
+        id="cost-missing-measurements",
+    ),
+    pytest.param(
+        ["diff", "{tmp}/other.yaml", "some/image:tag"],
+        ExitCode.CONFIG,
+        ["{tmp}/other.yaml: file not found"],
+        ["docker pull"],
+        id="diff-missing-models-yaml",
+    ),
+    pytest.param(
+        ["inspect", "owner/name/model.safetensors", "--sha256", "0" * 64],
+        ExitCode.USAGE,  # refused, not skipped
+        ["checks local files only"],
+        [],
+        id="inspect-sha256-of-a-remote-file",
+    ),
+    pytest.param(
+        ["check-updates", "--json", "--markdown", "-c", str(SHIPPED_CONFIG)],
+        ExitCode.USAGE,
+        ["pick one"],
+        [],
+        id="check-updates-json-and-markdown",
+    ),
+]
 
 
-def test_inspect_sha256_on_a_remote_target_is_refused_not_skipped(
+@pytest.mark.parametrize(("args", "code", "said", "unsaid"), MISTAKES)
+def test_a_mistake_gets_a_message_not_a_traceback(
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    code: ExitCode,
+    said: list[str],
+    unsaid: list[str],
 ) -> None:
-    args = ["inspect", "owner/name/model.safetensors", "--sha256", "0" * 64]
-    assert main(args) == ExitCode.USAGE
-    assert "checks local files only" in capsys.readouterr().err
+    def here(text: str) -> str:
+        return text.replace("{tmp}", str(tmp_path))
 
-
-def test_check_updates_json_and_markdown_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["check-updates", "--json", "--markdown", "-c", str(ROOT / "models.yaml")])
-    assert code == ExitCode.USAGE
-    assert "pick one" in capsys.readouterr().err
+    assert main([here(arg) for arg in args]) == code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for text in said:
+        assert here(text) in err
+    for text in unsaid:
+        assert here(text) not in err
