@@ -23,5 +23,8 @@ from infra.fixtures import (  # noqa: F401
     tiny_base_image,
 )
 
+# A loopback server that answers whatever a test sets: a lying Hub or registry.
+from infra.liar import liar  # noqa: F401
+
 # A locked project aimed at the test registry (tests/infra/project.py).
 from infra.project import registry_project  # noqa: F401

@@ -2,16 +2,12 @@
 
 Each test is the regression test of one fix from the security review. The Hub and the
 registry here are a tiny loopback HTTP server that answers exactly what a test tells it
-to (the loopback Hub in tests/hubserver/ only ever answers well-formed data); the real
-huggingface_hub and httpx2 clients talk to it.
+to (tests/infra/liar.py); the real huggingface_hub and httpx2 clients talk to it.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -36,71 +32,10 @@ from imagebuilder.oci.transport import RegistryTransport
 from imagebuilder.project.config import RepoSearch
 from imagebuilder.updates.discovery import _search
 from imagebuilder.updates.report import md
+from infra.liar import LyingServer
 
 COMMIT = "a" * 40
 SHA = "b" * 64
-Answer = tuple[int, dict[str, str], bytes]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.server.seen.append((self.path, dict(self.headers)))
-        path = self.path.split("?", 1)[0]
-        for prefix, (status, headers, body) in sorted(
-            self.server.routes.items(), key=lambda route: -len(route[0])
-        ):  # the longest prefix wins
-            if path.startswith(prefix):
-                self.send_response(status)
-                for name, value in {"Content-Length": str(len(body)), **headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-                return
-        self.send_response(404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_HEAD = do_GET
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.do_GET()
-
-
-class _Server(ThreadingHTTPServer):
-    routes: dict[str, Answer]
-    seen: list[tuple[str, dict[str, str]]]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.server_address[1]}"
-
-    def answer(self, prefix: str, body: Any, status: int = 200, **headers: str) -> None:
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.routes[prefix] = (status, {"Content-Type": "application/json", **headers}, raw)
-
-
-@pytest.fixture
-def liar(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
-    """A loopback server that answers whatever the test sets with ``answer``."""
-    for key in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.routes, server.seen = {}, []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def _model_info(sibling: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -129,7 +64,7 @@ def _lfs(size: Any = 10, sha256: Any = SHA) -> dict[str, Any]:
     ],
 )
 def test_malformed_hub_metadata_is_a_hub_error(
-    liar: _Server, info: dict[str, Any], what: str
+    liar: LyingServer, info: dict[str, Any], what: str
 ) -> None:
     """Before: a bad sha256/commit/size reached the lock (a pydantic traceback) or a URL."""
     liar.answer("/api/models/", info)
@@ -146,28 +81,28 @@ def test_malformed_hub_metadata_is_a_hub_error(
         json.dumps({**_model_info(_lfs()), "lastModified": "yesterday"}).encode(),
     ],
 )
-def test_an_unreadable_answer_is_a_hub_error(liar: _Server, body: bytes) -> None:
+def test_an_unreadable_answer_is_a_hub_error(liar: LyingServer, body: bytes) -> None:
     """Before: JSONDecodeError, TypeError or a date's ValueError was an internal error."""
     liar.answer("/api/models/", body)
     with pytest.raises(HubError, match="cannot be read"):
         Hub(endpoint=liar.url, token="").snapshot("owner/repo", "main")
 
 
-def test_a_malformed_commit_date_is_a_hub_error(liar: _Server) -> None:
+def test_a_malformed_commit_date_is_a_hub_error(liar: LyingServer) -> None:
     entry = {"type": "file", "oid": "c" * 40, "size": 1, "path": "m.safetensors"}
     liar.answer("/api/models/", [{**entry, "lastCommit": {"id": COMMIT, "title": "t"}}])
     with pytest.raises(HubError, match="cannot be read"):
         Hub(endpoint=liar.url, token="").last_commits("owner/repo", COMMIT, ["m.safetensors"])
 
 
-def test_well_formed_metadata_still_reads(liar: _Server) -> None:
+def test_well_formed_metadata_still_reads(liar: LyingServer) -> None:
     liar.answer("/api/models/", _model_info(_lfs()))
     snapshot = Hub(endpoint=liar.url, token="").snapshot("owner/repo", "main")
     assert snapshot.files["m.safetensors"].sha256 == SHA
     assert snapshot.commit == COMMIT
 
 
-def test_a_lying_content_range_is_refused(liar: _Server) -> None:
+def test_a_lying_content_range_is_refused(liar: LyingServer) -> None:
     """Before: bytes from another offset were parsed as if they were the ones asked for."""
     prefix = "/owner/repo/resolve/"
     liar.answer(prefix, b"x" * 16, 206, **{"Content-Range": "bytes 0-15/1000"})
@@ -181,13 +116,13 @@ def test_a_lying_content_range_is_refused(liar: _Server) -> None:
     assert hub.read_range("owner/repo", "m.safetensors", COMMIT, 100, 16) == b"x" * 16
 
 
-def _headers_seen(server: _Server, prefix: str) -> dict[str, str]:
+def _headers_seen(server: LyingServer, prefix: str) -> dict[str, str]:
     found = [headers for path, headers in server.seen if path.startswith(prefix)]
     assert found, f"nothing asked for {prefix}"
     return {name.lower(): value for name, value in found[-1].items()}
 
 
-def test_the_hub_token_never_follows_a_redirect_to_another_host(liar: _Server) -> None:
+def test_the_hub_token_never_follows_a_redirect_to_another_host(liar: LyingServer) -> None:
     """127.0.0.1 and localhost are different origins: the redirect target is another host."""
     cdn = f"http://localhost:{liar.server_address[1]}/cdn/blob"
     liar.answer("/owner/repo/resolve/", b"", 302, Location=cdn)
@@ -201,7 +136,7 @@ def test_the_hub_token_never_follows_a_redirect_to_another_host(liar: _Server) -
     assert "hf_secret_token_value" not in repr(hub)
 
 
-def test_search_results_that_are_not_repo_ids_are_dropped(liar: _Server) -> None:
+def test_search_results_that_are_not_repo_ids_are_dropped(liar: LyingServer) -> None:
     """Before: an id like "../x" reached model_info, whose validator raised a traceback."""
     found = [{"id": "../../evil"}, {"id": "owner/x?y=1"}, {"id": "owner/good"}, {"id": "a--b/c"}]
     liar.answer("/api/models", found)
@@ -265,12 +200,14 @@ def test_remembered_digests_must_be_digests() -> None:
     assert digests_by_history(config) == {}
 
 
-def _registry(liar: _Server) -> RegistryClient:
+def _registry(liar: LyingServer) -> RegistryClient:
     transport = RegistryTransport(liar.host, Credentials("user", "secret-password"))
     return RegistryClient(transport)
 
 
-def test_an_oversized_manifest_is_refused(liar: _Server, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_oversized_manifest_is_refused(
+    liar: LyingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(oci_client, "MAX_MANIFEST_BYTES", 1000)
     liar.answer("/v2/img/manifests/", {"pad": "x" * 5000})
     with pytest.raises(RegistryError, match="too large"):
@@ -280,7 +217,7 @@ def test_an_oversized_manifest_is_refused(liar: _Server, monkeypatch: pytest.Mon
 
 
 def test_an_oversized_token_answer_is_refused(
-    liar: _Server, monkeypatch: pytest.MonkeyPatch
+    liar: LyingServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(oci_transport, "MAX_TOKEN_BYTES", 1000)
     realm = f'Bearer realm="{liar.url}/token",service="reg"'
@@ -291,7 +228,7 @@ def test_an_oversized_token_answer_is_refused(
     assert "secret-password" not in caught.value.render()
 
 
-def test_unicode_digits_in_headers_do_not_crash(liar: _Server) -> None:
+def test_unicode_digits_in_headers_do_not_crash(liar: LyingServer) -> None:
     """Before: "²".isdigit() is True, then int("²") raised ValueError (an internal error)."""
     liar.answer("/v2/img/blobs/", b"", 200, **{"Content-Length": "0"})
     client = _registry(liar)
@@ -300,7 +237,7 @@ def test_unicode_digits_in_headers_do_not_crash(liar: _Server) -> None:
     assert client.upload_offset("img", f"{liar.url}/v2/img/blobs/uploads/x") == 0
 
 
-def test_registry_credentials_never_follow_a_redirect_to_another_host(liar: _Server) -> None:
+def test_registry_credentials_never_follow_a_redirect_to_another_host(liar: LyingServer) -> None:
     liar.answer("/v2/img/blobs/", {"errors": []}, 401, **{"WWW-Authenticate": 'Basic realm="r"'})
     client = _registry(liar)
     client.transport.send("GET", "/v2/img/blobs/x", scope="s")  # learns the Basic scheme
@@ -313,7 +250,7 @@ def test_registry_credentials_never_follow_a_redirect_to_another_host(liar: _Ser
     assert "authorization" not in _headers_seen(liar, "/storage/")
 
 
-def test_a_blob_read_is_verified(liar: _Server) -> None:
+def test_a_blob_read_is_verified(liar: LyingServer) -> None:
     liar.answer("/v2/img/blobs/", b"not the blob")
     with pytest.raises(CheckFailed):
         _registry(liar).read_blob("img", _DIGEST)

@@ -8,18 +8,15 @@ target). Every case runs through the real command line.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,6 +29,7 @@ from imagebuilder.errors import ExitCode, WorkflowError
 from imagebuilder.project.atomic import atomic_write_text, temp_files_of
 from imagebuilder.project.characters import UNSAFE_CHARACTERS
 from imagebuilder.project.pathrules import check_repo_path
+from infra.liar import LyingServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINAL = (ROOT / "models.yaml").read_text()
@@ -359,50 +357,6 @@ def test_the_unsafe_class_is_exactly_these_unicode_categories() -> None:
 # --- Hub answers ------------------------------------------------------------------------
 
 
-class LyingHub(ThreadingHTTPServer):
-    """Answers every model-info request with ``body`` (and, if set, a false length)."""
-
-    body: bytes = b"{}"
-    claimed_length: int | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _LyingHandler(BaseHTTPRequestHandler):
-    server: LyingHub
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        if not self.path.startswith("/api/models/"):
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        body = self.server.body
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(self.server.claimed_length or len(body)))
-        self.end_headers()
-        with contextlib.suppress(OSError):
-            self.wfile.write(body)
-
-
-@pytest.fixture
-def liar(monkeypatch: pytest.MonkeyPatch) -> Iterator[LyingHub]:
-    for key in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    server = LyingHub(("127.0.0.1", 0), _LyingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.mark.parametrize(
     ("body", "claimed_length", "message"),
     [
@@ -427,7 +381,7 @@ def liar(monkeypatch: pytest.MonkeyPatch) -> Iterator[LyingHub]:
     ],
 )
 def test_a_hostile_hub_answer_is_a_hub_error(
-    liar: LyingHub,
+    liar: LyingServer,
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -435,8 +389,8 @@ def test_a_hostile_hub_answer_is_a_hub_error(
     claimed_length: int | None,
     message: str,
 ) -> None:
-    liar.body = body
-    liar.claimed_length = claimed_length
+    lies = {} if claimed_length is None else {"Content-Length": str(claimed_length)}
+    liar.answer("/api/models/", body, 200, **lies)
     monkeypatch.setenv("HF_ENDPOINT", liar.url)
     assert_refused(
         capsys,
