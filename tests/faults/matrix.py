@@ -74,7 +74,7 @@ HUB_FATAL = (
     Fatal(
         "Hub down (connection refused)", None, 6, r"is unreachable: the connection was refused", 3
     ),
-    Fatal("hang (never answers)", Fault(Kind.HANG), 6, r"no answer from .* within 0.6 s", 6),
+    Fatal("hang (never answers)", Fault(Kind.HANG), 6, r"no answer from .* within 1.5 s", 6),
     # A route that keeps failing is not the Hub being down: entries that need it report it
     # (one line each), the others are still checked; the exit code is still 6.
     Fatal(
@@ -118,7 +118,7 @@ REGISTRY_FATAL = (
         "registry hangs on uploads",
         Fault(Kind.HANG),
         6,
-        r"no answer from .* within 0.6 s",
+        r"no answer from .* within 1.5 s",
         8,
         route=("registry", BLOB_UPLOAD),
     ),
