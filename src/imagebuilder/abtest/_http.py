@@ -1,0 +1,84 @@
+"""Requests to a target with retries on transient failures, bounded by a job's deadline.
+
+Connection errors, timeouts, 429 and 5xx are retried with jittered backoff; any other
+answer goes back to the caller to interpret. When the retries or the deadline run out
+the job fails with kind ``http`` (or ``timeout``) and a message that names the route but
+never a header: the RunPod key travels in one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+
+from imagebuilder.abtest.jobs import FailureKind, JobFailed
+from imagebuilder.oci.transport import TRANSIENT_STATUS, RetryPolicy
+
+MAX_ANSWER_BYTES = 200_000_000  # a few output PNGs as base64; more is a broken target
+
+
+class TargetHttp:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout_s: float = 60.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy(attempts=4, base_delay_s=0.25, max_delay_s=4.0)
+        self.sleep = sleep
+        self.retries = 0  # counted for the report: flaky targets show up
+        self._client = httpx2.Client(
+            base_url=self.base_url,
+            headers=headers or {},
+            timeout=httpx2.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            follow_redirects=False,
+            limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self, method: str, path: str, *, deadline: float, what: str, **kwargs: Any
+    ) -> httpx2.Response:
+        """The first non-transient answer; JobFailed once retries or time run out."""
+        last = ""
+        for attempt in range(self.retry.attempts):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise JobFailed(FailureKind.TIMEOUT, f"time limit reached during {what}")
+            try:
+                response = self._client.request(
+                    method, path, timeout=min(remaining, self._client.timeout.read or 60), **kwargs
+                )
+            except httpx2.TransportError as error:
+                last = f"{type(error).__name__}: {error}"
+            else:
+                if response.status_code not in TRANSIENT_STATUS:
+                    if len(response.content) > MAX_ANSWER_BYTES:
+                        raise JobFailed(FailureKind.HTTP, f"{what}: answer over the size limit")
+                    return response
+                last = f"HTTP {response.status_code}: {response.text[:200]!r}"
+            if attempt + 1 < self.retry.attempts:
+                self.retries += 1
+                self.sleep(min(self.retry.delay(attempt), max(0.0, deadline - time.monotonic())))
+        raise JobFailed(
+            FailureKind.HTTP, f"{what} failed after {self.retry.attempts} attempts ({last})"
+        )
+
+
+def json_object(response: httpx2.Response, what: str) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        raise JobFailed(FailureKind.HTTP, f"{what}: answer is not JSON") from None
+    if not isinstance(data, dict):
+        raise JobFailed(FailureKind.HTTP, f"{what}: answer is not a JSON object")
+    return data

@@ -1,0 +1,114 @@
+"""One job's graph: a variant's rendered workflow with a case's images, prompt and seed.
+
+Pure functions over API-format graphs. The workflow for a case is the one with as many
+LoadImage nodes as the case has images (or the one the case names). Images go into the
+LoadImage nodes in node-id order (the order index.json lists them); the prompt goes
+into the text input of the node wired to the sampler's ``positive`` input; the seed into
+the sampler. A workflow where any of these cannot be found is refused, never guessed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from imagebuilder.abtest.cases import Case
+from imagebuilder.comfy_nodes import IMAGE_INPUTS, OUTPUT_NODES, Graph, is_link, node_sort_key
+from imagebuilder.errors import WorkflowError
+
+SEED_INPUTS = {"KSampler": "seed", "KSamplerAdvanced": "noise_seed"}
+PROMPT_INPUTS = ("prompt", "text")  # TextEncodeQwenImageEdit(Plus), CLIPTextEncode
+
+
+@dataclass(frozen=True)
+class JobGraph:
+    workflow: str
+    graph: Graph
+    uploads: tuple[tuple[str, bytes], ...]  # (name the graph loads, bytes) per input image
+    output_nodes: tuple[str, ...]
+
+
+def upload_name(data: bytes, file_format: str) -> str:
+    """Content-addressed, so re-uploads are idempotent and cases never clash."""
+    return f"ib_{hashlib.sha256(data).hexdigest()[:24]}.{file_format}"
+
+
+def _nodes_of(graph: Graph, class_types: frozenset[str] | set[str]) -> list[str]:
+    found = [nid for nid, node in graph.items() if node.get("class_type") in class_types]
+    return sorted(found, key=node_sort_key)
+
+
+def choose_workflow(case: Case, workflows: Mapping[str, Graph]) -> str:
+    if case.workflow is not None:
+        if case.workflow not in workflows:
+            raise WorkflowError(
+                f"case {case.name!r} names workflow {case.workflow!r}, which does not exist",
+                location=case.where,
+                hint=f"workflows: {', '.join(sorted(workflows))}",
+            )
+        return case.workflow
+    fitting = [
+        name for name, graph in workflows.items() if len(_nodes_of(graph, IMAGE_INPUTS)) == len(case.images)
+    ]
+    if len(fitting) != 1:
+        raise WorkflowError(
+            f"case {case.name!r} has {len(case.images)} image(s); "
+            f"{len(fitting)} workflows load that many ({', '.join(sorted(fitting)) or 'none'})",
+            location=case.where,
+            hint="name the workflow with 'workflow:' in the case",
+        )
+    return fitting[0]
+
+
+def _sampler(graph: Graph, workflow: str) -> tuple[str, str]:
+    samplers = _nodes_of(graph, set(SEED_INPUTS))
+    if len(samplers) != 1:
+        raise WorkflowError(
+            f"workflow {workflow!r} has {len(samplers)} samplers; a test case needs exactly one",
+            location=workflow,
+        )
+    node_id = samplers[0]
+    return node_id, SEED_INPUTS[graph[node_id]["class_type"]]
+
+
+def _prompt_node(graph: Graph, sampler_id: str, workflow: str) -> tuple[str, str]:
+    positive = graph[sampler_id].get("inputs", {}).get("positive")
+    node_id = str(positive[0]) if is_link(positive) else None
+    inputs = graph.get(node_id, {}).get("inputs", {}) if node_id else {}
+    for name in PROMPT_INPUTS:
+        if isinstance(inputs.get(name), str) and node_id is not None:
+            return node_id, name
+    raise WorkflowError(
+        f"workflow {workflow!r}: the sampler's positive input is not wired to a text "
+        "encoder with a 'prompt' or 'text' input",
+        location=workflow,
+        hint="wire the positive conditioning straight from the prompt's encoder node",
+    )
+
+
+def job_graph(case: Case, workflows: Mapping[str, Graph]) -> JobGraph:
+    """The graph one case runs in one variant (``workflows``: that variant's rendered set)."""
+    workflow = choose_workflow(case, workflows)
+    graph = copy.deepcopy(dict(workflows[workflow]))
+    loaders = _nodes_of(graph, IMAGE_INPUTS)
+    if len(loaders) != len(case.images):
+        raise WorkflowError(
+            f"workflow {workflow!r} loads {len(loaders)} image(s), case {case.name!r} has "
+            f"{len(case.images)}",
+            location=case.where,
+        )
+    uploads = []
+    for node_id, image in zip(loaders, case.images, strict=True):
+        name = upload_name(image.data, image.format)
+        graph[node_id]["inputs"]["image"] = name
+        uploads.append((name, image.data))
+    sampler_id, seed_input = _sampler(graph, workflow)
+    graph[sampler_id]["inputs"][seed_input] = case.seed
+    prompt_id, prompt_input = _prompt_node(graph, sampler_id, workflow)
+    graph[prompt_id]["inputs"][prompt_input] = case.prompt
+    outputs = tuple(_nodes_of(graph, OUTPUT_NODES))
+    if not outputs:
+        raise WorkflowError(f"workflow {workflow!r} saves no image", location=workflow)
+    return JobGraph(workflow=workflow, graph=graph, uploads=tuple(uploads), output_nodes=outputs)

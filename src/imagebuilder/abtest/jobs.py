@@ -1,0 +1,84 @@
+"""What a target is asked to run and what comes back: pure data.
+
+A job is one case in one variant. A target either returns its output images with the
+timings it can measure, or raises ``JobFailed`` with a kind the report groups by; the
+runner never drops a job: every job ends as exactly one ``JobResult``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from imagebuilder.abtest.graph import JobGraph
+
+
+class FailureKind(StrEnum):
+    REJECTED = "rejected"  # the target refused the workflow (validation, 4xx)
+    NODE_ERROR = "node_error"  # a node raised while executing
+    TIMEOUT = "timeout"  # no result within the time limit
+    HTTP = "http"  # transport errors or 5xx that outlasted the retries
+    MISSING_OUTPUT = "missing_output"  # finished, but an output image is missing
+    BAD_OUTPUT = "bad_output"  # an output is not a readable image
+
+
+class JobFailed(Exception):  # noqa: N818 (a result, not a programming error)
+    def __init__(self, kind: FailureKind, message: str, *, node: str | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.node = node
+
+
+@dataclass(frozen=True)
+class Job:
+    case: str
+    variant: str
+    job_graph: JobGraph
+    warmup: bool = False  # run first to load models; timed but left out of medians
+
+    @property
+    def key(self) -> str:
+        return f"{self.case}/{self.variant}" + (" (warm-up)" if self.warmup else "")
+
+
+@dataclass(frozen=True)
+class TargetTiming:
+    """What the target itself says. ComfyUI: execution from its history messages; queue =
+    acceptance to completion seen, less execution. RunPod: delayTime and executionTime."""
+
+    execution_s: float | None
+    queue_s: float | None
+
+
+@dataclass(frozen=True)
+class TargetOutput:
+    images: tuple[bytes, ...]
+    timing: TargetTiming
+    details: dict[str, Any] = field(default_factory=dict)  # prompt/job id, for the report
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: Job
+    wall_s: float  # upload to last output fetched, on this machine's clock
+    output: TargetOutput | None = None
+    failure: JobFailed | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.output is not None and self.failure is None
+
+
+class Target(Protocol):
+    """A worker that runs one job at a time per call; calls may come from several threads."""
+
+    @property
+    def label(self) -> str: ...  # shown in reports: never holds a secret
+
+    def run(self, job: Job, deadline: float) -> TargetOutput: ...  # deadline: monotonic
+
+    def describe(self) -> dict[str, Any]: ...  # facts for the report (gpu, versions)
+
+    def close(self) -> None: ...

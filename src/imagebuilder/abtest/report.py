@@ -1,0 +1,128 @@
+"""The result of one `imagebuilder test` run, and its JSON and Markdown forms.
+
+The JSON holds every row and summary (no image bytes: the HTML report has the
+pictures); the Markdown is a pull-request comment: the verdict, the table, failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from imagebuilder.abtest.cases import Case
+from imagebuilder.abtest.summary import CaseRow, Thresholds, VariantSummary
+
+
+@dataclass(frozen=True)
+class TestReport:
+    __test__ = False  # not a pytest class, whatever its name
+
+    target: dict[str, Any]
+    started_at: str  # ISO 8601 UTC
+    baseline: str
+    price_per_hour: float | None
+    thresholds: Thresholds
+    cases: tuple[Case, ...]
+    variants: tuple[VariantSummary, ...]
+    rows: tuple[CaseRow, ...]
+    warmups: tuple[CaseRow, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(v.passed for v in self.variants)
+
+    def saving(self, summary: VariantSummary) -> float | None:
+        """Fraction of the baseline's median seconds per job this variant saves."""
+        base = next((v for v in self.variants if v.baseline), None)
+        if base is None or summary.baseline:
+            return None
+        if base.median_execution_s and summary.median_execution_s is not None:
+            return 1 - summary.median_execution_s / base.median_execution_s
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "target": self.target,
+            "started_at": self.started_at,
+            "baseline": self.baseline,
+            "price_per_hour": self.price_per_hour,
+            "thresholds": asdict(self.thresholds),
+            "cases": [
+                {
+                    "name": c.name,
+                    "prompt": c.prompt,
+                    "seed": c.seed,
+                    "images": [i.path.name for i in c.images],
+                }
+                for c in self.cases
+            ],
+            "variants": [asdict(v) | {"saving": self.saving(v)} for v in self.variants],
+            "rows": [asdict(r) for r in self.rows],
+            "warmups": [asdict(r) for r in self.warmups],
+        }
+
+
+def _num(value: float | None, spec: str, suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def summary_table(report: TestReport) -> list[str]:
+    lines = [
+        "| variant | steps | jobs | failed | median SSIM | worst SSIM | median PSNR "
+        "| median s/job | queue s | $/job | saving | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for v in report.variants:
+        name = f"{v.variant} (baseline)" if v.baseline else v.variant
+        saving = report.saving(v)
+        lines.append(
+            f"| {name} | {_num(v.steps, 'd')} | {v.jobs} | {v.failed} "
+            f"| {_num(v.median_ssim, '.4f')} | {_num(v.min_ssim, '.4f')} "
+            f"| {_num(v.median_psnr_db, '.2f', ' dB')} | {_num(v.median_execution_s, '.3f')} "
+            f"| {_num(v.median_queue_s, '.3f')} | {_num(v.median_dollars, '.6f')} "
+            f"| {'baseline' if v.baseline else _num(saving, '+.1%')} "
+            f"| {'pass' if v.passed else 'FAIL'} |"
+        )
+    return lines
+
+
+def markdown(report: TestReport) -> str:
+    verdict = "passed" if report.passed else "FAILED"
+    target = report.target
+    lines = [
+        f"### imagebuilder test: {verdict}",
+        "",
+        f"Target `{target.get('target')}`"
+        + (f" ({target['gpu']})" if target.get("gpu") else "")
+        + f", {len(report.cases)} case(s), baseline `{report.baseline}`, {report.started_at}.",
+        "",
+        *summary_table(report),
+        "",
+    ]
+    limits = report.thresholds
+    shown = [
+        f"{name} {value:g}"
+        for name, value in (
+            ("min SSIM", limits.min_ssim),
+            ("max seconds", limits.max_seconds),
+            ("max $/job", limits.max_cost),
+        )
+        if value is not None
+    ]
+    lines.append("Thresholds: " + (", ".join(shown) if shown else "none") + ".")
+    seconds_note = (
+        "Seconds are the target's own execution time per job (ComfyUI's history "
+        "timestamps, or RunPod's executionTime); queue is waiting plus cold start."
+    )
+    lines += ["", seconds_note]
+    problems = [(v.variant, reason) for v in report.variants for reason in v.reasons]
+    if problems:
+        lines += ["", "Why:"]
+        lines += [f"- `{variant}`: {reason}" for variant, reason in problems]
+    return "\n".join(lines) + "\n"
+
+
+def failed_rows(rows: Sequence[CaseRow]) -> list[CaseRow]:
+    return [row for row in rows if not row.ok]

@@ -1,0 +1,76 @@
+"""Run every job on a target: a bounded thread pool, a deadline per job, nothing dropped.
+
+Warm-up jobs (one per variant, its first case) go first, so model loading lands in
+them and not in the measured jobs. Every job ends as one JobResult: an output, or a
+failure with its kind; an unexpected exception in a target becomes a failure too, so a
+report always has a row for every case and variant.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from imagebuilder.abtest.cases import Case
+from imagebuilder.abtest.graph import job_graph
+from imagebuilder.abtest.jobs import FailureKind, Job, JobFailed, JobResult, Target
+from imagebuilder.comfy_nodes import Graph
+
+Progress = Callable[[JobResult], None]
+
+
+def plan_jobs(
+    cases: Sequence[Case], workflows_by_variant: Mapping[str, Mapping[str, Graph]], *, warmup: bool
+) -> list[Job]:
+    """Case-major order: a case's variants run close together, on the same server state."""
+    jobs = [
+        Job(case=case.name, variant=variant, job_graph=job_graph(case, workflows))
+        for case in cases
+        for variant, workflows in workflows_by_variant.items()
+    ]
+    if not warmup:
+        return jobs
+    first = cases[0]
+    warmups = [
+        Job(case=first.name, variant=variant, job_graph=job_graph(first, workflows), warmup=True)
+        for variant, workflows in workflows_by_variant.items()
+    ]
+    return warmups + jobs
+
+
+def run_one(target: Target, job: Job, timeout_s: float) -> JobResult:
+    started = time.monotonic()
+    deadline = started + timeout_s
+    try:
+        output = target.run(job, deadline)
+    except JobFailed as failure:
+        return JobResult(job=job, wall_s=time.monotonic() - started, failure=failure)
+    except Exception as error:  # noqa: BLE001 (a broken answer must not lose the other jobs)
+        failure = JobFailed(FailureKind.HTTP, f"{type(error).__name__}: {str(error)[:300]}")
+        return JobResult(job=job, wall_s=time.monotonic() - started, failure=failure)
+    return JobResult(job=job, wall_s=time.monotonic() - started, output=output)
+
+
+def run_jobs(
+    target: Target,
+    jobs: Sequence[Job],
+    *,
+    concurrency: int,
+    timeout_s: float,
+    progress: Progress | None = None,
+) -> list[JobResult]:
+    """Results in the order of ``jobs``. Warm-ups finish before any measured job starts."""
+    results: dict[int, JobResult] = {}
+    phases = [
+        [i for i, job in enumerate(jobs) if job.warmup],
+        [i for i, job in enumerate(jobs) if not job.warmup],
+    ]
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="job") as pool:
+        for phase in phases:
+            futures = {i: pool.submit(run_one, target, jobs[i], timeout_s) for i in phase}
+            for i, future in futures.items():
+                results[i] = future.result()
+                if progress is not None:
+                    progress(results[i])
+    return [results[i] for i in range(len(jobs))]

@@ -1,0 +1,205 @@
+"""From job results to rows, medians per variant and a verdict: pure functions.
+
+Each case in each variant gives one row: its output compared with the baseline's output
+for the same case and seed, its seconds and dollars. Each variant gets medians over its
+cases and a verdict against the thresholds: every job ran and returned an image of the
+baseline's size, the worst case's SSIM is at least --min-ssim, the median seconds and
+dollars per job are at most --max-seconds and --max-cost. Dollars are execution seconds
+at the cost section's price per GPU hour.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from imagebuilder.abtest.compare import Decoded, decode, difference_image, similarity
+from imagebuilder.abtest.jobs import JobFailed, JobResult
+
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_ssim: float | None = None
+    max_seconds: float | None = None
+    max_cost: float | None = None
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case: str
+    variant: str
+    workflow: str
+    ok: bool
+    failure_kind: str | None = None
+    failure: str | None = None
+    width: int | None = None
+    height: int | None = None
+    output_bytes: int | None = None
+    same_size_as_baseline: bool | None = None
+    ssim: float | None = None
+    psnr_db: float | None = None
+    identical: bool | None = None
+    execution_s: float | None = None
+    queue_s: float | None = None
+    wall_s: float | None = None
+    overhead_s: float | None = None  # wall - queue - execution: the runner plus transfers
+    dollars: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VariantSummary:
+    variant: str
+    baseline: bool
+    steps: int | None
+    jobs: int
+    failed: int
+    median_ssim: float | None
+    min_ssim: float | None
+    median_psnr_db: float | None
+    median_execution_s: float | None
+    median_queue_s: float | None
+    median_wall_s: float | None
+    median_overhead_s: float | None
+    median_dollars: float | None
+    passed: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pictures:
+    """Decoded outputs and difference images, for the HTML report only."""
+
+    outputs: dict[tuple[str, str], Decoded]
+    diffs: dict[tuple[str, str], NDArray[np.uint8]]
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def _row(result: JobResult, price: float | None) -> tuple[CaseRow, Decoded | None]:
+    job = result.job
+    base = {"case": job.case, "variant": job.variant, "workflow": job.job_graph.workflow}
+    failure = result.failure
+    decoded = None
+    if failure is None and result.output is not None:
+        try:
+            decoded = decode(result.output.images[0])
+        except JobFailed as bad:
+            failure = bad
+    if failure is not None or result.output is None or decoded is None:
+        kind = failure.kind.value if failure else "missing_output"
+        text = failure.message if failure else "no output"
+        return CaseRow(**base, ok=False, failure_kind=kind, failure=text, wall_s=result.wall_s), None
+    timing = result.output.timing
+    execution, queue = timing.execution_s, timing.queue_s
+    overhead = None if execution is None else max(0.0, result.wall_s - execution - (queue or 0.0))
+    row = CaseRow(
+        **base,
+        ok=True,
+        width=decoded.size[0],
+        height=decoded.size[1],
+        output_bytes=len(result.output.images[0]),
+        execution_s=execution,
+        queue_s=queue,
+        wall_s=result.wall_s,
+        overhead_s=overhead,
+        dollars=None if execution is None or price is None else execution * price / SECONDS_PER_HOUR,
+        details=dict(result.output.details),
+    )
+    return row, decoded
+
+
+def compare_rows(
+    results: Sequence[JobResult], baseline: str, price: float | None
+) -> tuple[list[CaseRow], Pictures]:
+    rows: list[CaseRow] = []
+    pictures = Pictures(outputs={}, diffs={})
+    for result in results:
+        row, decoded = _row(result, price)
+        rows.append(row)
+        if decoded is not None:
+            pictures.outputs[(row.case, row.variant)] = decoded
+    compared = []
+    for row in rows:
+        mine = pictures.outputs.get((row.case, row.variant))
+        reference = pictures.outputs.get((row.case, baseline))
+        if mine is None or reference is None:
+            compared.append(row)
+            continue
+        score = similarity(mine, reference)
+        diff = difference_image(mine, reference)
+        if diff is not None and row.variant != baseline:
+            pictures.diffs[(row.case, row.variant)] = diff
+        compared.append(
+            _replace(row, ssim=score.ssim, psnr_db=score.psnr_db, identical=score.identical,
+                     same_size_as_baseline=score.same_size)
+        )
+    return compared, pictures
+
+
+def _replace(row: CaseRow, **changes: Any) -> CaseRow:
+    return CaseRow(**{**asdict(row), **changes})
+
+
+def _reasons(variant: str, rows: list[CaseRow], is_baseline: bool, limits: Thresholds,
+             med_seconds: float | None, med_dollars: float | None) -> list[str]:
+    reasons = [f"{r.case}: {r.failure_kind}: {r.failure}" for r in rows if not r.ok]
+    for r in rows:
+        if r.ok and r.same_size_as_baseline is False:
+            reasons.append(f"{r.case}: output is {r.width}x{r.height}, not the baseline's size")
+        if r.ok and not is_baseline and r.same_size_as_baseline is None:
+            reasons.append(f"{r.case}: no baseline output to compare with")
+    if limits.min_ssim is not None and not is_baseline:
+        reasons.extend(
+            f"{r.case}: SSIM {r.ssim:.4f} < {limits.min_ssim:g}"
+            for r in rows if r.ssim is not None and r.ssim < limits.min_ssim
+        )
+    if limits.max_seconds is not None and med_seconds is not None and med_seconds > limits.max_seconds:
+        reasons.append(f"median {med_seconds:.3f} s per job > {limits.max_seconds:g} s")
+    if limits.max_cost is not None and med_dollars is not None and med_dollars > limits.max_cost:
+        reasons.append(f"median ${med_dollars:.6f} per job > ${limits.max_cost:g}")
+    return reasons
+
+
+def summarise(
+    rows: Sequence[CaseRow], variants: Sequence[str], baseline: str, steps: dict[str, int],
+    limits: Thresholds,
+) -> list[VariantSummary]:
+    summaries = []
+    for variant in variants:
+        mine = [r for r in rows if r.variant == variant]
+        med_seconds = _median([r.execution_s for r in mine])
+        med_dollars = _median([r.dollars for r in mine])
+        ssims = [r.ssim for r in mine if r.ssim is not None]
+        is_baseline = variant == baseline
+        reasons = _reasons(variant, mine, is_baseline, limits, med_seconds, med_dollars)
+        summaries.append(
+            VariantSummary(
+                variant=variant,
+                baseline=is_baseline,
+                steps=steps.get(variant),
+                jobs=len(mine),
+                failed=sum(not r.ok for r in mine),
+                median_ssim=_median(ssims),
+                min_ssim=min(ssims) if ssims else None,
+                median_psnr_db=_median([r.psnr_db for r in mine]),
+                median_execution_s=med_seconds,
+                median_queue_s=_median([r.queue_s for r in mine]),
+                median_wall_s=_median([r.wall_s for r in mine]),
+                median_overhead_s=_median([r.overhead_s for r in mine]),
+                median_dollars=med_dollars,
+                passed=not reasons,
+                reasons=tuple(reasons),
+            )
+        )
+    return summaries
