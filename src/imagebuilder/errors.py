@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     REGISTRY = 10  # a registry refused: auth, layer too large, push error
     WORKFLOW = 11  # a ComfyUI workflow is inconsistent with the pinned stack
     BUSY = 12  # another run holds models.yaml's writer lock, or changed the files meanwhile
+    TEST_FAILED = 13  # `test`: a job failed or a variant missed a --min-ssim/--max-* threshold
     UPDATES_AVAILABLE = 100  # check-updates: not an error, but not up to date either
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it: 128 + 2
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
-from imagebuilder._yamlsource import YamlSource, load_yaml
-from imagebuilder.configload import plain_data, schema_problems
 from imagebuilder.errors import ConfigError, ConfigErrors
+from imagebuilder.project.load import plain_data, schema_problems
+from imagebuilder.project.yamlsource import YamlSource, load_yaml
 
 DEFAULT_CASES = Path("samples/cases.yaml")
 MAX_IMAGE_BYTES = 20_000_000  # a RunPod /run body is capped at 10 MB; base64 adds a third

@@ -21,7 +21,9 @@ DEFAULT_POLL_S = 0.05
 
 
 class ComfyTarget:
-    def __init__(self, base_url: str, *, http: TargetHttp | None = None, poll_s: float = DEFAULT_POLL_S):
+    def __init__(
+        self, base_url: str, *, http: TargetHttp | None = None, poll_s: float = DEFAULT_POLL_S
+    ):
         self._http = http or TargetHttp(base_url)
         self._label = base_url.rstrip("/")
         self.poll_s = poll_s
@@ -46,8 +48,8 @@ class ComfyTarget:
             stats = json_object(response, "/system_stats") if response.is_success else {}
         except JobFailed:
             stats = {}
-        system = stats.get("system") if isinstance(stats.get("system"), dict) else {}
-        devices = stats.get("devices") if isinstance(stats.get("devices"), list) else []
+        system = _dict(stats.get("system"))
+        devices = _list(stats.get("devices"))
         facts["comfyui_version"] = str(system.get("comfyui_version", ""))[:40] or None
         names = [str(d.get("name", ""))[:120] for d in devices if isinstance(d, dict)]
         facts["gpu"] = names[0] if names else None
@@ -91,7 +93,7 @@ class ComfyTarget:
             )
             entry = json_object(response, "/history").get(prompt_id)
             if isinstance(entry, dict):
-                status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
+                status = _dict(entry.get("status"))
                 if status.get("completed") or status.get("status_str") == "error":
                     return entry
             if time.monotonic() + self.poll_s >= deadline:
@@ -106,24 +108,34 @@ class ComfyTarget:
             self._http.request(
                 "POST", "/queue", deadline=grace, what="cancel", json={"delete": [prompt_id]}
             )
-            queue = json_object(self._http.request("GET", "/queue", deadline=grace, what="queue"), "q")
+            queue = json_object(
+                self._http.request("GET", "/queue", deadline=grace, what="queue"), "q"
+            )
             running = queue.get("queue_running") or []
             if any(isinstance(item, list) and prompt_id in item[:2] for item in running):
                 self._http.request(
-                    "POST", "/interrupt", deadline=grace, what="interrupt", json={"prompt_id": prompt_id}
+                    "POST",
+                    "/interrupt",
+                    deadline=grace,
+                    what="interrupt",
+                    json={"prompt_id": prompt_id},
                 )
         except JobFailed:
             pass
 
     def _fetch(self, ref: Any, deadline: float) -> bytes:
         if not isinstance(ref, dict) or not isinstance(ref.get("filename"), str):
-            raise JobFailed(FailureKind.BAD_OUTPUT, f"output entry is not an image reference: {ref!r:.200}")
+            raise JobFailed(
+                FailureKind.BAD_OUTPUT, f"output entry is not an image reference: {ref!r:.200}"
+            )
         params = {
             "filename": ref["filename"],
             "subfolder": str(ref.get("subfolder", "")),
             "type": str(ref.get("type", "output")),
         }
-        response = self._http.request("GET", "/view", deadline=deadline, what="GET /view", params=params)
+        response = self._http.request(
+            "GET", "/view", deadline=deadline, what="GET /view", params=params
+        )
         if not response.is_success:
             raise JobFailed(
                 FailureKind.MISSING_OUTPUT,
@@ -138,14 +150,14 @@ class ComfyTarget:
         accepted = time.monotonic()
         entry = self._wait(prompt_id, deadline)
         seen = time.monotonic()
-        status = entry.get("status") or {}
+        status = _dict(entry.get("status"))
         messages = _messages(status)
         if status.get("status_str") == "error":
             raise _execution_error(prompt_id, messages)
-        outputs = entry.get("outputs") if isinstance(entry.get("outputs"), dict) else {}
+        outputs = _dict(entry.get("outputs"))
         images: list[bytes] = []
         for node_id in job.job_graph.output_nodes:
-            refs = (outputs.get(node_id) or {}).get("images") if isinstance(outputs.get(node_id), dict) else None
+            refs = _list(_dict(outputs.get(node_id)).get("images"))
             if not refs:
                 raise JobFailed(
                     FailureKind.MISSING_OUTPUT,
@@ -160,6 +172,15 @@ class ComfyTarget:
             timing=TargetTiming(execution_s=execution, queue_s=queue),
             details={"prompt_id": prompt_id},
         )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """Answers are hostile: a field that should be an object may be anything."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _messages(status: Any) -> dict[str, dict[str, Any]]:
@@ -189,11 +210,13 @@ def _execution_error(prompt_id: str, messages: dict[str, dict[str, Any]]) -> Job
 
 def _rejection(status_code: int, answer: dict[str, Any]) -> str:
     """ComfyUI's 400 answer: an error plus node_errors {node: {errors: [...]}}."""
-    error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+    error = _dict(answer.get("error"))
     parts = [str(error.get("message", f"HTTP {status_code}"))]
-    node_errors = answer.get("node_errors") if isinstance(answer.get("node_errors"), dict) else {}
+    node_errors = _dict(answer.get("node_errors"))
     for node_id, detail in list(node_errors.items())[:5]:
         for item in (detail.get("errors") or [])[:2] if isinstance(detail, dict) else []:
             if isinstance(item, dict):
-                parts.append(f"node {node_id}: {item.get('message', '')}: {item.get('details', '')}")
+                parts.append(
+                    f"node {node_id}: {item.get('message', '')}: {item.get('details', '')}"
+                )
     return "; ".join(part.strip() for part in parts)[:800]

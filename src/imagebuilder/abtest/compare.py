@@ -45,11 +45,14 @@ def decode(data: bytes) -> Decoded:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise JobFailed(
-                    FailureKind.BAD_OUTPUT, f"output is {image.width}x{image.height}, over the limit"
+                    FailureKind.BAD_OUTPUT,
+                    f"output is {image.width}x{image.height}, over the limit",
                 )
             pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise JobFailed(FailureKind.BAD_OUTPUT, f"output is not a readable image: {error}") from None
+        raise JobFailed(
+            FailureKind.BAD_OUTPUT, f"output is not a readable image: {error}"
+        ) from None
     return Decoded(pixels=pixels)
 
 
@@ -58,8 +61,13 @@ def similarity(image: Decoded, baseline: Decoded) -> Similarity:
         return Similarity(ssim=None, psnr_db=None, identical=False, same_size=False)
     if np.array_equal(image.pixels, baseline.pixels):
         return Similarity(ssim=1.0, psnr_db=None, identical=True, same_size=True)
-    ssim = structural_similarity(image.pixels, baseline.pixels, channel_axis=2, data_range=255)
-    psnr = peak_signal_noise_ratio(baseline.pixels, image.pixels, data_range=255)
+    # scikit-image ships no type hints for these two
+    ssim = structural_similarity(  # type: ignore[no-untyped-call]
+        image.pixels, baseline.pixels, channel_axis=2, data_range=255
+    )
+    psnr = peak_signal_noise_ratio(  # type: ignore[no-untyped-call]
+        baseline.pixels, image.pixels, data_range=255
+    )
     return Similarity(
         ssim=float(ssim),
         psnr_db=float(psnr) if math.isfinite(psnr) else None,
@@ -73,14 +81,17 @@ def difference_image(image: Decoded, baseline: Decoded) -> NDArray[np.uint8] | N
     if image.pixels.shape != baseline.pixels.shape:
         return None
     diff = np.abs(image.pixels.astype(np.int16) - baseline.pixels.astype(np.int16)) * DIFF_GAIN
-    return np.clip(diff, 0, 255).astype(np.uint8)
+    clipped: NDArray[np.uint8] = np.clip(diff, 0, 255).astype(np.uint8)
+    return clipped
 
 
-def png_bytes(pixels: NDArray[np.uint8], max_side: int | None = None) -> bytes:
-    """PNG of the pixels, shrunk to ``max_side`` for the report (outputs stay full size)."""
+def preview_jpeg(pixels: NDArray[np.uint8], max_side: int, quality: int = 90) -> bytes:
+    """A picture for the report: shrunk to ``max_side`` and JPEG-compressed. Scores are
+    computed on the full-size lossless outputs; a report of noisy PNGs would weigh
+    tens of megabytes."""
     image = Image.fromarray(pixels, mode="RGB")
-    if max_side is not None and max(image.size) > max_side:
+    if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False, compress_level=6)
+    image.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()

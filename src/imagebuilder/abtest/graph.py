@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from imagebuilder.abtest.cases import Case
-from imagebuilder.comfy_nodes import IMAGE_INPUTS, OUTPUT_NODES, Graph, is_link, node_sort_key
+from imagebuilder.comfy.nodes import IMAGE_INPUTS, OUTPUT_NODES, Graph, is_link, node_sort_key
 from imagebuilder.errors import WorkflowError
 
 SEED_INPUTS = {"KSampler": "seed", "KSamplerAdvanced": "noise_seed"}
@@ -50,7 +50,9 @@ def choose_workflow(case: Case, workflows: Mapping[str, Graph]) -> str:
             )
         return case.workflow
     fitting = [
-        name for name, graph in workflows.items() if len(_nodes_of(graph, IMAGE_INPUTS)) == len(case.images)
+        name
+        for name, graph in workflows.items()
+        if len(_nodes_of(graph, IMAGE_INPUTS)) == len(case.images)
     ]
     if len(fitting) != 1:
         raise WorkflowError(

@@ -23,7 +23,7 @@ class FailureKind(StrEnum):
     BAD_OUTPUT = "bad_output"  # an output is not a readable image
 
 
-class JobFailed(Exception):  # noqa: N818 (a result, not a programming error)
+class JobFailed(Exception):
     def __init__(self, kind: FailureKind, message: str, *, node: str | None = None):
         super().__init__(message)
         self.kind = kind

@@ -67,8 +67,7 @@ def measurements_document(
     main = next((f for f in usable if f.workflow.endswith("_1")), usable[0])
     fitted = "; ".join(
         f"{f.workflow}: {f.seconds_per_step:.4f} s/step + {f.fixed_seconds:.4f} s fixed "
-        f"from {f.jobs} jobs at steps "
-        + ", ".join(f"{s}={sec:.3f}s" for s, sec in f.points)
+        f"from {f.jobs} jobs at steps " + ", ".join(f"{s}={sec:.3f}s" for s, sec in f.points)
         for f in fits
     )
     return {

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from imagebuilder.abtest.cases import Case
 from imagebuilder.abtest.graph import job_graph
 from imagebuilder.abtest.jobs import FailureKind, Job, JobFailed, JobResult, Target
-from imagebuilder.comfy_nodes import Graph
+from imagebuilder.comfy.nodes import Graph
 
 Progress = Callable[[JobResult], None]
 
@@ -46,9 +46,9 @@ def run_one(target: Target, job: Job, timeout_s: float) -> JobResult:
         output = target.run(job, deadline)
     except JobFailed as failure:
         return JobResult(job=job, wall_s=time.monotonic() - started, failure=failure)
-    except Exception as error:  # noqa: BLE001 (a broken answer must not lose the other jobs)
-        failure = JobFailed(FailureKind.HTTP, f"{type(error).__name__}: {str(error)[:300]}")
-        return JobResult(job=job, wall_s=time.monotonic() - started, failure=failure)
+    except Exception as error:  # a broken answer must not lose the other jobs' results
+        broken = JobFailed(FailureKind.HTTP, f"{type(error).__name__}: {str(error)[:300]}")
+        return JobResult(job=job, wall_s=time.monotonic() - started, failure=broken)
     return JobResult(job=job, wall_s=time.monotonic() - started, output=output)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import time
 from typing import Any
 
@@ -60,7 +61,8 @@ class RunpodTarget:
             )
         if response.status_code == 404:
             raise ConfigError(
-                f"RunPod has no endpoint {self.endpoint_id}", location=self.label,
+                f"RunPod has no endpoint {self.endpoint_id}",
+                location=self.label,
                 hint="copy the endpoint id from the RunPod console",
             )
         health = json_object(response, "/health") if response.is_success else {}
@@ -73,12 +75,16 @@ class RunpodTarget:
             for name, data in job.job_graph.uploads
         ]
         body = {"input": {"workflow": job.job_graph.graph, "images": images}}
-        response = self._http.request("POST", "/run", deadline=deadline, what="POST /run", json=body)
+        response = self._http.request(
+            "POST", "/run", deadline=deadline, what="POST /run", json=body
+        )
         answer = json_object(response, "/run")
         if not response.is_success or not isinstance(answer.get("id"), str):
             detail = str(answer.get("error") or answer)[:300]
-            raise JobFailed(FailureKind.REJECTED, f"/run refused (HTTP {response.status_code}): {detail}")
-        return answer["id"]
+            raise JobFailed(
+                FailureKind.REJECTED, f"/run refused (HTTP {response.status_code}): {detail}"
+            )
+        return str(answer["id"])
 
     def _wait(self, job_id: str, deadline: float) -> dict[str, Any]:
         while True:
@@ -96,12 +102,10 @@ class RunpodTarget:
             time.sleep(self.poll_s)
 
     def _cancel(self, job_id: str) -> None:
-        try:
+        with contextlib.suppress(JobFailed):
             self._http.request(
                 "POST", f"/cancel/{job_id}", deadline=time.monotonic() + 5, what="cancel"
             )
-        except JobFailed:
-            pass
 
     def run(self, job: Job, deadline: float) -> TargetOutput:
         job_id = self._submit(job, deadline)

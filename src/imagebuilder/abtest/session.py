@@ -7,7 +7,7 @@ and writes files. The target is passed in, so tests and the benchmark use any se
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,11 +16,11 @@ from imagebuilder.abtest.jobs import JobResult, Target
 from imagebuilder.abtest.report import TestReport
 from imagebuilder.abtest.runner import Progress, plan_jobs, run_jobs
 from imagebuilder.abtest.summary import Pictures, Thresholds, compare_rows, summarise
-from imagebuilder.comfy_nodes import Graph
-from imagebuilder.config import Config
+from imagebuilder.comfy.nodes import Graph
+from imagebuilder.comfy.workflows import rendered_graphs
 from imagebuilder.errors import ConfigError
-from imagebuilder.variants import stacks
-from imagebuilder.workflows import rendered_graphs
+from imagebuilder.project.config import Config
+from imagebuilder.project.variants import stacks
 
 DEFAULT_NAME = "default"  # the plain stack, in a project without variants
 
@@ -30,7 +30,7 @@ class RunOptions:
     concurrency: int = 2
     timeout_s: float = 600.0
     warmup: bool = True
-    thresholds: Thresholds = Thresholds()
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,11 @@ def run_test(
     jobs = plan_jobs(cases, arms.workflows, warmup=options.warmup)
     facts = target.describe()
     results = run_jobs(
-        target, jobs, concurrency=options.concurrency, timeout_s=options.timeout_s, progress=progress
+        target,
+        jobs,
+        concurrency=options.concurrency,
+        timeout_s=options.timeout_s,
+        progress=progress,
     )
     measured = [r for r in results if not r.job.warmup]
     warm = [r for r in results if r.job.warmup]

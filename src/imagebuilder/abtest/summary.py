@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -88,7 +88,7 @@ def _median(values: Sequence[float | None]) -> float | None:
 
 def _row(result: JobResult, price: float | None) -> tuple[CaseRow, Decoded | None]:
     job = result.job
-    base = {"case": job.case, "variant": job.variant, "workflow": job.job_graph.workflow}
+    base = CaseRow(case=job.case, variant=job.variant, workflow=job.job_graph.workflow, ok=False)
     failure = result.failure
     decoded = None
     if failure is None and result.output is not None:
@@ -99,12 +99,12 @@ def _row(result: JobResult, price: float | None) -> tuple[CaseRow, Decoded | Non
     if failure is not None or result.output is None or decoded is None:
         kind = failure.kind.value if failure else "missing_output"
         text = failure.message if failure else "no output"
-        return CaseRow(**base, ok=False, failure_kind=kind, failure=text, wall_s=result.wall_s), None
+        return replace(base, failure_kind=kind, failure=text, wall_s=result.wall_s), None
     timing = result.output.timing
     execution, queue = timing.execution_s, timing.queue_s
     overhead = None if execution is None else max(0.0, result.wall_s - execution - (queue or 0.0))
-    row = CaseRow(
-        **base,
+    row = replace(
+        base,
         ok=True,
         width=decoded.size[0],
         height=decoded.size[1],
@@ -113,7 +113,9 @@ def _row(result: JobResult, price: float | None) -> tuple[CaseRow, Decoded | Non
         queue_s=queue,
         wall_s=result.wall_s,
         overhead_s=overhead,
-        dollars=None if execution is None or price is None else execution * price / SECONDS_PER_HOUR,
+        dollars=None
+        if execution is None or price is None
+        else execution * price / SECONDS_PER_HOUR,
         details=dict(result.output.details),
     )
     return row, decoded
@@ -136,23 +138,33 @@ def compare_rows(
         if mine is None or reference is None:
             compared.append(row)
             continue
+        if row.variant == baseline:  # the reference itself: nothing to score
+            compared.append(replace(row, same_size_as_baseline=True))
+            continue
         score = similarity(mine, reference)
         diff = difference_image(mine, reference)
-        if diff is not None and row.variant != baseline:
+        if diff is not None:
             pictures.diffs[(row.case, row.variant)] = diff
         compared.append(
-            _replace(row, ssim=score.ssim, psnr_db=score.psnr_db, identical=score.identical,
-                     same_size_as_baseline=score.same_size)
+            replace(
+                row,
+                ssim=score.ssim,
+                psnr_db=score.psnr_db,
+                identical=score.identical,
+                same_size_as_baseline=score.same_size,
+            )
         )
     return compared, pictures
 
 
-def _replace(row: CaseRow, **changes: Any) -> CaseRow:
-    return CaseRow(**{**asdict(row), **changes})
-
-
-def _reasons(variant: str, rows: list[CaseRow], is_baseline: bool, limits: Thresholds,
-             med_seconds: float | None, med_dollars: float | None) -> list[str]:
+def _reasons(
+    rows: list[CaseRow],
+    limits: Thresholds,
+    *,
+    is_baseline: bool,
+    med_seconds: float | None,
+    med_dollars: float | None,
+) -> list[str]:
     reasons = [f"{r.case}: {r.failure_kind}: {r.failure}" for r in rows if not r.ok]
     for r in rows:
         if r.ok and r.same_size_as_baseline is False:
@@ -162,9 +174,14 @@ def _reasons(variant: str, rows: list[CaseRow], is_baseline: bool, limits: Thres
     if limits.min_ssim is not None and not is_baseline:
         reasons.extend(
             f"{r.case}: SSIM {r.ssim:.4f} < {limits.min_ssim:g}"
-            for r in rows if r.ssim is not None and r.ssim < limits.min_ssim
+            for r in rows
+            if r.ssim is not None and r.ssim < limits.min_ssim
         )
-    if limits.max_seconds is not None and med_seconds is not None and med_seconds > limits.max_seconds:
+    if (
+        limits.max_seconds is not None
+        and med_seconds is not None
+        and med_seconds > limits.max_seconds
+    ):
         reasons.append(f"median {med_seconds:.3f} s per job > {limits.max_seconds:g} s")
     if limits.max_cost is not None and med_dollars is not None and med_dollars > limits.max_cost:
         reasons.append(f"median ${med_dollars:.6f} per job > ${limits.max_cost:g}")
@@ -172,7 +189,10 @@ def _reasons(variant: str, rows: list[CaseRow], is_baseline: bool, limits: Thres
 
 
 def summarise(
-    rows: Sequence[CaseRow], variants: Sequence[str], baseline: str, steps: dict[str, int],
+    rows: Sequence[CaseRow],
+    variants: Sequence[str],
+    baseline: str,
+    steps: dict[str, int],
     limits: Thresholds,
 ) -> list[VariantSummary]:
     summaries = []
@@ -182,7 +202,9 @@ def summarise(
         med_dollars = _median([r.dollars for r in mine])
         ssims = [r.ssim for r in mine if r.ssim is not None]
         is_baseline = variant == baseline
-        reasons = _reasons(variant, mine, is_baseline, limits, med_seconds, med_dollars)
+        reasons = _reasons(
+            mine, limits, is_baseline=is_baseline, med_seconds=med_seconds, med_dollars=med_dollars
+        )
         summaries.append(
             VariantSummary(
                 variant=variant,

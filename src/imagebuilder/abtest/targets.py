@@ -19,9 +19,7 @@ API_KEY_ENV = "RUNPOD_API_KEY"
 API_BASE_ENV = "RUNPOD_API_BASE"
 
 
-def open_target(
-    url: str, *, api_base: str | None = None, poll_s: float | None = None
-) -> Target:
+def open_target(url: str, *, api_base: str | None = None, poll_s: float | None = None) -> Target:
     parts = urlsplit(url)
     if parts.scheme in ("http", "https"):
         if not parts.hostname or parts.username or parts.password or parts.query:
@@ -29,7 +27,9 @@ def open_target(
                 f"--target {url!r}: expected http(s)://host:port of a ComfyUI server",
                 hint="credentials and query strings are not accepted in the target URL",
             )
-        return ComfyTarget(f"{parts.scheme}://{parts.netloc}{parts.path}", poll_s=poll_s or COMFY_POLL_S)
+        return ComfyTarget(
+            f"{parts.scheme}://{parts.netloc}{parts.path}", poll_s=poll_s or COMFY_POLL_S
+        )
     if parts.scheme == "runpod":
         endpoint = parts.netloc
         if not _ENDPOINT_ID.match(endpoint) or parts.path not in ("", "/"):

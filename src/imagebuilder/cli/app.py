@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from imagebuilder import __version__, network
+from imagebuilder.cli import abtest as test_command
 from imagebuilder.cli import core, output
 from imagebuilder.cli import image as image_commands
 from imagebuilder.cli import inspect as inspect_command
@@ -94,6 +95,7 @@ verify_command.register(app)
 workflow_commands.register(app)
 image_commands.register(app)
 publish_command.register(app)
+test_command.register(app)
 
 
 def _github_annotations(error: ImageBuilderError) -> None:

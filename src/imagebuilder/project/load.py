@@ -32,12 +32,14 @@ class LoadedConfig:
         return self.source.where(key_path)
 
 
-def _plain(node: Any) -> Any:
+def plain_data(node: Any) -> Any:
     """ruamel's commented containers -> plain dicts and lists for pydantic."""
     if isinstance(node, CommentedMap | dict):
-        return {str(key) if not isinstance(key, str) else key: _plain(v) for key, v in node.items()}
+        return {
+            str(key) if not isinstance(key, str) else key: plain_data(v) for key, v in node.items()
+        }
     if isinstance(node, CommentedSeq | list):
-        return [_plain(item) for item in node]
+        return [plain_data(item) for item in node]
     return node
 
 
@@ -86,11 +88,15 @@ def _message(error: Any, root: type[BaseModel]) -> tuple[str, str | None]:
     return text, None
 
 
-def _schema_problems(error: ValidationError, source: YamlSource) -> list[ConfigError]:
+def schema_problems(
+    error: ValidationError, source: YamlSource, root: type[BaseModel] = Config
+) -> list[ConfigError]:
+    """One line-numbered ConfigError per pydantic error; ``root`` is the file's model
+    (Config for models.yaml; other YAML files of the project reuse this)."""
     problems = []
     for item in error.errors():
         loc = tuple(part for part in item["loc"] if not str(part).startswith("function-"))
-        text, hint = _message(item, Config)
+        text, hint = _message(item, root)
         key_path = ".".join(str(part) for part in loc) or "(top level)"
         line = source.line_of(loc)
         problems.append(
@@ -161,9 +167,9 @@ def parse_config(source: YamlSource) -> Config:
             file=str(source.path),
         )
     try:
-        config = Config.model_validate(_plain(source.document))
+        config = Config.model_validate(plain_data(source.document))
     except ValidationError as exc:
-        raise ConfigErrors(_schema_problems(exc, source)) from None
+        raise ConfigErrors(schema_problems(exc, source)) from None
     problems = _semantic_problems(config, source)
     if problems:
         raise ConfigErrors(problems)
