@@ -64,6 +64,7 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def injected_fault(self) -> bool:
         if self.faults.take(self.path):
+            self.body()  # drain it: the keep-alive connection carries the next request
             self.send_json(503, {"error": "injected fault: service unavailable"})
             return True
         return False

@@ -29,6 +29,7 @@ class ComfyTarget:
         self.poll_s = poll_s
         self.client_id = uuid.uuid4().hex
         self._uploaded: set[str] = set()
+        self._upload_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     @property
@@ -56,24 +57,27 @@ class ComfyTarget:
         return facts
 
     def _upload(self, name: str, data: bytes, deadline: float) -> None:
+        # One lock per file: two variants of a case starting together upload it once.
         with self._lock:
+            name_lock = self._upload_locks.setdefault(name, threading.Lock())
+        with name_lock:
             if name in self._uploaded:
                 return
-        response = self._http.request(
-            "POST",
-            "/upload/image",
-            deadline=deadline,
-            what="POST /upload/image",
-            files={"image": (name, data, "application/octet-stream")},
-            data={"overwrite": "true", "type": "input"},
-        )
-        answer = json_object(response, "/upload/image") if response.is_success else {}
-        if answer.get("name") != name:
-            raise JobFailed(
-                FailureKind.REJECTED,
-                f"upload of {name} refused (HTTP {response.status_code}): {response.text[:300]}",
+            response = self._http.request(
+                "POST",
+                "/upload/image",
+                deadline=deadline,
+                what="POST /upload/image",
+                files={"image": (name, data, "application/octet-stream")},
+                data={"overwrite": "true", "type": "input"},
             )
-        with self._lock:
+            answer = json_object(response, "/upload/image") if response.is_success else {}
+            if answer.get("name") != name:
+                raise JobFailed(
+                    FailureKind.REJECTED,
+                    f"upload of {name} refused (HTTP {response.status_code}): "
+                    f"{response.text[:300]}",
+                )
             self._uploaded.add(name)
 
     def _queue(self, job: Job, deadline: float) -> str:
@@ -97,7 +101,6 @@ class ComfyTarget:
                 if status.get("completed") or status.get("status_str") == "error":
                     return entry
             if time.monotonic() + self.poll_s >= deadline:
-                self._cancel(prompt_id)
                 raise JobFailed(FailureKind.TIMEOUT, f"prompt {prompt_id} did not finish in time")
             time.sleep(self.poll_s)
 
@@ -148,7 +151,12 @@ class ComfyTarget:
             self._upload(name, data, deadline)
         prompt_id = self._queue(job, deadline)
         accepted = time.monotonic()
-        entry = self._wait(prompt_id, deadline)
+        try:
+            entry = self._wait(prompt_id, deadline)
+        except JobFailed as failure:
+            if failure.kind is FailureKind.TIMEOUT:
+                self._cancel(prompt_id)  # leave the worker as it was found
+            raise
         seen = time.monotonic()
         status = _dict(entry.get("status"))
         messages = _messages(status)

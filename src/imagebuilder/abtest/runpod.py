@@ -97,7 +97,6 @@ class RunpodTarget:
             if not response.is_success:
                 raise JobFailed(FailureKind.HTTP, f"/status/{job_id}: HTTP {response.status_code}")
             if time.monotonic() + self.poll_s >= deadline:
-                self._cancel(job_id)
                 raise JobFailed(FailureKind.TIMEOUT, f"job {job_id} did not finish in time")
             time.sleep(self.poll_s)
 
@@ -109,7 +108,12 @@ class RunpodTarget:
 
     def run(self, job: Job, deadline: float) -> TargetOutput:
         job_id = self._submit(job, deadline)
-        answer = self._wait(job_id, deadline)
+        try:
+            answer = self._wait(job_id, deadline)
+        except JobFailed as failure:
+            if failure.kind is FailureKind.TIMEOUT:
+                self._cancel(job_id)  # leave the worker as it was found
+            raise
         status = str(answer.get("status"))
         output = answer.get("output")
         if status in ("CANCELLED", "TIMED_OUT"):

@@ -23,9 +23,11 @@ def open_target(url: str, *, api_base: str | None = None, poll_s: float | None =
     parts = urlsplit(url)
     if parts.scheme in ("http", "https"):
         if not parts.hostname or parts.username or parts.password or parts.query:
+            # Never echo the URL: what was refused may be a password.
             raise ConfigError(
-                f"--target {url!r}: expected http(s)://host:port of a ComfyUI server",
-                hint="credentials and query strings are not accepted in the target URL",
+                "--target: expected http(s)://host:port of a ComfyUI server, without "
+                "credentials or a query string",
+                hint="ComfyUI has no login; put an authenticating proxy's secrets elsewhere",
             )
         return ComfyTarget(
             f"{parts.scheme}://{parts.netloc}{parts.path}", poll_s=poll_s or COMFY_POLL_S
