@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from comfyserver import ComfyServer, RunpodServer
 from PIL import Image
+
+from comfyserver import ComfyServer, RunpodServer
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,6 @@ def test_shipped_cases_load_with_their_images() -> None:
 
 
 def test_shipped_images_are_exactly_what_the_script_draws(tmp_path: Path) -> None:
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location(
         "make_images", ROOT / "samples" / "make_images.py"
     )

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, png
 
+from conftest import ROOT, png
 from imagebuilder.abtest.cases import Case, InputImage
 from imagebuilder.abtest.compare import Decoded, decode, similarity
 from imagebuilder.abtest.graph import job_graph, upload_name
+from imagebuilder.abtest.jobs import JobFailed
 from imagebuilder.abtest.measurements import fit_workflows, measurements_document
 from imagebuilder.abtest.summary import CaseRow, Thresholds, summarise
 from imagebuilder.abtest.targets import open_target
@@ -74,8 +75,6 @@ def test_similarity_identical_noisy_and_resized() -> None:
 
 
 def test_decode_refuses_what_is_not_an_image() -> None:
-    from imagebuilder.abtest.jobs import JobFailed
-
     with pytest.raises(JobFailed, match="not a readable image"):
         decode(b"<html>oops</html>")
     assert decode(png(3, size=20)).size == (20, 20)
