@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Real components for the integration tests: Docker Engine, registry binary, busybox.
+# Real components for the integration tests: Docker Engine, registry binary, busybox,
+# and the headless browser that checks the `imagebuilder test` HTML report.
 #
 #   scripts/services.sh start   install what is missing, start dockerd if no engine answers
 #   scripts/services.sh stop    stop what `start` started (and nothing else)
@@ -13,7 +14,7 @@ STATE_DIR="${IMAGEBUILDER_SERVICES_DIR:-${TMPDIR:-/tmp}/imagebuilder-services}"
 PID_FILE="$STATE_DIR/dockerd.pid"
 LOG_FILE="$STATE_DIR/dockerd.log"
 WAIT_SECONDS="${IMAGEBUILDER_DOCKERD_WAIT:-60}"
-PACKAGES=(docker.io docker-registry busybox-static apache2-utils)
+PACKAGES=(docker.io docker-registry busybox-static apache2-utils chromium chromium-driver)
 
 log() { printf 'services: %s\n' "$*" >&2; }
 
@@ -25,7 +26,7 @@ sudo_if_needed() {
 
 install_missing() {
     local missing=0
-    for tool in dockerd docker docker-registry busybox htpasswd; do
+    for tool in dockerd docker docker-registry busybox htpasswd chromium chromedriver; do
         command -v "$tool" >/dev/null 2>&1 || { log "missing: $tool"; missing=1; }
     done
     if [ "$missing" -eq 1 ]; then
