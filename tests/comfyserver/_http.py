@@ -43,6 +43,9 @@ class Faults:
 
 class JsonHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits for the
+    # client's delayed ACK (40 ms on Linux), an artefact no real server has.
+    disable_nagle_algorithm = True
     faults: Faults
 
     def log_message(self, format: str, *args: Any) -> None:
