@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from comfyserver import HANG_MARK, NO_OUTPUT_MARK, NODE_ERROR_MARK, ComfyServer
+from comfyserver import BAD_OUTPUT_MARK, HANG_MARK, NO_OUTPUT_MARK, NODE_ERROR_MARK, ComfyServer
 from conftest import write_cases
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
@@ -177,3 +177,22 @@ def test_an_unreachable_server_fails_every_job_with_a_reason(
     assert code == ExitCode.TEST_FAILED
     assert {row["failure_kind"] for row in document["rows"]} == {"http"}
     assert len(document["rows"]) == 3
+
+
+def test_lost_inputs_and_unreadable_outputs_are_their_own_failures(
+    project: Path, comfy: ComfyServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = write_cases(project.parent, {"garbled": f"{BAD_OUTPUT_MARK} make it red"})
+    code, document, _ = run(capsys, project, comfy.url, "--cases", str(cases), "--no-warmup")
+    assert code == ExitCode.TEST_FAILED
+    assert {row["failure_kind"] for row in document["rows"]} == {"bad_output"}
+    comfy.forget_uploads = True
+    comfy.inputs.clear()
+    cases = write_cases(project.parent, {"one": "make it red"})
+    code, document, _ = run(
+        capsys, project, comfy.url, "--cases", str(cases), "--no-warmup", "--variant", "steps4"
+    )
+    (row,) = document["rows"]
+    assert row["failure_kind"] == "rejected"
+    assert "Prompt outputs failed validation; node 78: Custom validation failed" in row["failure"]
+    assert "Invalid image file: ib_" in row["failure"]

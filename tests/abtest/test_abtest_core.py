@@ -14,6 +14,7 @@ from imagebuilder.abtest.compare import Decoded, decode, similarity
 from imagebuilder.abtest.graph import job_graph, upload_name
 from imagebuilder.abtest.jobs import JobFailed
 from imagebuilder.abtest.measurements import fit_workflows, measurements_document
+from imagebuilder.abtest.session import choose_arms
 from imagebuilder.abtest.summary import CaseRow, Thresholds, summarise
 from imagebuilder.abtest.targets import open_target
 from imagebuilder.comfy.cost import load_inputs
@@ -162,3 +163,17 @@ def test_runpod_needs_a_key_and_https_for_remote_bases(monkeypatch: pytest.Monke
     target = open_target("runpod://abc123", api_base="http://127.0.0.1:9/v2")
     assert target.label == "runpod://abc123"
     target.close()
+
+
+def test_the_baseline_always_runs_and_unknown_variants_are_named(project: Path) -> None:
+    config = load_config(project).config
+    arms = choose_arms(config, project.parent / "workflows", ["steps2"])
+    assert (arms.names, arms.baseline, arms.steps) == (
+        ("steps4", "steps2"),
+        "steps4",
+        {"steps4": 4, "steps2": 2},
+    )
+    with pytest.raises(ConfigError, match="unknown variant\\(s\\): steps9"):
+        choose_arms(config, project.parent / "workflows", ["steps9"])
+    plain = choose_arms(SHIPPED, ROOT / "workflows", [])
+    assert plain.names == ("default",)

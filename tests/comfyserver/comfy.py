@@ -97,7 +97,8 @@ class _ComfyHandler(JsonHandler):
             return
         name = str(image.get_filename())
         with self.server_state.lock:
-            self.server_state.inputs[name] = image.get_payload(decode=True) or b""
+            if not self.server_state.forget_uploads:  # a replica that never saw the upload
+                self.server_state.inputs[name] = image.get_payload(decode=True) or b""
         self.send_json(200, {"name": name, "subfolder": "", "type": "input"})
 
     def _prompt(self, body: bytes) -> None:
@@ -140,6 +141,7 @@ class ComfyServer:
         self.seconds_per_step = seconds_per_step
         self.fixed_seconds = fixed_seconds
         self.hang_s = hang_s
+        self.forget_uploads = False
         self.faults = Faults()
         self.lock = threading.Lock()
         self.inputs: dict[str, bytes] = {}

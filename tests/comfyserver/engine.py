@@ -21,6 +21,7 @@ from PIL import Image
 NODE_ERROR_MARK = "[node-error]"  # the sampler raises, as a CUDA OOM would
 HANG_MARK = "[hang]"  # execution never finishes (until interrupted)
 NO_OUTPUT_MARK = "[no-output]"  # finishes, but the save node writes nothing
+BAD_OUTPUT_MARK = "[bad-output]"  # the saved "image" is not one
 _PLACEHOLDER = re.compile(r"\{\{.*\}\}")
 
 
@@ -112,6 +113,8 @@ def render(plan: Recipe, uploads: dict[str, bytes]) -> bytes:
     """The output PNG for this recipe; raises NodeError for the node-error marker."""
     if NODE_ERROR_MARK in plan.prompt:
         raise NodeError(plan.sampler_id, "KSampler", "Allocation on device: out of memory")
+    if BAD_OUTPUT_MARK in plan.prompt:
+        return b"<html>502 Bad Gateway</html>"
     base = _pixels(uploads[plan.images[0]])
     height, width = base.shape[:2]
     for name in plan.images[1:]:

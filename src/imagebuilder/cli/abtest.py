@@ -150,6 +150,11 @@ def test_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
     as_json: JsonOption = False,
 ) -> None:
     """Run the sample cases through each variant on a worker, compare with the baseline."""
+    if as_json and as_markdown:
+        raise typer.BadParameter(
+            "--json and --markdown both choose what goes to stdout: pick one "
+            "(--markdown-out FILE writes the Markdown as well)"
+        )
     loaded = load_config(config)
     templates = config.parent / TEMPLATES_DIR
     require_consistent(loaded.config, templates)
