@@ -172,7 +172,7 @@ def test_an_unreachable_server_fails_every_job_with_a_reason(
         str(cases),
         "--no-warmup",
         "--timeout",
-        "3",
+        "30",
     )
     assert code == ExitCode.TEST_FAILED
     assert {row["failure_kind"] for row in document["rows"]} == {"http"}
