@@ -75,7 +75,7 @@ def test_every_case_runs_in_every_variant_and_is_compared_with_the_baseline(
     assert main(["cost", "-c", str(project), "--measurements", str(measured), "--json"]) == 0
     cost = json.loads(capsys.readouterr().out)
     assert cost["inputs"]["seconds_per_step"] > 0
-    assert "ok    one/steps3: " in err and "report: " in err
+    assert "ok    one/steps3: " in err and f"wrote {project.parent / 'report.html'}" in err
 
 
 def test_thresholds_turn_into_exit_12_with_reasons(

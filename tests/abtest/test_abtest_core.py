@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, png
+from imagebuilder.abtest import cases as cases_module
+from imagebuilder.abtest import report_html
 from imagebuilder.abtest.cases import Case, InputImage
 from imagebuilder.abtest.compare import Decoded, decode, similarity
 from imagebuilder.abtest.graph import job_graph, upload_name
@@ -17,6 +19,7 @@ from imagebuilder.abtest.measurements import fit_workflows, measurements_documen
 from imagebuilder.abtest.session import choose_arms
 from imagebuilder.abtest.summary import CaseRow, Thresholds, summarise
 from imagebuilder.abtest.targets import open_target
+from imagebuilder.cli import abtest as test_command
 from imagebuilder.comfy.cost import load_inputs
 from imagebuilder.comfy.workflows import rendered_graphs
 from imagebuilder.errors import ConfigError, WorkflowError
@@ -177,3 +180,9 @@ def test_the_baseline_always_runs_and_unknown_variants_are_named(project: Path) 
         choose_arms(config, project.parent / "workflows", ["steps9"])
     plain = choose_arms(SHIPPED, ROOT / "workflows", [])
     assert plain.names == ("default",)
+
+
+def test_the_command_module_defaults_match_the_domain_ones() -> None:
+    # The CLI module spells them out so that `--help` does not import the comparison stack.
+    assert test_command.DEFAULT_CASES == cases_module.DEFAULT_CASES
+    assert test_command.DEFAULT_MAX_SIDE == report_html.DEFAULT_MAX_SIDE

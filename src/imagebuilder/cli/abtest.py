@@ -8,29 +8,21 @@ optional files written atomically, then the exit code: 0 when every variant pass
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from imagebuilder.abtest.cases import DEFAULT_CASES, load_cases
-from imagebuilder.abtest.jobs import JobResult
-from imagebuilder.abtest.measurements import fit_workflows, measurements_document
-from imagebuilder.abtest.report import TestReport, markdown
-from imagebuilder.abtest.report_html import DEFAULT_MAX_SIDE, render_html
-from imagebuilder.abtest.session import RunOptions, choose_arms, run_test
-from imagebuilder.abtest.summary import Thresholds
-from imagebuilder.abtest.targets import open_target
 from imagebuilder.cli import output as _output
-from imagebuilder.cli._common import ConfigOption, JsonOption
-from imagebuilder.comfy.checks import require_consistent
-from imagebuilder.comfy.workflows import TEMPLATES_DIR
+from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption
 from imagebuilder.errors import ExitCode
-from imagebuilder.project.atomic import atomic_write_bytes, atomic_write_text
-from imagebuilder.project.load import DEFAULT_CONFIG, load_config
+
+if TYPE_CHECKING:
+    from imagebuilder.abtest.jobs import JobResult
+    from imagebuilder.abtest.report import TestReport
+
+DEFAULT_CASES = Path("samples/cases.yaml")
+DEFAULT_MAX_SIDE = 512
 
 
 def _progress(result: JobResult) -> None:
@@ -50,6 +42,8 @@ def _num(value: float | None, spec: str) -> str:
 
 
 def _human(report: TestReport) -> None:
+    from rich.table import Table
+
     table = Table("variant", "steps", "failed", "SSIM med/worst", "s/job", "$/job", "saving", "")
     for v in report.variants:
         saving = report.saving(v)
@@ -69,16 +63,6 @@ def _human(report: TestReport) -> None:
     for variant in report.variants:
         for reason in variant.reasons:
             _output.stdout.print(f"  {variant.variant}: {_output.printable(reason)}", markup=False)
-
-
-def _write_outputs(folder: Path, results: list[JobResult]) -> None:
-    for result in results:
-        if result.output is None or result.job.warmup:
-            continue
-        for index, data in enumerate(result.output.images):
-            suffix = "" if index == 0 else f"_{index}"
-            path = folder / result.job.case / f"{result.job.variant}{suffix}.png"
-            atomic_write_bytes(path, data)
 
 
 def test_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
@@ -155,53 +139,40 @@ def test_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
             "--json and --markdown both choose what goes to stdout: pick one "
             "(--markdown-out FILE writes the Markdown as well)"
         )
-    loaded = load_config(config)
-    templates = config.parent / TEMPLATES_DIR
-    require_consistent(loaded.config, templates)
-    cases = load_cases(cases_file)
-    arms = choose_arms(loaded.config, templates, variant or [])
-    price = loaded.config.cost.price_per_hour if loaded.config.cost else None
-    if max_cost is not None and price is None:
-        raise typer.BadParameter("--max-cost needs cost.price_per_hour in models.yaml")
-    options = RunOptions(
-        concurrency=concurrency,
-        timeout_s=timeout,
-        warmup=warmup,
-        thresholds=Thresholds(min_ssim=min_ssim, max_seconds=max_seconds, max_cost=max_cost),
+    # Imported here: the comparison stack (scikit-image, scipy) takes a while to load and
+    # no other command needs it.
+    from imagebuilder.abtest.command import TestRequest, execute
+    from imagebuilder.abtest.session import RunOptions
+    from imagebuilder.abtest.summary import Thresholds
+
+    request = TestRequest(
+        config=config,
+        cases=cases_file,
+        target=target,
+        variants=tuple(variant or ()),
+        options=RunOptions(
+            concurrency=concurrency,
+            timeout_s=timeout,
+            warmup=warmup,
+            thresholds=Thresholds(min_ssim=min_ssim, max_seconds=max_seconds, max_cost=max_cost),
+        ),
+        report=report,
+        report_max_side=report_max_side,
+        poll_s=poll_interval,
+        runpod_api_base=runpod_api_base,
+        markdown_out=markdown_out,
+        json_out=json_out,
+        outputs=outputs,
+        measurements_out=measurements_out,
+        gpu=gpu,
     )
-    worker = open_target(target, api_base=runpod_api_base, poll_s=poll_interval)
-    try:
-        _output.log(f"test: {len(cases)} case(s) x {len(arms.names)} variant(s) on {worker.label}")
-        result, pictures, results = run_test(
-            worker, arms, cases, options, price_per_hour=price, progress=_progress
-        )
-    finally:
-        worker.close()
-    atomic_write_text(report, render_html(result, pictures, max_side=report_max_side))
-    _output.log(f"report: {report}")
-    summary = markdown(result)
-    if markdown_out is not None:
-        atomic_write_text(markdown_out, summary)
-    document = result.as_dict()
-    if json_out is not None:
-        atomic_write_text(json_out, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    outcome = execute(request, progress=_progress, warn=_output.warn, log=_output.log)
+    for path in outcome.written:
+        _output.log(f"wrote {path}")
     if outputs is not None:
-        _write_outputs(outputs, results)
-    if measurements_out is not None:
-        gpu_name = (
-            gpu
-            or result.target.get("gpu")
-            or (loaded.config.cost.gpu if loaded.config.cost else None)
-        )
-        measured = measurements_document(
-            fit_workflows(result.rows, arms.steps),
-            gpu=str(gpu_name or "unknown GPU"),
-            price_per_hour=price or 0.0,
-            target=worker.label,
-            date=datetime.now(UTC).date().isoformat(),
-        )
-        atomic_write_text(measurements_out, json.dumps(measured, indent=2) + "\n")
-        _output.log(f"measurements: {measurements_out}")
+        _output.log(f"wrote {outcome.outputs_written} output image(s) under {outputs}")
+    result, document = outcome.report, outcome.document
+    summary = outcome.markdown
     if as_json:
         _output.emit_json(document)
     elif as_markdown:

@@ -1,0 +1,139 @@
+"""`imagebuilder test` from its options to written files: the shell around the session.
+
+Loads models.yaml and the cases, checks the workflows, opens the target, runs, then
+writes every requested file atomically (the HTML report always). Returns what the
+command prints; never prints itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from imagebuilder.abtest.cases import load_cases
+from imagebuilder.abtest.jobs import JobResult
+from imagebuilder.abtest.measurements import fit_workflows, measurements_document
+from imagebuilder.abtest.report import TestReport, markdown
+from imagebuilder.abtest.report_html import DEFAULT_MAX_SIDE, render_html
+from imagebuilder.abtest.session import RunOptions, choose_arms, run_test
+from imagebuilder.abtest.targets import open_target
+from imagebuilder.comfy.checks import require_consistent
+from imagebuilder.comfy.project import templates_dir_for
+from imagebuilder.errors import ConfigError
+from imagebuilder.project.atomic import atomic_write_bytes, atomic_write_text
+from imagebuilder.project.load import load_config
+
+
+@dataclass(frozen=True)
+class TestRequest:
+    __test__ = False  # not a pytest class
+
+    config: Path
+    cases: Path
+    target: str
+    variants: tuple[str, ...]
+    options: RunOptions
+    report: Path
+    report_max_side: int = DEFAULT_MAX_SIDE
+    poll_s: float | None = None
+    runpod_api_base: str | None = None
+    markdown_out: Path | None = None
+    json_out: Path | None = None
+    outputs: Path | None = None
+    measurements_out: Path | None = None
+    gpu: str | None = None
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    __test__ = False
+
+    report: TestReport
+    markdown: str
+    document: dict[str, Any]
+    written: tuple[Path, ...]  # report, Markdown, JSON, measurements
+    outputs_written: int
+
+
+def execute(
+    request: TestRequest,
+    *,
+    progress: Callable[[JobResult], None] | None = None,
+    warn: Callable[[str], None] = lambda _: None,
+    log: Callable[[str], None] = lambda _: None,
+) -> TestOutcome:
+    loaded = load_config(request.config)
+    templates = templates_dir_for(request.config)
+    for warning in require_consistent(loaded.config, templates):
+        warn(warning.render())
+    cases = load_cases(request.cases)
+    arms = choose_arms(loaded.config, templates, list(request.variants))
+    cost = loaded.config.cost
+    price = cost.price_per_hour if cost else None
+    if request.options.thresholds.max_cost is not None and price is None:
+        raise _no_price(loaded.where(("cost",)))
+    target = open_target(request.target, api_base=request.runpod_api_base, poll_s=request.poll_s)
+    try:
+        log(f"test: {len(cases)} case(s) x {len(arms.names)} variant(s) on {target.label}")
+        report, pictures, results = run_test(
+            target, arms, cases, request.options, price_per_hour=price, progress=progress
+        )
+    finally:
+        target.close()
+    written = [request.report]
+    atomic_write_text(
+        request.report, render_html(report, pictures, max_side=request.report_max_side)
+    )
+    summary = markdown(report)
+    document = report.as_dict()
+    if request.markdown_out is not None:
+        atomic_write_text(request.markdown_out, summary)
+        written.append(request.markdown_out)
+    if request.json_out is not None:
+        atomic_write_text(request.json_out, json.dumps(document, indent=2, sort_keys=True) + "\n")
+        written.append(request.json_out)
+    outputs = _write_outputs(request.outputs, results) if request.outputs is not None else []
+    if request.measurements_out is not None:
+        gpu = request.gpu or report.target.get("gpu") or (cost.gpu if cost else None)
+        measured = measurements_document(
+            fit_workflows(report.rows, arms.steps),
+            gpu=str(gpu or "unknown GPU"),
+            price_per_hour=price or 0.0,
+            target=target.label,
+            date=datetime.now(UTC).date().isoformat(),
+        )
+        atomic_write_text(request.measurements_out, json.dumps(measured, indent=2) + "\n")
+        written.append(request.measurements_out)
+    return TestOutcome(
+        report=report,
+        markdown=summary,
+        document=document,
+        written=tuple(written),
+        outputs_written=len(outputs),
+    )
+
+
+def _no_price(where: str) -> ConfigError:
+    return ConfigError(
+        "--max-cost needs a price: models.yaml has no cost.price_per_hour",
+        location=where,
+        hint="add cost: {gpu, price_per_hour, ...} or leave out --max-cost",
+    )
+
+
+def _write_outputs(folder: Path, results: list[JobResult]) -> list[Path]:
+    """Full-size outputs as folder/<case>/<variant>.png (warm-ups left out)."""
+    paths = []
+    for result in results:
+        if result.output is None or result.job.warmup:
+            continue
+        for index, data in enumerate(result.output.images):
+            suffix = "" if index == 0 else f"_{index}"
+            path = folder / result.job.case / f"{result.job.variant}{suffix}.png"
+            atomic_write_bytes(path, data)
+            paths.append(path)
+    return paths
