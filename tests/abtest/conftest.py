@@ -30,12 +30,14 @@ def png(seed: int, size: int = 48) -> bytes:
     return buffer.getvalue()
 
 
-def write_cases(folder: Path, prompts: dict[str, str], *, two_images: str | None = None) -> Path:
+def write_cases(
+    folder: Path, prompts: dict[str, str], *, two_images: str | None = None, size: int = 48
+) -> Path:
     """One one-image case per prompt (name -> prompt), plus one two-image case if named."""
     images = folder / "images"
     images.mkdir(parents=True, exist_ok=True)
-    (images / "a.png").write_bytes(png(1))
-    (images / "b.png").write_bytes(png(2))
+    (images / "a.png").write_bytes(png(1, size))
+    (images / "b.png").write_bytes(png(2, size))
     lines = ["version: 1", "cases:"]
     for index, (name, prompt) in enumerate(prompts.items()):
         lines += [f"  - name: {name}", "    images: [images/a.png]", f"    prompt: '{prompt}'"]

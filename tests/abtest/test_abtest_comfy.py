@@ -10,6 +10,7 @@ import pytest
 
 from comfyserver import BAD_OUTPUT_MARK, HANG_MARK, NO_OUTPUT_MARK, NODE_ERROR_MARK, ComfyServer
 from conftest import write_cases
+from imagebuilder.abtest import _http as target_http
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
 
@@ -196,3 +197,20 @@ def test_lost_inputs_and_unreadable_outputs_are_their_own_failures(
     assert row["failure_kind"] == "rejected"
     assert "Prompt outputs failed validation; node 78: Custom validation failed" in row["failure"]
     assert "Invalid image file: ib_" in row["failure"]
+
+
+def test_an_answer_over_the_size_limit_is_refused_not_read(
+    project: Path,
+    comfy: ComfyServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(target_http, "MAX_ANSWER_BYTES", 50_000)  # the output: ~120 kB
+    cases = write_cases(project.parent, {"one": "make it red"}, size=200)
+    code, document, _ = run(
+        capsys, project, comfy.url, "--cases", str(cases), "--no-warmup", "--variant", "steps4"
+    )
+    assert code == ExitCode.TEST_FAILED
+    (row,) = document["rows"]
+    assert row["failure_kind"] == "http"
+    assert "GET /view: answer over 50000 bytes" in row["failure"]

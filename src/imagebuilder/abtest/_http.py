@@ -34,6 +34,7 @@ class TargetHttp:
         self.retry = retry or RetryPolicy(attempts=4, base_delay_s=0.25, max_delay_s=4.0)
         self.sleep = sleep
         self.retries = 0  # counted for the report: flaky targets show up
+        self.read_timeout_s = timeout_s
         self._client = httpx2.Client(
             base_url=self.base_url,
             headers=headers or {},
@@ -45,6 +46,32 @@ class TargetHttp:
     def close(self) -> None:
         self._client.close()
 
+    def _send(
+        self, method: str, path: str, timeout: float, kwargs: dict[str, Any]
+    ) -> httpx2.Response:
+        """One request whose body is read up to MAX_ANSWER_BYTES: answers are hostile."""
+        request = self._client.build_request(method, path, timeout=timeout, **kwargs)
+        response = self._client.send(request, stream=True)
+        try:
+            declared = int(response.headers.get("Content-Length") or 0)
+            body = bytearray()
+            if declared <= MAX_ANSWER_BYTES:
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_ANSWER_BYTES:
+                        break
+            if declared > MAX_ANSWER_BYTES or len(body) > MAX_ANSWER_BYTES:
+                raise JobFailed(
+                    FailureKind.HTTP, f"{method} {path}: answer over {MAX_ANSWER_BYTES} bytes"
+                )
+        finally:
+            response.close()
+        # The body is decoded already: a Content-Encoding header would decode it twice.
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-encoding"]
+        return httpx2.Response(
+            response.status_code, headers=headers, content=bytes(body), request=request
+        )
+
     def request(
         self, method: str, path: str, *, deadline: float, what: str, **kwargs: Any
     ) -> httpx2.Response:
@@ -55,15 +82,11 @@ class TargetHttp:
             if remaining <= 0:
                 raise JobFailed(FailureKind.TIMEOUT, f"time limit reached during {what}")
             try:
-                response = self._client.request(
-                    method, path, timeout=min(remaining, self._client.timeout.read or 60), **kwargs
-                )
+                response = self._send(method, path, min(remaining, self.read_timeout_s), kwargs)
             except httpx2.TransportError as error:
                 last = f"{type(error).__name__}: {error}"
             else:
                 if response.status_code not in TRANSIENT_STATUS:
-                    if len(response.content) > MAX_ANSWER_BYTES:
-                        raise JobFailed(FailureKind.HTTP, f"{what}: answer over the size limit")
                     return response
                 last = f"HTTP {response.status_code}: {response.text[:200]!r}"
             if attempt + 1 < self.retry.attempts:

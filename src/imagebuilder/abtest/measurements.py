@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imagebuilder.abtest.summary import CaseRow, _median
+from imagebuilder.abtest.summary import CaseRow, median_of
 from imagebuilder.errors import ConfigError
 
 
@@ -36,7 +36,7 @@ def fit_workflows(rows: Sequence[CaseRow], steps: Mapping[str, int]) -> list[Fit
             by_workflow[row.workflow][steps[row.variant]].append(row.execution_s)
     fits = []
     for workflow, by_steps in sorted(by_workflow.items()):
-        points = tuple(sorted((s, float(_median(v) or 0.0)) for s, v in by_steps.items()))
+        points = tuple(sorted((s, float(median_of(v) or 0.0)) for s, v in by_steps.items()))
         if len(points) < 2:
             continue
         xs = np.array([p[0] for p in points], dtype=float)

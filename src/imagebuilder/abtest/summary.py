@@ -81,7 +81,7 @@ class Pictures:
     diffs: dict[tuple[str, str], NDArray[np.uint8]]
 
 
-def _median(values: Sequence[float | None]) -> float | None:
+def median_of(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
 
@@ -198,8 +198,8 @@ def summarise(
     summaries = []
     for variant in variants:
         mine = [r for r in rows if r.variant == variant]
-        med_seconds = _median([r.execution_s for r in mine])
-        med_dollars = _median([r.dollars for r in mine])
+        med_seconds = median_of([r.execution_s for r in mine])
+        med_dollars = median_of([r.dollars for r in mine])
         ssims = [r.ssim for r in mine if r.ssim is not None]
         is_baseline = variant == baseline
         reasons = _reasons(
@@ -212,13 +212,13 @@ def summarise(
                 steps=steps.get(variant),
                 jobs=len(mine),
                 failed=sum(not r.ok for r in mine),
-                median_ssim=_median(ssims),
+                median_ssim=median_of(ssims),
                 min_ssim=min(ssims) if ssims else None,
-                median_psnr_db=_median([r.psnr_db for r in mine]),
+                median_psnr_db=median_of([r.psnr_db for r in mine]),
                 median_execution_s=med_seconds,
-                median_queue_s=_median([r.queue_s for r in mine]),
-                median_wall_s=_median([r.wall_s for r in mine]),
-                median_overhead_s=_median([r.overhead_s for r in mine]),
+                median_queue_s=median_of([r.queue_s for r in mine]),
+                median_wall_s=median_of([r.wall_s for r in mine]),
+                median_overhead_s=median_of([r.overhead_s for r in mine]),
                 median_dollars=med_dollars,
                 passed=not reasons,
                 reasons=tuple(reasons),
