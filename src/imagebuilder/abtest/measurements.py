@@ -18,6 +18,7 @@ import numpy as np
 
 from imagebuilder.abtest.summary import CaseRow, median_of
 from imagebuilder.errors import ConfigError
+from imagebuilder.project.config import CostSettings
 
 
 @dataclass(frozen=True)
@@ -65,15 +66,37 @@ def measurements_document(
             hint="add a variant with other steps, or leave out --measurements-out",
         )
     main = next((f for f in usable if f.workflow.endswith("_1")), usable[0])
-    fitted = "; ".join(
-        f"{f.workflow}: {f.seconds_per_step:.4f} s/step + {f.fixed_seconds:.4f} s fixed "
-        f"from {f.jobs} jobs at steps " + ", ".join(f"{s}={sec:.3f}s" for s, sec in f.points)
-        for f in fits
-    )
-    return {
+    source = f"imagebuilder test against {target} on {date}"
+    document: dict[str, object] = {
         "gpu": gpu,
         "price_per_hour": price_per_hour,
         "seconds_per_step": round(main.seconds_per_step, 6),
         "fixed_seconds": {"measured_fixed": round(main.fixed_seconds, 6)},
-        "source": f"imagebuilder test against {target} on {date}: {fitted}"[:500],
+        "source": f"{source}: {_describe(fits)}"[:500],
     }
+    # Per-workflow numbers where this version's cost model reads them (one and two
+    # reference images cost differently); a cost model without them gets the top level.
+    if "workflows" in CostSettings.model_fields:
+        document["workflows"] = {
+            f.workflow: {
+                "seconds_per_step": round(f.seconds_per_step, 6),
+                "fixed_seconds": {"measured_fixed": round(f.fixed_seconds, 6)},
+                "warm_job_seconds": {str(steps): round(sec, 4) for steps, sec in f.points},
+                "fit": {
+                    "seconds_per_step": round(f.seconds_per_step, 6),
+                    "fixed_seconds": round(f.fixed_seconds, 6),
+                },
+                "jobs": f.jobs,
+                "source": f"{source}: {_describe([f])}"[:500],
+            }
+            for f in usable
+        }
+    return document
+
+
+def _describe(fits: Sequence[Fit]) -> str:
+    return "; ".join(
+        f"{f.workflow}: {f.seconds_per_step:.4f} s/step + {f.fixed_seconds:.4f} s fixed "
+        f"from {f.jobs} jobs at steps " + ", ".join(f"{s}={sec:.3f}s" for s, sec in f.points)
+        for f in fits
+    )
