@@ -117,11 +117,27 @@ def markdown(report: TestReport) -> str:
         "timestamps, or RunPod's executionTime); queue is waiting plus cold start."
     )
     lines += ["", seconds_note]
+    if report.warmups:
+        lines += [
+            "",
+            "Warm-up jobs (model loading; left out of the medians): " + warmup_line(report) + ".",
+        ]
     problems = [(v.variant, reason) for v in report.variants for reason in v.reasons]
     if problems:
         lines += ["", "Why:"]
         lines += [f"- `{variant}`: {reason}" for variant, reason in problems]
     return "\n".join(lines) + "\n"
+
+
+def warmup_line(report: TestReport) -> str:
+    parts = []
+    for row in report.warmups:
+        if row.ok:
+            seconds, queued = _num(row.execution_s, ".3f"), _num(row.queue_s, ".3f")
+            parts.append(f"{row.variant} {seconds} s + {queued} s queued")
+        else:
+            parts.append(f"{row.variant} failed ({row.failure_kind})")
+    return ", ".join(parts)
 
 
 def failed_rows(rows: Sequence[CaseRow]) -> list[CaseRow]:

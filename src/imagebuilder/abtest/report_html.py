@@ -15,7 +15,7 @@ from importlib import resources
 import jinja2
 
 from imagebuilder.abtest.compare import decode, preview_jpeg
-from imagebuilder.abtest.report import TestReport, summary_table
+from imagebuilder.abtest.report import TestReport, summary_table, warmup_line
 from imagebuilder.abtest.summary import CaseRow, Pictures
 
 DEFAULT_MAX_SIDE = 512
@@ -68,6 +68,7 @@ def render_html(report: TestReport, pictures: Pictures, *, max_side: int = DEFAU
     template = _environment().from_string(template_text)
     return template.render(
         caption=_caption,
+        warmup=warmup_line(report),
         report=report,
         sections=sections,
         table=_table_cells(report),

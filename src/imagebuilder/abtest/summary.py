@@ -165,7 +165,10 @@ def _reasons(
     med_seconds: float | None,
     med_dollars: float | None,
 ) -> list[str]:
-    reasons = [f"{r.case}: {r.failure_kind}: {r.failure}" for r in rows if not r.ok]
+    # One line per reason: target messages (tracebacks, node errors) may hold newlines.
+    reasons = [
+        f"{r.case}: {r.failure_kind}: {' '.join(str(r.failure).split())}" for r in rows if not r.ok
+    ]
     for r in rows:
         if r.ok and r.same_size_as_baseline is False:
             reasons.append(f"{r.case}: output is {r.width}x{r.height}, not the baseline's size")
