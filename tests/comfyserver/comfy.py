@@ -137,7 +137,9 @@ class ComfyServer:
         seconds_per_step: float = 0.0,
         fixed_seconds: float = 0.0,
         hang_s: float = 30.0,
+        port: int = 0,
     ) -> None:
+        self.port = port
         self.seconds_per_step = seconds_per_step
         self.fixed_seconds = fixed_seconds
         self.hang_s = hang_s
@@ -164,7 +166,7 @@ class ComfyServer:
         handler = type(
             "BoundComfyHandler", (_ComfyHandler,), {"server_state": self, "faults": self.faults}
         )
-        self._httpd = QuietServer(("127.0.0.1", 0), handler)
+        self._httpd = QuietServer(("127.0.0.1", self.port), handler)
         serve = threading.Thread(target=self._httpd.serve_forever, daemon=True, name="comfy-http")
         worker = threading.Thread(target=self._worker, daemon=True, name="comfy-exec")
         self._threads = [serve, worker]
