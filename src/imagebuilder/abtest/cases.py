@@ -20,7 +20,13 @@ from imagebuilder.project.yamlsource import YamlSource, load_yaml
 DEFAULT_CASES = Path("samples/cases.yaml")
 MAX_IMAGE_BYTES = 20_000_000  # a RunPod /run body is capped at 10 MB; base64 adds a third
 MAX_SEED = 2**64 - 1  # ComfyUI's KSampler seed range
-_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"RIFF": "webp"}
+_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg"}
+
+
+def _image_format(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return next((kind for magic, kind in _IMAGE_MAGIC.items() if data.startswith(magic)), None)
 
 
 class _Strict(BaseModel):
@@ -89,7 +95,7 @@ def _image(source: YamlSource, index: int, position: int, relative: str) -> Inpu
     if size > MAX_IMAGE_BYTES:
         raise problem(f"{relative!r} is {size} bytes", f"keep inputs under {MAX_IMAGE_BYTES}")
     data = path.read_bytes()
-    kind = next((k for magic, k in _IMAGE_MAGIC.items() if data.startswith(magic)), None)
+    kind = _image_format(data)
     if kind is None:
         raise problem(f"{relative!r} is not a PNG, JPEG or WebP image", "ComfyUI loads those")
     return InputImage(path=path, data=data, format=kind)
