@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import json
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from imagebuilder.errors import ConfigError
 
 DEFAULT_API_BASE = "https://api.runpod.ai/v2"
 DEFAULT_POLL_S = 0.5
+MAX_RUN_BYTES = 10_000_000  # RunPod's limit on a /run body (base64 images included)
 _PENDING = {"IN_QUEUE", "IN_PROGRESS"}
 
 
@@ -75,6 +77,13 @@ class RunpodTarget:
             for name, data in job.job_graph.uploads
         ]
         body = {"input": {"workflow": job.job_graph.graph, "images": images}}
+        size = len(json.dumps(body))
+        if size > MAX_RUN_BYTES:
+            raise JobFailed(
+                FailureKind.REJECTED,
+                f"the /run request would be {size} bytes; RunPod takes {MAX_RUN_BYTES} "
+                "(use smaller input images for this case)",
+            )
         response = self._http.request(
             "POST", "/run", deadline=deadline, what="POST /run", json=body
         )
