@@ -12,6 +12,7 @@ from conftest import ROOT, png
 from imagebuilder.abtest import cases as cases_module
 from imagebuilder.abtest import report_html
 from imagebuilder.abtest.cases import Case, InputImage
+from imagebuilder.abtest.comfyui import _device_name
 from imagebuilder.abtest.compare import Decoded, decode, similarity
 from imagebuilder.abtest.graph import job_graph, upload_name
 from imagebuilder.abtest.jobs import JobFailed
@@ -187,3 +188,15 @@ def test_the_command_module_defaults_match_the_domain_ones() -> None:
     # The CLI module spells them out so that `--help` does not import the comparison stack.
     assert test_command.DEFAULT_CASES == cases_module.DEFAULT_CASES
     assert test_command.DEFAULT_MAX_SIDE == report_html.DEFAULT_MAX_SIDE
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ("cuda:0 NVIDIA H200 : cudaMallocAsync", "NVIDIA H200"),
+        ("cuda:1 NVIDIA GeForce RTX 4090 : native", "NVIDIA GeForce RTX 4090"),
+        ("loopback numpy renderer", "loopback numpy renderer"),
+    ],
+)
+def test_comfyui_device_names_lose_index_and_allocator(raw: str, name: str) -> None:
+    assert _device_name(raw) == name

@@ -9,6 +9,7 @@ holds queueing plus at most one poll interval. Inputs are uploaded once per targ
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -52,7 +53,7 @@ class ComfyTarget:
         system = _dict(stats.get("system"))
         devices = _list(stats.get("devices"))
         facts["comfyui_version"] = str(system.get("comfyui_version", ""))[:40] or None
-        names = [str(d.get("name", ""))[:120] for d in devices if isinstance(d, dict)]
+        names = [_device_name(d.get("name")) for d in devices if isinstance(d, dict)]
         facts["gpu"] = names[0] if names else None
         return facts
 
@@ -180,6 +181,12 @@ class ComfyTarget:
             timing=TargetTiming(execution_s=execution, queue_s=queue),
             details={"prompt_id": prompt_id},
         )
+
+
+def _device_name(raw: Any) -> str:
+    """'cuda:0 NVIDIA H200 : cudaMallocAsync' (ComfyUI's wording) -> 'NVIDIA H200'."""
+    name = re.sub(r"^cuda:\d+\s+", "", str(raw or "")[:200])
+    return re.sub(r"\s+:\s+\S+$", "", name).strip()[:100]
 
 
 def _dict(value: Any) -> dict[str, Any]:
