@@ -214,3 +214,17 @@ def test_an_answer_over_the_size_limit_is_refused_not_read(
     (row,) = document["rows"]
     assert row["failure_kind"] == "http"
     assert "GET /view: answer over 50000 bytes" in row["failure"]
+
+
+def test_max_cost_without_a_price_is_refused_before_any_job(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = project.read_text(encoding="utf-8")
+    project.write_text(
+        text[: text.index("# Inputs of `imagebuilder cost`")] + text[text.index("\nvariants:") :]
+    )
+    cases = write_cases(project.parent, {"one": "make it red"})
+    args = ["test", "-c", str(project), "--target", "http://127.0.0.1:9", "--cases", str(cases)]
+    assert main([*args, "--max-cost", "0.01"]) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    assert "--max-cost needs a price" in err and "hint: add cost:" in err
