@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from comfyserver import BAD_OUTPUT_MARK, HANG_MARK, NO_OUTPUT_MARK, NODE_ERROR_MARK, ComfyServer
-from conftest import write_cases
+from comfyserver.project import write_cases
 from imagebuilder.abtest import _http as target_http
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
@@ -95,7 +95,8 @@ def test_thresholds_turn_into_exit_12_with_reasons(
         "--max-seconds",
         "0.05",
     )
-    assert code == ExitCode.TEST_FAILED == 12
+    assert code == ExitCode.TEST_FAILED
+    assert int(ExitCode.TEST_FAILED) == 12
     variants = {v["variant"]: v for v in document["variants"]}
     assert not document["passed"]
     assert any("SSIM" in reason and "< 0.99" in reason for reason in variants["steps2"]["reasons"])

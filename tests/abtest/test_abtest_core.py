@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, png
+from comfyserver.project import ROOT, png
 from imagebuilder.abtest import cases as cases_module
 from imagebuilder.abtest import report_html
 from imagebuilder.abtest.cases import Case, InputImage

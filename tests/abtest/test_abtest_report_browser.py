@@ -16,7 +16,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from comfyserver import NODE_ERROR_MARK, ComfyServer
-from conftest import write_cases
+from comfyserver.project import write_cases
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
 

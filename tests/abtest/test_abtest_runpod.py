@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from comfyserver import HANG_MARK, NO_OUTPUT_MARK, NODE_ERROR_MARK, RunpodServer
-from conftest import write_cases
+from comfyserver.project import write_cases
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
 

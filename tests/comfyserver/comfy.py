@@ -98,7 +98,8 @@ class _ComfyHandler(JsonHandler):
         name = str(image.get_filename())
         with self.server_state.lock:
             if not self.server_state.forget_uploads:  # a replica that never saw the upload
-                self.server_state.inputs[name] = image.get_payload(decode=True) or b""
+                payload = image.get_payload(decode=True)
+                self.server_state.inputs[name] = payload if isinstance(payload, bytes) else b""
         self.send_json(200, {"name": name, "subfolder": "", "type": "input"})
 
     def _prompt(self, body: bytes) -> None:
@@ -193,8 +194,8 @@ class ComfyServer:
     @property
     def url(self) -> str:
         assert self._httpd is not None
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._httpd.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def count(self, route: str) -> None:
         key = "/history" if route.startswith("/history/") else route

@@ -134,8 +134,8 @@ class RunpodServer:
     @property
     def api_base(self) -> str:
         assert self._httpd is not None
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v2"
+        port = self._httpd.server_address[1]
+        return f"http://127.0.0.1:{port}/v2"
 
     def count(self, route: str) -> None:
         with self.lock:
@@ -179,6 +179,7 @@ class RunpodServer:
                 "status": "FAILED",
                 "error": f"Workflow validation failed: {json.dumps(node_errors)}",
             }
+        assert isinstance(graph, dict)  # validate() refuses anything else
         plan = engine.recipe(graph)
         duration = self.fixed_seconds + plan.steps * self.seconds_per_step
         if self.interrupt.wait(self.hang_s if engine.HANG_MARK in plan.prompt else duration):
