@@ -4,4 +4,7 @@ cases (the sample file) -> jobs (one rendered graph per case and variant) -> a t
 (a ComfyUI server or a RunPod endpoint) runs them -> comparison with the baseline
 (SSIM, PSNR, sizes, seconds, dollars) -> a verdict, reports and a measurements file.
 Pure functions everywhere but the two target clients and the runner's threads.
+
+May import ``imagebuilder.errors``, ``imagebuilder.project``, ``imagebuilder.comfy`` and
+``imagebuilder.oci`` (its retry policy and loopback rule).
 """

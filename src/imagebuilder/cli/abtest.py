@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from imagebuilder.cli import output as _output
+from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption
 from imagebuilder.errors import ExitCode
 
@@ -31,10 +31,10 @@ def _progress(result: JobResult) -> None:
         timing = result.output.timing
         seconds = "-" if timing.execution_s is None else f"{timing.execution_s:.3f}"
         queue = "-" if timing.queue_s is None else f"{timing.queue_s:.3f}"
-        _output.log(f"ok    {job.key}: {seconds} s executing, {queue} s queued")
+        output.log(f"ok    {job.key}: {seconds} s executing, {queue} s queued")
     elif result.failure is not None:
-        text = _output.printable(result.failure.message)
-        _output.log(f"FAIL  {job.key}: {result.failure.kind.value}: {text}")
+        text = output.printable(result.failure.message)
+        output.log(f"FAIL  {job.key}: {result.failure.kind.value}: {text}")
 
 
 def _num(value: float | None, spec: str) -> str:
@@ -57,12 +57,12 @@ def _human(report: TestReport) -> None:
             "baseline" if v.baseline else _num(saving, "+.1%"),
             "pass" if v.passed else "FAIL",
         )
-    _output.stdout.print(table)
+    output.stdout.print(table)
     verdict = "passed" if report.passed else "FAILED"
-    _output.stdout.print(f"test {verdict}: target {report.target.get('target')}", markup=False)
+    output.stdout.print(f"test {verdict}: target {report.target.get('target')}", markup=False)
     for variant in report.variants:
         for reason in variant.reasons:
-            _output.stdout.print(f"  {variant.variant}: {_output.printable(reason)}", markup=False)
+            output.stdout.print(f"  {variant.variant}: {output.printable(reason)}", markup=False)
 
 
 def test_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
@@ -166,17 +166,17 @@ def test_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
         measurements_out=measurements_out,
         gpu=gpu,
     )
-    outcome = execute(request, progress=_progress, warn=_output.warn, log=_output.log)
+    outcome = execute(request, progress=_progress, warn=output.warn, log=output.log)
     for path in outcome.written:
-        _output.log(f"wrote {path}")
+        output.log(f"wrote {path}")
     if outputs is not None:
-        _output.log(f"wrote {outcome.outputs_written} output image(s) under {outputs}")
+        output.log(f"wrote {outcome.outputs_written} output image(s) under {outputs}")
     result, document = outcome.report, outcome.document
     summary = outcome.markdown
     if as_json:
-        _output.emit_json(document)
+        output.emit_json(document)
     elif as_markdown:
-        _output.stdout.out(summary, end="")
+        output.stdout.out(summary, end="")
     else:
         _human(result)
     if not result.passed:
