@@ -31,7 +31,15 @@ ALLOWED = {
     "image": {"errors", "network", "project", "hub", "comfy", "oci"},
     "abtest": {"errors", "network", "project", "comfy"},
     "cli": {
-        "errors", "network", "project", "hub", "weights", "oci", "comfy", "updates", "image",
+        "errors",
+        "network",
+        "project",
+        "hub",
+        "weights",
+        "oci",
+        "comfy",
+        "updates",
+        "image",
         "abtest",
     },
 }

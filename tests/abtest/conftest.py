@@ -10,6 +10,15 @@ import pytest
 
 from comfyserver import ComfyServer, RunpodServer
 from comfyserver.project import make_project
+from imagebuilder import network
+
+
+@pytest.fixture(autouse=True)
+def quick_retries() -> Iterator[None]:
+    """The project's retry policy with millisecond backoffs: the same attempts, less waiting."""
+    network.reset(network.Policy(backoff_s=0.01, max_backoff_s=0.05))
+    yield
+    network.reset()
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def test_every_case_runs_in_every_variant_and_is_compared_with_the_baseline(
     assert "ok    one/steps3: " in err and f"wrote {project.parent / 'report.html'}" in err
 
 
-def test_thresholds_turn_into_exit_12_with_reasons(
+def test_thresholds_turn_into_exit_13_with_reasons(
     project: Path, comfy: ComfyServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cases = write_cases(project.parent, {"one": "make it red"})
@@ -96,7 +96,7 @@ def test_thresholds_turn_into_exit_12_with_reasons(
         "0.05",
     )
     assert code == ExitCode.TEST_FAILED
-    assert int(ExitCode.TEST_FAILED) == 12
+    assert int(ExitCode.TEST_FAILED) == 13
     variants = {v["variant"]: v for v in document["variants"]}
     assert not document["passed"]
     assert any("SSIM" in reason and "< 0.99" in reason for reason in variants["steps2"]["reasons"])
@@ -158,27 +158,19 @@ def test_a_5xx_that_outlasts_the_retries_fails_the_job(
     assert code == ExitCode.TEST_FAILED
     (row,) = document["rows"]
     assert row["failure_kind"] == "http"
-    assert "POST /prompt failed after 4 attempts (HTTP 503" in row["failure"]
-    assert comfy.faults.served_errors == 4
+    assert "POST /prompt failed after 5 attempts (HTTP 503" in row["failure"]
+    assert comfy.faults.served_errors == 5  # the project's policy: 4 retries
 
 
-def test_an_unreachable_server_fails_every_job_with_a_reason(
+def test_an_unreachable_server_ends_the_command_before_any_job(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cases = write_cases(project.parent, {"one": "make it red"})
-    code, document, _ = run(
-        capsys,
-        project,
-        "http://127.0.0.1:9",
-        "--cases",
-        str(cases),
-        "--no-warmup",
-        "--timeout",
-        "30",
-    )
-    assert code == ExitCode.TEST_FAILED
-    assert {row["failure_kind"] for row in document["rows"]} == {"http"}
-    assert len(document["rows"]) == 3
+    args = ["test", "-c", str(project), "--target", "http://127.0.0.1:9", "--cases", str(cases)]
+    assert main([*args, "--report", str(project.parent / "r.html")]) == ExitCode.NETWORK
+    err = capsys.readouterr().err
+    assert "nothing answers at http://127.0.0.1:9" in err and "hint: start the worker" in err
+    assert not (project.parent / "r.html").exists()
 
 
 def test_lost_inputs_and_unreadable_outputs_are_their_own_failures(

@@ -1,6 +1,7 @@
 """Requests to a target with retries on transient failures, bounded by a job's deadline.
 
-Connection errors, timeouts, 429 and 5xx are retried with jittered backoff; any other
+Connection errors, timeouts, 429 and 5xx are retried with the project's policy
+(imagebuilder.network: attempts and jittered backoff, from the environment); any other
 answer goes back to the caller to interpret. When the retries or the deadline run out
 the job fails with kind ``http`` (or ``timeout``) and a message that names the route but
 never a header: the RunPod key travels in one.
@@ -14,8 +15,9 @@ from typing import Any
 
 import httpx2
 
+from imagebuilder import network
 from imagebuilder.abtest.jobs import FailureKind, JobFailed
-from imagebuilder.oci.transport import TRANSIENT_STATUS, RetryPolicy
+from imagebuilder.errors import EndpointUnreachable
 
 MAX_ANSWER_BYTES = 200_000_000  # a few output PNGs as base64; more is a broken target
 
@@ -27,11 +29,11 @@ class TargetHttp:
         *,
         headers: dict[str, str] | None = None,
         timeout_s: float = 60.0,
-        retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.base_url = base_url.rstrip("/")
-        self.retry = retry or RetryPolicy(attempts=4, base_delay_s=0.25, max_delay_s=4.0)
+        self.policy = network.policy()
+        self.attempts = self.policy.retries + 1
         self.sleep = sleep
         self.retries = 0  # counted for the report: flaky targets show up
         self.read_timeout_s = timeout_s
@@ -45,6 +47,18 @@ class TargetHttp:
 
     def close(self) -> None:
         self._client.close()
+
+    def probe(self, path: str, *, target: str) -> httpx2.Response:
+        """The first request to a target: a refused connection or an unknown name ends
+        the command here (the project's fail-fast rule) instead of failing every job."""
+        try:
+            return self._send("GET", path, min(self.read_timeout_s, 30.0), {})
+        except httpx2.ConnectError as error:
+            raise EndpointUnreachable(
+                f"nothing answers at {target} ({type(error).__name__})",
+                location=target,
+                hint="start the worker (ComfyUI listens on :8188) or fix --target",
+            ) from None
 
     def _send(
         self, method: str, path: str, timeout: float, kwargs: dict[str, Any]
@@ -77,7 +91,7 @@ class TargetHttp:
     ) -> httpx2.Response:
         """The first non-transient answer; JobFailed once retries or time run out."""
         last = ""
-        for attempt in range(self.retry.attempts):
+        for attempt in range(self.attempts):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise JobFailed(FailureKind.TIMEOUT, f"time limit reached during {what}")
@@ -86,15 +100,14 @@ class TargetHttp:
             except httpx2.TransportError as error:
                 last = f"{type(error).__name__}: {error}"
             else:
-                if response.status_code not in TRANSIENT_STATUS:
+                if response.status_code not in network.RETRY_STATUSES:
                     return response
                 last = f"HTTP {response.status_code}: {response.text[:200]!r}"
-            if attempt + 1 < self.retry.attempts:
+            if attempt + 1 < self.attempts:
                 self.retries += 1
-                self.sleep(min(self.retry.delay(attempt), max(0.0, deadline - time.monotonic())))
-        raise JobFailed(
-            FailureKind.HTTP, f"{what} failed after {self.retry.attempts} attempts ({last})"
-        )
+                pause = self.policy.backoff(attempt + 1)
+                self.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        raise JobFailed(FailureKind.HTTP, f"{what} failed after {self.attempts} attempts ({last})")
 
 
 def json_object(response: httpx2.Response, what: str) -> dict[str, Any]:

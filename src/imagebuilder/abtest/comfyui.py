@@ -15,6 +15,8 @@ import time
 import uuid
 from typing import Any
 
+import httpx2
+
 from imagebuilder.abtest._http import TargetHttp, json_object
 from imagebuilder.abtest.jobs import FailureKind, Job, JobFailed, TargetOutput, TargetTiming
 
@@ -44,11 +46,9 @@ class ComfyTarget:
         """GPU and version from /system_stats; a server without the route still runs jobs."""
         facts: dict[str, Any] = {"kind": "comfyui", "target": self._label}
         try:
-            response = self._http.request(
-                "GET", "/system_stats", deadline=time.monotonic() + 30, what="GET /system_stats"
-            )
+            response = self._http.probe("/system_stats", target=self._label)
             stats = json_object(response, "/system_stats") if response.is_success else {}
-        except JobFailed:
+        except (JobFailed, httpx2.HTTPError):
             stats = {}
         system = _dict(stats.get("system"))
         devices = _list(stats.get("devices"))

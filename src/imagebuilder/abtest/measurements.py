@@ -18,7 +18,7 @@ import numpy as np
 
 from imagebuilder.abtest.summary import CaseRow, median_of
 from imagebuilder.errors import ConfigError
-from imagebuilder.project.config import CostSettings
+from imagebuilder.project.cost_settings import CostSettings
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from imagebuilder import network
 from imagebuilder.abtest.cases import Case
 from imagebuilder.abtest.graph import job_graph
 from imagebuilder.abtest.jobs import FailureKind, Job, JobFailed, JobResult, Target
@@ -41,7 +42,8 @@ def plan_jobs(
 
 def run_one(target: Target, job: Job, timeout_s: float) -> JobResult:
     started = time.monotonic()
-    deadline = started + timeout_s
+    # The command's own deadline (--deadline, IMAGEBUILDER_DEADLINE) caps every job too.
+    deadline = started + min(timeout_s, network.DEADLINE.remaining())
     try:
         output = target.run(job, deadline)
     except JobFailed as failure:

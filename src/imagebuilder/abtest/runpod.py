@@ -51,9 +51,7 @@ class RunpodTarget:
 
     def describe(self) -> dict[str, Any]:
         """/health answers before any job: a refused key stops the run here, once."""
-        response = self._http.request(
-            "GET", "/health", deadline=time.monotonic() + 60, what="GET /health"
-        )
+        response = self._http.probe("/health", target=self.label)
         if response.status_code in (401, 403):
             raise ConfigError(
                 f"RunPod refused the API key for endpoint {self.endpoint_id} "

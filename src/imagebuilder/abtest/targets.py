@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from urllib.parse import urlsplit
@@ -12,7 +13,6 @@ from imagebuilder.abtest.jobs import Target
 from imagebuilder.abtest.runpod import DEFAULT_API_BASE, RunpodTarget
 from imagebuilder.abtest.runpod import DEFAULT_POLL_S as RUNPOD_POLL_S
 from imagebuilder.errors import ConfigError
-from imagebuilder.oci.transport import default_scheme
 
 _ENDPOINT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 API_KEY_ENV = "RUNPOD_API_KEY"
@@ -47,7 +47,7 @@ def open_target(url: str, *, api_base: str | None = None, poll_s: float | None =
         base_parts = urlsplit(base)
         if base_parts.scheme not in ("http", "https") or not base_parts.hostname:
             raise ConfigError(f"RunPod API base {base!r} is not an http(s) URL")
-        if base_parts.scheme == "http" and default_scheme(base_parts.netloc) != "http":
+        if base_parts.scheme == "http" and not _is_loopback(base_parts.hostname):
             raise ConfigError(
                 f"RunPod API base {base!r} is plain http to another machine",
                 hint="use https: the API key travels in a header (plain http is for loopback)",
@@ -57,3 +57,12 @@ def open_target(url: str, *, api_base: str | None = None, poll_s: float | None =
         f"--target {url!r}: unknown kind of target",
         hint="use http(s)://host:8188 for a ComfyUI server or runpod://ENDPOINT_ID",
     )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: never trusted with a key over plain http
+        return False
