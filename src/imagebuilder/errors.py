@@ -62,6 +62,10 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
         "another run holds models.yaml's writer lock (`.models.yaml.lock`), or changed "
         "models.yaml or the lock meanwhile: wait and run again"
     ),
+    ExitCode.TEST_FAILED: (
+        "`test`: a job failed, or a variant missed a `--min-ssim`/`--max-seconds`/"
+        "`--max-cost` threshold (the reports are written either way)"
+    ),
 }
 
 

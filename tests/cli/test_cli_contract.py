@@ -22,7 +22,7 @@ CLI_REFERENCE = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
 USER_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Commands the README's quickstart names before they exist (`imagebuilder test` is being built).
 # When one lands, the test below fails until it is taken off this list.
-PENDING_COMMANDS = {"test"}
+PENDING_COMMANDS: set[str] = set()
 SHIPPED_CONFIG = ROOT / "models.yaml"
 
 # Commands that read no models.yaml: they take an image, a file or a Hub path instead.
