@@ -66,7 +66,9 @@ def test_every_case_runs_in_every_variant_and_is_compared_with_the_baseline(
     assert all(
         row["queue_s"] is not None and row["overhead_s"] is not None for row in rows.values()
     )
-    assert comfy.requests["/upload/image"] == 2  # each input uploaded once, all variants reuse it
+    # One upload per input and job (6 one-image and 3 two-image jobs, 3 warm-ups), each
+    # under its own name so that ComfyUI's cache cannot carry work from job to job.
+    assert comfy.requests["/upload/image"] == 6 + 3 * 2 + 3
     assert sorted(p.name for p in (out / "one").iterdir()) == [
         "steps2.png",
         "steps3.png",

@@ -45,10 +45,10 @@ def _case(images: int, **extra: object) -> Case:
 
 def test_job_graph_fills_images_prompt_and_seed_and_leaves_the_rest() -> None:
     case = _case(2)
-    made = job_graph(case, WORKFLOWS)
+    made = job_graph(case, WORKFLOWS, "steps4")
     assert made.workflow == "qwen_image_edit_2"
     graph = made.graph
-    names = [upload_name(i.data, "png") for i in case.images]
+    names = [upload_name(i.data, "png", "steps4") for i in case.images]
     assert (graph["78"]["inputs"]["image"], graph["106"]["inputs"]["image"]) == tuple(names)
     assert graph["111"]["inputs"]["prompt"] == "make it blue"
     prompts = [n["inputs"]["prompt"] for n in graph.values() if "prompt" in n["inputs"]]
@@ -57,14 +57,19 @@ def test_job_graph_fills_images_prompt_and_seed_and_leaves_the_rest() -> None:
     assert made.output_nodes == ("9",)
     assert WORKFLOWS["qwen_image_edit_2"]["3"]["inputs"]["seed"] == 0  # input not mutated
     assert [name for name, _ in made.uploads] == names
+    # Another variant of the same case loads other names: ComfyUI cannot reuse the
+    # first one's image load and encodes, as it could not for a real request.
+    other = job_graph(case, WORKFLOWS, "steps3")
+    assert other.graph["78"]["inputs"]["image"] not in names
+    assert other.uploads[0][1] == made.uploads[0][1]
 
 
 def test_a_case_that_names_no_existing_workflow_is_refused() -> None:
     with pytest.raises(WorkflowError, match="names workflow 'nope'"):
-        job_graph(_case(1, workflow="nope"), WORKFLOWS)
+        job_graph(_case(1, workflow="nope"), WORKFLOWS, "v")
     only_two = {"qwen_image_edit_2": WORKFLOWS["qwen_image_edit_2"]}
     with pytest.raises(WorkflowError, match="0 workflows load that many"):
-        job_graph(_case(1), only_two)
+        job_graph(_case(1), only_two, "v")
 
 
 def test_similarity_identical_noisy_and_resized() -> None:

@@ -30,9 +30,14 @@ class JobGraph:
     output_nodes: tuple[str, ...]
 
 
-def upload_name(data: bytes, file_format: str) -> str:
-    """Content-addressed, so re-uploads are idempotent and cases never clash."""
-    return f"ib_{hashlib.sha256(data).hexdigest()[:24]}.{file_format}"
+def upload_name(data: bytes, file_format: str, job: str) -> str:
+    """Content plus job: re-uploads are idempotent, cases never clash, and no two jobs
+    load the same file name. ComfyUI caches a node's output while its inputs are
+    unchanged: with one name per case, the second variant of a case would reuse the
+    first one's image load, text encoding and VAE encode and look cheaper than a real
+    request, which always brings a new image."""
+    digest = hashlib.sha256(data + b"\0" + job.encode()).hexdigest()[:24]
+    return f"ib_{digest}.{file_format}"
 
 
 def _nodes_of(graph: Graph, class_types: frozenset[str] | set[str]) -> list[str]:
@@ -90,8 +95,9 @@ def _prompt_node(graph: Graph, sampler_id: str, workflow: str) -> tuple[str, str
     )
 
 
-def job_graph(case: Case, workflows: Mapping[str, Graph]) -> JobGraph:
-    """The graph one case runs in one variant (``workflows``: that variant's rendered set)."""
+def job_graph(case: Case, workflows: Mapping[str, Graph], job: str) -> JobGraph:
+    """The graph one case runs in one variant (``workflows``: that variant's rendered set;
+    ``job``: what tells this job's input file names from every other job's)."""
     workflow = choose_workflow(case, workflows)
     graph = copy.deepcopy(dict(workflows[workflow]))
     loaders = _nodes_of(graph, IMAGE_INPUTS)
@@ -103,7 +109,7 @@ def job_graph(case: Case, workflows: Mapping[str, Graph]) -> JobGraph:
         )
     uploads = []
     for node_id, image in zip(loaders, case.images, strict=True):
-        name = upload_name(image.data, image.format)
+        name = upload_name(image.data, image.format, job)
         graph[node_id]["inputs"]["image"] = name
         uploads.append((name, image.data))
     sampler_id, seed_input = _sampler(graph, workflow)

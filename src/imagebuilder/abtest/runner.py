@@ -26,7 +26,11 @@ def plan_jobs(
 ) -> list[Job]:
     """Case-major order: a case's variants run close together, on the same server state."""
     jobs = [
-        Job(case=case.name, variant=variant, job_graph=job_graph(case, workflows))
+        Job(
+            case=case.name,
+            variant=variant,
+            job_graph=job_graph(case, workflows, f"{case.name}/{variant}"),
+        )
         for case in cases
         for variant, workflows in workflows_by_variant.items()
     ]
@@ -34,7 +38,12 @@ def plan_jobs(
         return jobs
     first = cases[0]
     warmups = [
-        Job(case=first.name, variant=variant, job_graph=job_graph(first, workflows), warmup=True)
+        Job(
+            case=first.name,
+            variant=variant,
+            job_graph=job_graph(first, workflows, f"warm-up/{variant}"),
+            warmup=True,
+        )
         for variant, workflows in workflows_by_variant.items()
     ]
     return warmups + jobs
