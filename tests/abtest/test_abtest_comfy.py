@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from comfyserver import BAD_OUTPUT_MARK, HANG_MARK, NO_OUTPUT_MARK, NODE_ERROR_MARK, ComfyServer
-from comfyserver.project import write_cases
+from comfyserver.project import make_project, write_cases
 from imagebuilder.abtest import _http as target_http
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
@@ -223,3 +223,34 @@ def test_max_cost_without_a_price_is_refused_before_any_job(
     assert main([*args, "--max-cost", "0.01"]) == ExitCode.CONFIG
     err = capsys.readouterr().err
     assert "--max-cost needs a price" in err and "hint: add cost:" in err
+
+
+def test_a_stack_without_variants_compares_4_3_and_2_steps(
+    tmp_path: Path, comfy: ComfyServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shipped models.yaml declares no variants: `test` compares the pinned 4 steps
+    with 3 and 2, as `cost` does; `--steps` picks other counts."""
+    project = make_project(tmp_path)
+    project.write_text(
+        (Path(__file__).resolve().parents[2] / "models.yaml").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    cases = write_cases(tmp_path, {"one": "make it red"})
+    code, document, err = run(capsys, project, comfy.url, "--cases", str(cases), "--no-warmup")
+    assert code == 0, err
+    assert sorted({row["variant"] for row in document["rows"]}) == ["steps2", "steps3", "steps4"]
+    assert rows_by(document)[("one", "steps4")]["ssim"] is None  # the pinned count: baseline
+
+    code, document, err = run(
+        capsys, project, comfy.url, "--cases", str(cases), "--no-warmup", "--steps", "4,8"
+    )
+    assert code == 0, err
+    assert sorted({row["variant"] for row in document["rows"]}) == ["steps4", "steps8"]
+
+
+def test_steps_cannot_be_mixed_with_declared_variants(
+    project: Path, comfy: ComfyServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["test", "-c", str(project), "--target", comfy.url, "--steps", "4,2"]
+    assert main(argv) == ExitCode.CONFIG
+    assert "declares variants" in capsys.readouterr().err

@@ -26,6 +26,7 @@ from imagebuilder.comfy.project import templates_dir_for
 from imagebuilder.errors import ConfigError
 from imagebuilder.project.atomic import atomic_write_bytes, atomic_write_text
 from imagebuilder.project.load import load_config
+from imagebuilder.project.variants import with_step_variants
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class TestRequest:
     outputs: Path | None = None
     measurements_out: Path | None = None
     gpu: str | None = None
+    # Step counts to compare when models.yaml declares no variants (None: 4 -> 3 -> 2).
+    steps: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,8 @@ def execute(
     for warning in require_consistent(loaded.config, templates):
         warn(warning.render())
     cases = load_cases(request.cases)
-    arms = choose_arms(loaded.config, templates, list(request.variants))
+    config = with_step_variants(loaded.config, list(request.steps) if request.steps else None)
+    arms = choose_arms(config, templates, list(request.variants))
     cost = loaded.config.cost
     price = cost.price_per_hour if cost else None
     if request.options.thresholds.max_cost is not None and price is None:

@@ -56,3 +56,16 @@ def make_hub() -> Hub:
     from imagebuilder.hub.client import Hub
 
     return Hub()
+
+
+def parse_steps(text: str | None) -> list[int] | None:
+    """`--steps 4,3,2` as numbers; a usage error (exit 2) for anything else."""
+    if not text:
+        return None
+    try:
+        steps = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter("--steps takes whole numbers such as 4,3,2") from None
+    if not steps or any(s < 1 or s > 200 for s in steps):
+        raise typer.BadParameter("--steps takes numbers from 1 to 200, such as 4,3,2")
+    return steps

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from imagebuilder.cli import output
-from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption
+from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, parse_steps
 from imagebuilder.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -76,6 +76,14 @@ def test_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
         list[str] | None,
         typer.Option(
             "--variant", help="Variant to run (repeat; default: all). Baseline always runs."
+        ),
+    ] = None,
+    steps: Annotated[
+        str | None,
+        typer.Option(
+            "--steps",
+            help="Step counts to compare when models.yaml declares no variants "
+            "(default: the pinned steps, 3/4 and 1/2 of them, e.g. 4,3,2).",
         ),
     ] = None,
     cases_file: Annotated[Path, typer.Option("--cases", help="Sample cases file.")] = DEFAULT_CASES,
@@ -145,11 +153,13 @@ def test_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
     from imagebuilder.abtest.session import RunOptions
     from imagebuilder.abtest.summary import Thresholds
 
+    what_if = parse_steps(steps)
     request = TestRequest(
         config=config,
         cases=cases_file,
         target=target,
         variants=tuple(variant or ()),
+        steps=tuple(what_if) if what_if else None,
         options=RunOptions(
             concurrency=concurrency,
             timeout_s=timeout,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from imagebuilder.cli import output
-from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption
+from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, parse_steps
 
 if TYPE_CHECKING:
     pass
@@ -103,18 +103,6 @@ def check_workflows(
         raise typer.Exit(code=int(ExitCode.WORKFLOW))
 
 
-def _parse_steps(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        steps = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise typer.BadParameter("--steps takes whole numbers such as 4,3,2") from None
-    if not steps or any(s < 1 or s > 200 for s in steps):
-        raise typer.BadParameter("--steps takes numbers from 1 to 200, such as 4,3,2")
-    return steps
-
-
 def cost(  # noqa: PLR0917 (a CLI command: one parameter per option)
     config: ConfigOption = DEFAULT_CONFIG,
     measurements: Annotated[
@@ -145,7 +133,7 @@ def cost(  # noqa: PLR0917 (a CLI command: one parameter per option)
     from imagebuilder.comfy.cost import arms_from_config, compute, cost_markdown, load_inputs
     from imagebuilder.project.load import load_config
 
-    what_if = _parse_steps(steps)
+    what_if = parse_steps(steps)
     loaded = load_config(config)
     inputs = load_inputs(loaded.config, measurements, loaded.where(("cost",)))
     if jobs_per_worker is not None:

@@ -25,7 +25,7 @@ from imagebuilder.comfy.cold_start import (
 from imagebuilder.errors import ConfigError
 from imagebuilder.project.config import Config
 from imagebuilder.project.cost_settings import CostSettings, WorkflowCost
-from imagebuilder.project.variants import stacks
+from imagebuilder.project.variants import fewer_steps, stacks
 from imagebuilder.project.yamlsource import KeyPath, load_yaml
 
 SECONDS_PER_HOUR = 3600.0
@@ -83,11 +83,6 @@ class Arm:
     steps: int
     cfg: float
     baseline: bool = False
-
-
-def fewer_steps(steps: int) -> list[int]:
-    """The pinned step count, then three quarters and half of it (rounded up)."""
-    return list(dict.fromkeys([steps, -(-3 * steps // 4), -(-steps // 2)]))
 
 
 def arms_from_config(config: Config, what_if_steps: list[int] | None = None) -> list[Arm]:

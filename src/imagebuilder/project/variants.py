@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imagebuilder.errors import ConfigError
-from imagebuilder.project.config import Config, Role, Variant
+from imagebuilder.project.config import Config, Role, SamplerOverride, Variant
 from imagebuilder.project.lock import Lock
 
 
@@ -107,3 +107,33 @@ def differing_entries(config: Config, variant: str) -> list[str]:
     baseline = baseline_name(config)
     shared = effective_config(config, baseline).models if baseline else config.models
     return [name for name in effective_config(config, variant).models if name not in shared]
+
+
+def fewer_steps(steps: int) -> list[int]:
+    """The pinned step count, then three quarters and half of it (rounded up): 4, 3, 2."""
+    return list(dict.fromkeys([steps, -(-3 * steps // 4), -(-steps // 2)]))
+
+
+def with_step_variants(config: Config, steps: list[int] | None) -> Config:
+    """``config`` with one variant per step count (``stepsN``), for a stack that declares
+    none; ``steps`` None: the pinned steps and fewer (``fewer_steps``). The pinned count,
+    or else the first, is the baseline. A stack with variants is returned as it is, unless
+    ``steps`` asks for what-if variants, which cannot be mixed with declared ones."""
+    if config.variants:
+        if steps:
+            raise ConfigError(
+                "--steps makes variants of the plain stack, but models.yaml declares variants",
+                hint="drop --steps, or run the declared variants with --variant",
+            )
+        return config
+    counts = list(dict.fromkeys(steps or fewer_steps(config.sampler.steps)))
+    baseline = config.sampler.steps if config.sampler.steps in counts else counts[0]
+    variants = {
+        f"steps{n}": Variant(
+            baseline=n == baseline,
+            description=f"{n} sampling steps",
+            sampler=SamplerOverride(steps=n),
+        )
+        for n in counts
+    }
+    return config.model_copy(update={"variants": variants})
