@@ -12,6 +12,7 @@ import ipaddress
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Required, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import httpx2
@@ -33,6 +34,16 @@ def default_scheme(host: str) -> str:
         return "http" if ipaddress.ip_address(name).is_loopback else "https"
     except ValueError:  # a host name: never trusted with plain http
         return "https"
+
+
+class RequestOptions(TypedDict, total=False):
+    """What one registry request may carry besides its method and path."""
+
+    scope: Required[str]  # the token scope, e.g. repository:name:pull,push
+    headers: dict[str, str] | None
+    content: bytes | None
+    params: dict[str, str] | None
+    retry: bool  # False for requests whose body cannot be sent again; default True
 
 
 class RegistryTransport:
@@ -73,24 +84,14 @@ class RegistryTransport:
         return path_or_url
 
     def send(
-        self,
-        method: str,
-        path_or_url: str,
-        *,
-        scope: str,
-        headers: dict[str, str] | None = None,
-        content: bytes | None = None,
-        params: dict[str, str] | None = None,
-        retry: bool = True,
+        self, method: str, path_or_url: str, **options: Unpack[RequestOptions]
     ) -> httpx2.Response:
         """One request, answered (any status) or raised as NetworkError after retries."""
+        retry = options.get("retry", True)
         attempts = network.Attempts(f"{method} {path_or_url}", self.url(path_or_url), retry=retry)
         while True:
             try:
-                with self.stream(
-                    method, path_or_url, scope=scope, headers=headers, content=content,
-                    params=params, retry=retry,
-                ) as response:  # fmt: skip
+                with self.stream(method, path_or_url, **options) as response:
                     response.read()
                     return response
             except AnswerCutOff as cut:
@@ -98,16 +99,11 @@ class RegistryTransport:
 
     @contextmanager
     def stream(
-        self,
-        method: str,
-        path_or_url: str,
-        *,
-        scope: str,
-        headers: dict[str, str] | None = None,
-        content: bytes | None = None,
-        params: dict[str, str] | None = None,
-        retry: bool = True,
+        self, method: str, path_or_url: str, **options: Unpack[RequestOptions]
     ) -> Iterator[httpx2.Response]:
+        scope, headers = options["scope"], options.get("headers")
+        content, params = options.get("content"), options.get("params")
+        retry = options.get("retry", True)
         url = self.url(path_or_url)
         if params:
             # Upload locations carry their own query (_state=...): merge, never replace.
