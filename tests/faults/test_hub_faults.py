@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ import pytest
 
 from faultproxy import Fault, FaultProxy, Kind
 from faults.budget import short_budgets
+from faults.case import Case, CaseParts
+from faults.closed import closed_port_host
 from faults.matrix import HUB_FATAL, HUB_ROUTES, TRANSIENT, Fatal
 from hubserver.fixtures import configure_hub_env
 from hubserver.releases import add_2511_lora_repo, add_2511_release
@@ -63,41 +64,48 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
         yield Stage(hub, proxy, template)
 
 
-def run(
-    stage: Stage,
-    command: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    endpoint: str | None = None,
-) -> Outcome:
-    project = tmp_path / "project"
-    shutil.copytree(stage.template, project)
-    configure_hub_env(monkeypatch, stage.hub, tmp_path / "hf_home")
-    monkeypatch.setenv("HF_ENDPOINT", endpoint or stage.proxy.url)
-    short_budgets(monkeypatch)
-    capsys.readouterr()
-    started = time.monotonic()
-    code = main(command_line(command, project / "models.yaml"))
-    seconds = time.monotonic() - started
-    captured = capsys.readouterr()
-    files = {p.name: p.read_bytes() for p in sorted(project.iterdir()) if p.is_file()}
-    try:
-        text = captured.out.replace(str(project), "<project>")
-        stdout: object = json.loads(text) if text.strip() else None
-    except ValueError:
-        stdout = captured.out
-    return Outcome(code, stdout, captured.err, files, seconds)
+class Runner(Case[Stage]):
+    """This suite's commands, run for one case."""
+
+    def project(self, name: str = "project", endpoint: str | None = None) -> Path:
+        """A fresh copy of the locked project, the CLI pointed at the proxy (or endpoint)."""
+        project = self.tmp_path / name
+        shutil.copytree(self.stage.template, project)
+        configure_hub_env(self.monkeypatch, self.stage.hub, self.tmp_path / "hf_home")
+        self.monkeypatch.setenv("HF_ENDPOINT", endpoint or self.stage.proxy.url)
+        short_budgets(self.monkeypatch)
+        self.capsys.readouterr()
+        return project
+
+    def run(self, command: str, endpoint: str | None = None) -> Outcome:
+        project = self.project(endpoint=endpoint)
+        started = time.monotonic()
+        code = main(command_line(command, project / "models.yaml"))
+        seconds = time.monotonic() - started
+        captured = self.capsys.readouterr()
+        files = {p.name: p.read_bytes() for p in sorted(project.iterdir()) if p.is_file()}
+        try:
+            text = captured.out.replace(str(project), "<project>")
+            stdout: object = json.loads(text) if text.strip() else None
+        except ValueError:
+            stdout = captured.out
+        return Outcome(code, stdout, captured.err, files, seconds)
+
+    def baseline(self, command: str) -> Outcome:
+        """The command's outcome with no fault, run once per module."""
+        if command not in _baselines:
+            self.stage.proxy.clear()
+            clean = self.elsewhere("clean")
+            _baselines[command] = clean.run(command)
+        return _baselines[command]
 
 
 _baselines: dict[str, Outcome] = {}
 
 
-def baseline(stage: Stage, command: str, *args: object) -> Outcome:
-    if command not in _baselines:
-        stage.proxy.clear()
-        _baselines[command] = run(stage, command, *args)  # type: ignore[arg-type]
-    return _baselines[command]
+@pytest.fixture
+def runner(stage: Stage, case_parts: CaseParts) -> Runner:
+    return Runner(stage, *case_parts)
 
 
 def _break_routes(proxy: FaultProxy, command: str, fault: Fault, times: int) -> None:
@@ -109,17 +117,12 @@ def _break_routes(proxy: FaultProxy, command: str, fault: Fault, times: int) -> 
 @pytest.mark.parametrize("fault_name", list(TRANSIENT))
 @pytest.mark.parametrize("command", list(HUB_ROUTES))
 def test_one_transient_fault_per_route_changes_nothing(
-    stage: Stage,
-    command: str,
-    fault_name: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    runner: Runner, command: str, fault_name: str
 ) -> None:
-    clean = baseline(stage, command, tmp_path / "clean", monkeypatch, capsys)
-    _break_routes(stage.proxy, command, TRANSIENT[fault_name], times=1)
-    faulty = run(stage, command, tmp_path, monkeypatch, capsys)
-    assert stage.proxy.faults_applied() >= len(HUB_ROUTES[command])
+    clean = runner.baseline(command)
+    _break_routes(runner.stage.proxy, command, TRANSIENT[fault_name], times=1)
+    faulty = runner.run(command)
+    assert runner.stage.proxy.faults_applied() >= len(HUB_ROUTES[command])
     assert faulty.exit_code == clean.exit_code, faulty.stderr
     assert faulty.stdout == clean.stdout
     assert faulty.files == clean.files
@@ -130,22 +133,16 @@ def test_one_transient_fault_per_route_changes_nothing(
 @pytest.mark.parametrize("fatal", HUB_FATAL, ids=lambda fatal: fatal.name)
 @pytest.mark.parametrize("command", list(HUB_ROUTES))
 def test_a_dead_hub_ends_fast_once_and_changes_nothing(
-    stage: Stage,
-    command: str,
-    fatal: Fatal,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    runner: Runner, command: str, fatal: Fatal
 ) -> None:
+    stage = runner.stage
     endpoint = None
     if fatal.fault is None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        endpoint = f"http://{closed_port_host()}"
     else:
         _break_routes(stage.proxy, command, fatal.fault, times=-1)
     before = {p.name: p.read_bytes() for p in stage.template.iterdir() if p.is_file()}
-    outcome = run(stage, command, tmp_path, monkeypatch, capsys, endpoint)
+    outcome = runner.run(command, endpoint)
     stage.proxy.clear()  # release hung connections before the next case
     assert outcome.exit_code == fatal.exit_code, outcome.stderr
     lines = outcome.stderr.splitlines()
@@ -160,16 +157,13 @@ def test_a_dead_hub_ends_fast_once_and_changes_nothing(
     assert outcome.files == before  # nothing written, nothing half-written, no temp files
 
 
-def test_paths_info_always_failing_gives_null_dates_with_a_note(
-    stage: Stage,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    clean = baseline(stage, "check-updates", tmp_path / "clean", monkeypatch, capsys)
-    stage.proxy.clear()
-    stage.proxy.add(Fault(Kind.STATUS, status=503), method="POST", path=r"/paths-info/", times=-1)
-    faulty = run(stage, "check-updates", tmp_path, monkeypatch, capsys)
+def test_paths_info_always_failing_gives_null_dates_with_a_note(runner: Runner) -> None:
+    clean = runner.baseline("check-updates")
+    runner.stage.proxy.clear()
+    runner.stage.proxy.add(
+        Fault(Kind.STATUS, status=503), method="POST", path=r"/paths-info/", times=-1
+    )
+    faulty = runner.run("check-updates")
     assert faulty.exit_code == clean.exit_code
     assert isinstance(faulty.stdout, dict) and isinstance(clean.stdout, dict)
     assert any("commit dates unknown" in note for note in faulty.stdout["notes"]), faulty.stdout
@@ -178,48 +172,30 @@ def test_paths_info_always_failing_gives_null_dates_with_a_note(
     assert all(c["proposed"]["date"] for c in clean.stdout["changes"])
 
 
-def test_the_command_deadline_ends_a_slow_run_naming_what_was_running(
-    stage: Stage,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_the_command_deadline_ends_a_slow_run_naming_what_was_running(runner: Runner) -> None:
+    stage = runner.stage
     stage.proxy.clear()
     stage.proxy.add(Fault(Kind.DELAY, seconds=5), method="GET", path=r"^/api/models/", times=-1)
-    monkeypatch.setenv("IMAGEBUILDER_READ_TIMEOUT", "30")
-    monkeypatch.setenv("IMAGEBUILDER_DEADLINE", "0.02")  # minutes: 1.2 s
-    project = tmp_path / "project"
-    shutil.copytree(stage.template, project)
-    configure_hub_env(monkeypatch, stage.hub, tmp_path / "hf_home")
-    monkeypatch.setenv("HF_ENDPOINT", stage.proxy.url)
-    capsys.readouterr()
+    project = runner.project()
+    runner.monkeypatch.setenv("IMAGEBUILDER_READ_TIMEOUT", "30")
+    runner.monkeypatch.setenv("IMAGEBUILDER_DEADLINE", "0.02")  # minutes: 1.2 s
     started = time.monotonic()
     code = main(["verify", "-c", str(project / "models.yaml")])
     seconds = time.monotonic() - started
     stage.proxy.clear()
-    stderr = capsys.readouterr().err
+    stderr = runner.capsys.readouterr().err
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert code == 6 and len(errors) == 1, stderr
     assert "GET /api/models/" in errors[0] and "0.02-minute deadline" in stderr
     assert seconds < 4
 
 
-def test_retries_are_shown_only_with_debug(
-    stage: Stage,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_retries_are_shown_only_with_debug(runner: Runner) -> None:
     for debug in (False, True):
-        stage.proxy.clear()
-        stage.proxy.add(Fault(Kind.STATUS, status=503), path=r"^/api/models/", times=1)
-        project = tmp_path / f"debug-{debug}"
-        shutil.copytree(stage.template, project)
-        configure_hub_env(monkeypatch, stage.hub, tmp_path / "hf_home")
-        monkeypatch.setenv("HF_ENDPOINT", stage.proxy.url)
-        short_budgets(monkeypatch)
-        capsys.readouterr()
+        runner.stage.proxy.clear()
+        runner.stage.proxy.add(Fault(Kind.STATUS, status=503), path=r"^/api/models/", times=1)
+        project = runner.project(f"debug-{debug}")
         args = ["verify", "-c", str(project / "models.yaml")]
         assert main([*(["--debug"] if debug else []), *args]) == 0
-        stderr = capsys.readouterr().err
+        stderr = runner.capsys.readouterr().err
         assert ("try 1 failed" in stderr) is debug, stderr

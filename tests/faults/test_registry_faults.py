@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from faultproxy import Fault, FaultProxy, Kind
 from faults.budget import short_budgets
+from faults.case import Case, CaseParts
+from faults.closed import closed_port_host
 from faults.matrix import (
     MANIFEST_GET,
     REGISTRY_FATAL,
@@ -86,43 +88,49 @@ def stage(
         yield stage
 
 
-def publish(
-    stage: Stage,
-    repository: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    *extra: str,
-    registry_host: str | None = None,
-) -> tuple[Run, Path]:
-    project = tmp_path / "project"
-    if not project.exists():
-        shutil.copytree(stage.template, project)
-    _env(monkeypatch, stage.hub, tmp_path / "hf_home", stage.hub_proxy.url)
-    use_registry(monkeypatch, stage.registry)
-    short_budgets(monkeypatch)
-    image = f"{registry_host or stage.registry_proxy.host}/{repository}"
-    args = ["publish", "-c", str(project / "models.yaml"), "--image", image, *extra, "--json"]
-    capsys.readouterr()
-    code, seconds = timed(lambda: main(args))
-    captured = capsys.readouterr()
-    result = json.loads(captured.out) if captured.out.strip() else {}
-    return Run(code, result, captured.err, seconds), project
+class Runner(Case[Stage]):
+    """This suite's commands, run for one case."""
+
+    def publish(
+        self, repository: str, *extra: str, registry_host: str | None = None
+    ) -> tuple[Run, Path]:
+        stage = self.stage
+        project = self.tmp_path / "project"
+        if not project.exists():
+            shutil.copytree(stage.template, project)
+        _env(self.monkeypatch, stage.hub, self.tmp_path / "hf_home", stage.hub_proxy.url)
+        use_registry(self.monkeypatch, stage.registry)
+        short_budgets(self.monkeypatch)
+        image = f"{registry_host or stage.registry_proxy.host}/{repository}"
+        args = ["publish", "-c", str(project / "models.yaml"), "--image", image, *extra, "--json"]
+        self.capsys.readouterr()
+        code, seconds = timed(lambda: main(args))
+        captured = self.capsys.readouterr()
+        result = json.loads(captured.out) if captured.out.strip() else {}
+        return Run(code, result, captured.err, seconds), project
+
+    def cli_json(self, *args: str) -> Any:
+        """A read-only command's --json answer; it must succeed."""
+        self.capsys.readouterr()
+        assert main([*args, "--json"]) == 0
+        return json.loads(self.capsys.readouterr().out)
+
+    def baseline_digest(self) -> str:
+        """The digest of the image published with no fault, published once per module."""
+        stage = self.stage
+        if "digest" not in stage.baseline:
+            stage.hub_proxy.clear()
+            stage.registry_proxy.clear()
+            first = self.elsewhere("baseline")
+            run, _ = first.publish("faults-baseline")
+            assert run.exit_code == 0, run.stderr
+            stage.baseline["digest"] = run.result["digest"]
+        return str(stage.baseline["digest"])
 
 
-def baseline_digest(
-    stage: Stage,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> str:
-    if "digest" not in stage.baseline:
-        stage.hub_proxy.clear()
-        stage.registry_proxy.clear()
-        run, _ = publish(stage, "faults-baseline", tmp_path / "baseline", monkeypatch, capsys)
-        assert run.exit_code == 0, run.stderr
-        stage.baseline["digest"] = run.result["digest"]
-    return str(stage.baseline["digest"])
+@pytest.fixture
+def runner(stage: Stage, case_parts: CaseParts) -> Runner:
+    return Runner(stage, *case_parts)
 
 
 def _break(stage: Stage, routes: tuple[tuple[str, Route], ...], fault: Fault, times: int) -> None:
@@ -139,16 +147,13 @@ def _applied(stage: Stage) -> int:
 
 @pytest.mark.parametrize("fault_name", list(TRANSIENT))
 def test_one_transient_fault_per_route_gives_the_same_image(
-    stage: Stage,
-    fault_name: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    runner: Runner, fault_name: str
 ) -> None:
-    expected = baseline_digest(stage, tmp_path, monkeypatch, capsys)
+    stage = runner.stage
+    expected = runner.baseline_digest()
     repository = f"faults-{re.sub(r'[^a-z0-9]+', '-', fault_name.lower())}"
     _break(stage, REGISTRY_ROUTES["publish"], TRANSIENT[fault_name], times=1)
-    run, _ = publish(stage, repository, tmp_path, monkeypatch, capsys)
+    run, _ = runner.publish(repository)
     assert run.exit_code == 0, run.stderr
     assert _applied(stage) >= 5
     assert run.result["digest"] == expected
@@ -156,41 +161,32 @@ def test_one_transient_fault_per_route_gives_the_same_image(
     assert "Retrying" not in run.stderr and "warning" not in run.stderr
     # The check through the same faults: the tag matches, what the lock vouches for.
     _break(stage, REGISTRY_ROUTES["publish --check"], TRANSIENT[fault_name], times=1)
-    checked, _ = publish(stage, repository, tmp_path, monkeypatch, capsys, "--check")
+    checked, _ = runner.publish(repository, "--check")
     assert checked.exit_code == 0 and checked.result["matches"], checked.stderr
     _break(stage, REGISTRY_ROUTES["inspect-image"], TRANSIENT[fault_name], times=1)
-    capsys.readouterr()
     ref = f"{stage.registry_proxy.host}/{repository}@{expected}"
-    assert main(["inspect-image", ref, "--json"]) == 0
-    shown = json.loads(capsys.readouterr().out)
+    shown = runner.cli_json("inspect-image", ref)
     assert set(shown["models"]) == {"diffusion_model", "text_encoder", "vae", "lightning_lora"}
     _break(stage, REGISTRY_ROUTES["diff"], TRANSIENT[fault_name], times=1)
-    capsys.readouterr()
-    assert main(["diff", ref, str(stage.template / "models.yaml"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["identical"]
+    assert runner.cli_json("diff", ref, str(stage.template / "models.yaml"))["identical"]
 
 
 @pytest.mark.parametrize("command", ["publish --check", "inspect-image", "diff"])
-def test_a_registry_that_never_answers_a_read_ends_fast(
-    stage: Stage,
-    command: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    expected = baseline_digest(stage, tmp_path / "first", monkeypatch, capsys)
+def test_a_registry_that_never_answers_a_read_ends_fast(runner: Runner, command: str) -> None:
+    stage = runner.stage
+    expected = runner.baseline_digest()
     _break(stage, (("registry", MANIFEST_GET),), Fault(Kind.HANG), times=-1)
     ref = f"{stage.registry_proxy.host}/faults-baseline@{expected}"
     if command == "publish --check":
-        run, _ = publish(stage, "faults-baseline", tmp_path, monkeypatch, capsys, "--check")
+        run, _ = runner.publish("faults-baseline", "--check")
         code, stderr, seconds = run.exit_code, run.stderr, run.seconds
     else:
         args = [command, ref] + ([str(stage.template / "models.yaml")] if command == "diff" else [])
-        short_budgets(monkeypatch)
-        use_registry(monkeypatch, stage.registry)
-        capsys.readouterr()
+        short_budgets(runner.monkeypatch)
+        use_registry(runner.monkeypatch, stage.registry)
+        runner.capsys.readouterr()
         code, seconds = timed(lambda: main(args))
-        stderr = capsys.readouterr().err
+        stderr = runner.capsys.readouterr().err
     stage.registry_proxy.clear()
     assert code == 6, stderr
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
@@ -198,16 +194,12 @@ def test_a_registry_that_never_answers_a_read_ends_fast(
     assert seconds < 6
 
 
-def test_first_chunk_failure_still_publishes_an_intact_image(
-    stage: Stage,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_first_chunk_failure_still_publishes_an_intact_image(runner: Runner) -> None:
     """The registry answers `Range: 0-0` for the empty session: resume at 0, not 1."""
-    expected = baseline_digest(stage, tmp_path, monkeypatch, capsys)
+    stage = runner.stage
+    expected = runner.baseline_digest()
     _break(stage, (("registry", ("PATCH", r"/blobs/uploads/", None)),), Fault(Kind.RESET), 1)
-    run, _ = publish(stage, "faults-first-chunk", tmp_path, monkeypatch, capsys, "--parallel", "1")
+    run, _ = runner.publish("faults-first-chunk", "--parallel", "1")
     assert run.exit_code == 0, run.stderr
     assert stage.registry_proxy.faults_applied() == 1
     assert run.result["digest"] == expected
@@ -216,24 +208,17 @@ def test_first_chunk_failure_still_publishes_an_intact_image(
 
 
 @pytest.mark.parametrize("fatal", REGISTRY_FATAL, ids=lambda fatal: fatal.name)
-def test_a_dead_route_ends_fast_and_tags_nothing(
-    stage: Stage,
-    fatal: RegistryFatal,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_a_dead_route_ends_fast_and_tags_nothing(runner: Runner, fatal: RegistryFatal) -> None:
+    stage = runner.stage
     repository = f"faults-dead-{re.sub(r'[^a-z0-9]+', '-', fatal.name.lower())}"[:60].strip("-")
     host = None
     if fatal.fault is None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            host = f"127.0.0.1:{sock.getsockname()[1]}"
+        host = closed_port_host()
     else:
         assert fatal.route is not None
         _break(stage, (fatal.route,), fatal.fault, times=-1)
     before = project_files(stage.template)
-    run, project = publish(stage, repository, tmp_path, monkeypatch, capsys, registry_host=host)
+    run, project = runner.publish(repository, registry_host=host)
     stage.hub_proxy.clear()
     stage.registry_proxy.clear()
     assert run.exit_code == fatal.exit_code, run.stderr
@@ -249,18 +234,14 @@ def test_a_dead_route_ends_fast_and_tags_nothing(
 
 
 def test_check_without_lock_digests_streams_and_hashes_or_fails_under_strict(
-    stage: Stage,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    runner: Runner,
 ) -> None:
-    expected = baseline_digest(stage, tmp_path / "first", monkeypatch, capsys)
-    strict, _ = publish(
-        stage, "faults-baseline", tmp_path, monkeypatch, capsys, "--check", "--strict"
-    )
+    stage = runner.stage
+    expected = runner.baseline_digest()
+    strict, _ = runner.publish("faults-baseline", "--check", "--strict")
     assert strict.exit_code == 8
     assert "no layer digest for" in strict.stderr and "diffusion_model" in strict.stderr
-    checked, project = publish(stage, "faults-baseline", tmp_path, monkeypatch, capsys, "--check")
+    checked, project = runner.publish("faults-baseline", "--check")
     assert checked.exit_code == 0 and checked.result["matches"], checked.stderr
     assert checked.result["digest"] == expected
     models = [layer for layer in checked.result["layers"] if layer["kind"] == "model"]
@@ -270,15 +251,11 @@ def test_check_without_lock_digests_streams_and_hashes_or_fails_under_strict(
     assert project_files(project) == project_files(stage.template)  # --check writes nothing
 
 
-def test_the_report_counts_the_bytes_it_sent(
-    stage: Stage,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_the_report_counts_the_bytes_it_sent(runner: Runner) -> None:
+    stage = runner.stage
     stage.hub_proxy.clear()
     stage.registry_proxy.clear()
-    run, _ = publish(stage, "faults-byte-counts", tmp_path, monkeypatch, capsys)
+    run, _ = runner.publish("faults-byte-counts")
     assert run.exit_code == 0, run.stderr
     for layer in run.result["layers"]:
         if layer["action"] == "uploaded":
