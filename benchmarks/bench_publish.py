@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +171,9 @@ def main() -> None:
         same, same_stats = run_cli(env, "publish", "-c", str(config))
         report("publish, nothing changed", same, same_stats, reference, download)
         if not args.skip_build:
-            bench_join(env, config, base, registry, same["digest"], lock)
-            bench_build(env, config, base, registry, image, reference)
+            stack = Stack(env, config, base, registry)
+            bench_join(stack, same["digest"], lock)
+            bench_build(stack, image, reference)
     finally:
         if not args.skip_build:  # the engine pulled and built images for this registry
             engine = docker.from_env()
@@ -184,6 +186,17 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Stack:
+    """What the Docker Engine comparisons share: the CLI's environment, the project's
+    models.yaml, the pushed base image and the registry."""
+
+    env: dict[str, str]
+    config: Path
+    base: str
+    registry: RegistryServer
+
+
 def _start_seconds(client: Any, ref: str, runs: int = 3) -> float:
     """Best-of-N time from `docker run` to the command's exit (`true`)."""
     best = float("inf")
@@ -194,17 +207,11 @@ def _start_seconds(client: Any, ref: str, runs: int = 3) -> float:
     return best
 
 
-def bench_join(
-    env: dict[str, str],
-    config: Path,
-    base: str,
-    registry: RegistryServer,
-    whole_digest: str,
-    lock: dict[str, Any],
-) -> None:
+def bench_join(stack: Stack, whole_digest: str, lock: dict[str, Any]) -> None:
     """What the split option costs at container start: the join, against no split."""
     import docker  # noqa: PLC0415 (only this comparison needs the Docker Engine)
 
+    env, config, base, registry = stack.env, stack.config, stack.base, stack.registry
     unet = lock["diffusion_model"]["size"]
     limit = unet // 2 + (1 << 20)
     registries = f'  registries:\n    "{registry.host}":\n      max_layer_bytes: {limit}\n'
@@ -244,17 +251,11 @@ def received_bytes(registry: RegistryServer, mark: int) -> int:
     return total
 
 
-def bench_build(
-    env: dict[str, str],
-    config: Path,
-    base: str,
-    registry: RegistryServer,
-    image: str,
-    reference: float,
-) -> None:
+def bench_build(stack: Stack, image: str, reference: float) -> None:
     """`imagebuilder build --push` on the same stack (needs a Docker Engine)."""
     import docker  # noqa: PLC0415 (only this comparison needs the Docker Engine)
 
+    env, config, base, registry = stack.env, stack.config, stack.base, stack.registry
     build_dir = str(config.parent / "build")
     client = docker.from_env(version="auto", timeout=3600)
     credentials = {

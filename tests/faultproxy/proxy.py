@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from types import TracebackType
 
+from infra.loopback import OnLoopback
+
 from ._http import Closed, Head, Reader, request_body
 from .rules import Fault, Kind, Rule
 
@@ -27,7 +29,7 @@ class Seen:
     fault: str | None  # the fault's label when one was applied
 
 
-class FaultProxy:
+class FaultProxy(OnLoopback):
     """`with FaultProxy(upstream_port) as proxy:` then point the client at proxy.url."""
 
     def __init__(self, upstream_port: int, *, upstream_host: str = "127.0.0.1"):
@@ -40,14 +42,6 @@ class FaultProxy:
         self.port: int = self._listener.getsockname()[1]
         self._thread = threading.Thread(target=self._accept, daemon=True, name="faultproxy")
         self._open: set[socket.socket] = set()
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
 
     def start(self) -> FaultProxy:
         self._thread.start()

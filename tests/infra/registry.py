@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
+from infra.loopback import OnLoopback
+
 REGISTRY_BINARY = "docker-registry"
 START_TIMEOUT_S = 30.0
 # Completed blob uploads appear in the access log as PUT .../blobs/uploads/<id>?digest=...
@@ -53,7 +55,7 @@ auth:
 
 
 @dataclass
-class RegistryServer:
+class RegistryServer(OnLoopback):
     """A running registry: where it is, how to log in, and what it has stored or seen."""
 
     port: int
@@ -61,14 +63,6 @@ class RegistryServer:
     password: str
     root: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
 
     @property
     def storage_dir(self) -> Path:
