@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from infra.loopback import OnLoopback
+
 Answer = tuple[int, dict[str, str], bytes]
 
 
@@ -50,19 +52,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
 
-class LyingServer(ThreadingHTTPServer):
+class LyingServer(OnLoopback, ThreadingHTTPServer):
     """Answers each path with what `answer` set for its longest matching prefix, else 404."""
 
     routes: dict[str, Answer]
     seen: list[tuple[str, dict[str, str]]]  # each request's path and headers, in order
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.server_address[1]}"
+    def last_headers(self, prefix: str) -> dict[str, str]:
+        """The headers of the last request for a path under ``prefix``, names lowercased."""
+        found = [headers for path, headers in self.seen if path.startswith(prefix)]
+        assert found, f"nothing asked for {prefix}"
+        return {name.lower(): value for name, value in found[-1].items()}
 
     def answer(self, prefix: str, body: Any, status: int = 200, **headers: str) -> None:
         """JSON unless ``body`` is bytes; ``headers`` may override even Content-Length."""
@@ -77,6 +77,7 @@ def liar(monkeypatch: pytest.MonkeyPatch) -> Iterator[LyingServer]:
         monkeypatch.delenv(key, raising=False)
     server = LyingServer(("127.0.0.1", 0), _Handler)
     server.routes, server.seen = {}, []
+    server.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
