@@ -23,6 +23,9 @@ from infra.fixtures import (  # noqa: F401
     tiny_base_image,
 )
 
+# Crafted input for the hostile-input tests: models.yaml from text, the shipped project.
+from infra.hostile import shipped_project, write_config  # noqa: F401
+
 # A loopback server that answers whatever a test sets: a lying Hub or registry.
 from infra.liar import liar  # noqa: F401
 

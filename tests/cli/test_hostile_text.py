@@ -6,13 +6,18 @@ Each test is the regression test of one fix from the security review.
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.table import Table
 from safetensors.numpy import save_file
 
 from imagebuilder import cli
+from imagebuilder.cli import output as _output
+from imagebuilder.project.characters import UNSAFE_CHARACTERS
 from imagebuilder.updates.report import md
 
 
@@ -36,3 +41,29 @@ def test_pr_body_text_cannot_mention_people() -> None:
     assert "@o" not in md("ping-@org/team and @octocat")
     assert md("ping-@org/team").replace("\u2060", "") == "ping-@org/team"
     assert md("org/x@main") == "org/x@main"  # repo@revision is no mention: left as it is
+
+
+def test_printing_hostile_text_is_terminal_safe(capsys: pytest.CaptureFixture[str]) -> None:
+    hostile = "name\x1b[31m\u202eevil\x9b2J\u2028x"
+    table = Table("entry")
+    table.add_row(hostile)
+    _output.stdout.print(table)
+    _output.stdout.print(hostile)
+    _output.stdout.out(hostile)
+    _output.log(hostile)
+    _output.warn(hostile)
+    captured = capsys.readouterr()
+    for char in ("\x1b", "\u202e", "\x9b", "\u2028"):
+        assert char not in captured.out + captured.err
+
+
+def test_the_unsafe_class_is_exactly_these_unicode_categories() -> None:
+    """Written out as ranges for a fast import; checked here against every code point."""
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    found = {match.start() for match in UNSAFE_CHARACTERS.finditer(everything)}
+    expected = {
+        code
+        for code, char in enumerate(everything)
+        if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp", "Cs"} and char not in "\t\n\r"
+    }
+    assert found == expected

@@ -8,14 +8,18 @@ tiny loopback HTTP server that answers exactly what a test tells it to
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from imagebuilder.errors import HubError
+from imagebuilder.errors import ExitCode, HubError
 from imagebuilder.hub.client import Hub
 from imagebuilder.project.config import RepoSearch
 from imagebuilder.updates.discovery import _search
+from infra.hostile import (
+    assert_refused,
+)
 from infra.liar import LyingServer
 
 COMMIT = "a" * 40
@@ -119,3 +123,47 @@ def test_search_results_that_are_not_repo_ids_are_dropped(liar: LyingServer) -> 
     liar.answer("/api/models", found)
     result = _search(Hub(endpoint=liar.url, token=""), RepoSearch(author="owner", search="q"))
     assert result == ["owner/good"]
+
+
+@pytest.mark.parametrize(
+    ("body", "claimed_length", "message"),
+    [
+        # Before: a model-info answer nested deep was a RecursionError (exit 1).
+        *(
+            pytest.param(
+                b'{"id": "owner/repo", "sha": ' + b"[" * depth + b"]" * depth + b"}",
+                None,
+                "cannot be read|malformed",
+                id=f"nested-{depth}",
+            )
+            for depth in (100_000, 900)
+        ),
+        pytest.param(
+            b'{"id": "owner/repo", "sha": "' + b"a" * 40 + b'", "siblings": ' + b"9" * 5000 + b"}",
+            None,
+            "cannot be read|malformed",
+            id="5000-digits",
+        ),
+        # The answer claims 2 GB: refused on its headers, never loaded into memory.
+        pytest.param(b'{"id": "owner/repo"}', 2 << 30, "cannot be read", id="claims-2GB"),
+    ],
+)
+def test_a_hostile_hub_answer_is_a_hub_error(
+    liar: LyingServer,
+    shipped_project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    body: bytes,
+    claimed_length: int | None,
+    message: str,
+) -> None:
+    lies = {} if claimed_length is None else {"Content-Length": str(claimed_length)}
+    liar.answer("/api/models/", body, 200, **lies)
+    monkeypatch.setenv("HF_ENDPOINT", liar.url)
+    assert_refused(
+        capsys,
+        ["lock", "-c", str(shipped_project)],
+        code=ExitCode.HUB,
+        where="@main",
+        message=message,
+    )
