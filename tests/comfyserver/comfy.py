@@ -10,8 +10,6 @@ millisecond timestamps the way ComfyUI writes them.
 from __future__ import annotations
 
 import json
-import queue
-import threading
 import time
 import uuid
 from email.parser import BytesParser
@@ -20,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import engine
-from ._http import Faults, JsonHandler, QuietServer
+from ._http import JsonHandler, LoopbackService
 
 
 class _ComfyHandler(JsonHandler):
@@ -129,8 +127,11 @@ class _ComfyHandler(JsonHandler):
         self.send_json(200, {"prompt_id": prompt_id, "number": state.counter(), "node_errors": {}})
 
 
-class ComfyServer:
-    """Start/stop, timings and faults of one loopback ComfyUI."""
+class ComfyServer(LoopbackService):
+    """Timings, faults and state of one loopback ComfyUI."""
+
+    handler = _ComfyHandler
+    thread_prefix = "comfy"
 
     def __init__(
         self,
@@ -140,67 +141,24 @@ class ComfyServer:
         hang_s: float = 30.0,
         port: int = 0,
     ) -> None:
-        self.port = port
+        super().__init__(port=port)
         self.seconds_per_step = seconds_per_step
         self.fixed_seconds = fixed_seconds
         self.hang_s = hang_s
         self.forget_uploads = False
-        self.faults = Faults()
-        self.lock = threading.Lock()
         self.inputs: dict[str, bytes] = {}
         self.outputs: dict[str, bytes] = {}
         self.history: dict[str, dict[str, Any]] = {}
-        self.requests: dict[str, int] = {}
         self.pending_ids: list[str] = []
-        self.cancelled: set[str] = set()
         self.running: str | None = None
-        self.interrupt = threading.Event()
-        self.work: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._number = 0
-        self._stop = threading.Event()
-        self._httpd: QuietServer | None = None
-        self._threads: list[threading.Thread] = []
-
-    # --- lifecycle ------------------------------------------------------------------
-
-    def start(self) -> ComfyServer:
-        handler = type(
-            "BoundComfyHandler", (_ComfyHandler,), {"server_state": self, "faults": self.faults}
-        )
-        self._httpd = QuietServer(("127.0.0.1", self.port), handler)
-        serve = threading.Thread(target=self._httpd.serve_forever, daemon=True, name="comfy-http")
-        worker = threading.Thread(target=self._worker, daemon=True, name="comfy-exec")
-        self._threads = [serve, worker]
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.interrupt.set()
-        self.work.put(None)
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> ComfyServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None
-        port = self._httpd.server_address[1]
-        return f"http://127.0.0.1:{port}"
+        return self.origin
 
     def count(self, route: str) -> None:
-        key = "/history" if route.startswith("/history/") else route
-        with self.lock:
-            self.requests[key] = self.requests.get(key, 0) + 1
+        super().count("/history" if route.startswith("/history/") else route)
 
     def counter(self) -> int:
         with self.lock:
@@ -209,23 +167,18 @@ class ComfyServer:
 
     # --- execution ------------------------------------------------------------------
 
-    def _worker(self) -> None:
-        while not self._stop.is_set():
-            item = self.work.get()
-            if item is None:
+    def take(self, prompt_id: str, graph: Any) -> None:
+        with self.lock:
+            self.pending_ids.remove(prompt_id)
+            if prompt_id in self.cancelled:
                 return
-            prompt_id, graph = item
+            self.running = prompt_id
+        self.interrupt.clear()
+        try:
+            self.history[prompt_id] = self._execute(prompt_id, graph)
+        finally:
             with self.lock:
-                self.pending_ids.remove(prompt_id)
-                if prompt_id in self.cancelled:
-                    continue
-                self.running = prompt_id
-            self.interrupt.clear()
-            try:
-                self.history[prompt_id] = self._execute(prompt_id, graph)
-            finally:
-                with self.lock:
-                    self.running = None
+                self.running = None
 
     def _execute(self, prompt_id: str, graph: dict[str, Any]) -> dict[str, Any]:
         start = _now_ms()

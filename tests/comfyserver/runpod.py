@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import base64
 import json
-import queue
-import threading
 import time
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import engine
-from ._http import Faults, JsonHandler, QuietServer
+from ._http import JsonHandler, LoopbackService
 
 
 class _RunpodHandler(JsonHandler):
@@ -77,7 +75,12 @@ class _RunpodHandler(JsonHandler):
             self.send_json(404, {"error": "no route"})
 
 
-class RunpodServer:
+class RunpodServer(LoopbackService):
+    """Endpoint, key, timings and jobs of one loopback RunPod endpoint."""
+
+    handler = _RunpodHandler
+    thread_prefix = "runpod"
+
     def __init__(
         self,
         *,
@@ -88,84 +91,41 @@ class RunpodServer:
         cold_start_s: float = 0.0,
         hang_s: float = 30.0,
     ) -> None:
+        super().__init__()
         self.endpoint_id, self.api_key = endpoint_id, api_key
         self.seconds_per_step, self.fixed_seconds = seconds_per_step, fixed_seconds
         self.cold_start_s, self.hang_s = cold_start_s, hang_s
-        self.faults = Faults()
-        self.lock = threading.Lock()
         self.jobs: dict[str, dict[str, Any]] = {}
         self.submitted: dict[str, float] = {}
-        self.cancelled: set[str] = set()
-        self.requests: dict[str, int] = {}
-        self.interrupt = threading.Event()
-        self.work: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
         self._cold = True
-        self._httpd: QuietServer | None = None
-        self._threads: list[threading.Thread] = []
-
-    def start(self) -> RunpodServer:
-        handler = type(
-            "BoundRunpodHandler", (_RunpodHandler,), {"server_state": self, "faults": self.faults}
-        )
-        self._httpd = QuietServer(("127.0.0.1", 0), handler)
-        self._threads = [
-            threading.Thread(target=self._httpd.serve_forever, daemon=True, name="runpod-http"),
-            threading.Thread(target=self._worker, daemon=True, name="runpod-exec"),
-        ]
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.interrupt.set()
-        self.work.put(None)
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> RunpodServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def api_base(self) -> str:
-        assert self._httpd is not None
-        port = self._httpd.server_address[1]
-        return f"http://127.0.0.1:{port}/v2"
-
-    def count(self, route: str) -> None:
-        with self.lock:
-            self.requests[route] = self.requests.get(route, 0) + 1
+        return f"{self.origin}/v2"
 
     def _finish(self, job_id: str, **fields: Any) -> None:
         with self.lock:
             if job_id not in self.cancelled:
                 self.jobs[job_id].update(fields)
 
-    def _worker(self) -> None:
-        while (item := self.work.get()) is not None:
-            job_id, request = item
-            with self.lock:
-                if job_id in self.cancelled:
-                    continue
-                self.jobs[job_id]["status"] = "IN_PROGRESS"
-            self.interrupt.clear()
-            delay = time.monotonic() - self.submitted[job_id]
-            if self._cold and self.cold_start_s:
-                time.sleep(self.cold_start_s)
-                delay += self.cold_start_s
-            self._cold = False
-            started = time.monotonic()
-            result = self._execute(job_id, request)
-            timing = {
-                "delayTime": int(delay * 1000),
-                "executionTime": int((time.monotonic() - started) * 1000),
-            }
-            self._finish(job_id, **result, **timing)
+    def take(self, job_id: str, request: Any) -> None:
+        with self.lock:
+            if job_id in self.cancelled:
+                return
+            self.jobs[job_id]["status"] = "IN_PROGRESS"
+        self.interrupt.clear()
+        delay = time.monotonic() - self.submitted[job_id]
+        if self._cold and self.cold_start_s:
+            time.sleep(self.cold_start_s)
+            delay += self.cold_start_s
+        self._cold = False
+        started = time.monotonic()
+        result = self._execute(job_id, request)
+        timing = {
+            "delayTime": int(delay * 1000),
+            "executionTime": int((time.monotonic() - started) * 1000),
+        }
+        self._finish(job_id, **result, **timing)
 
     def _execute(self, job_id: str, request: dict[str, Any]) -> dict[str, Any]:
         uploads = {
