@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from ruamel.yaml.comments import CommentedMap
+from pydantic import BaseModel, ConfigDict, Field
 
 from imagebuilder.errors import ConfigError, ConfigErrors
-from imagebuilder.project.load import plain_data, schema_problems
+from imagebuilder.project.load import validate_document
 from imagebuilder.project.yamlsource import YamlSource, load_yaml
 
 DEFAULT_CASES = Path("samples/cases.yaml")
@@ -121,17 +120,7 @@ def _duplicates(spec: CasesFile, source: YamlSource) -> list[ConfigError]:
 
 
 def parse_cases(source: YamlSource) -> tuple[Case, ...]:
-    if not isinstance(source.document, CommentedMap):
-        raise ConfigError(
-            "the top level must be a mapping (version, cases)",
-            location=f"{source.path.name}:1",
-            line=1,
-            file=str(source.path),
-        )
-    try:
-        spec = CasesFile.model_validate(plain_data(source.document))
-    except ValidationError as exc:
-        raise ConfigErrors(schema_problems(exc, source, CasesFile)) from None
+    spec = validate_document(source, CasesFile, "version, cases")
     problems = _duplicates(spec, source)
     cases: list[Case] = []
     for index, item in enumerate(spec.cases):

@@ -7,7 +7,7 @@ import types
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -17,6 +17,8 @@ from imagebuilder.project.config import SINGLE_ROLES, Config
 from imagebuilder.project.paths import DEFAULT_CONFIG
 from imagebuilder.project.variants import variant_problems
 from imagebuilder.project.yamlsource import KeyPath, YamlSource, load_yaml
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -158,18 +160,24 @@ def _semantic_problems(config: Config, source: YamlSource) -> list[ConfigError]:
     return problems
 
 
-def parse_config(source: YamlSource) -> Config:
+def validate_document(source: YamlSource, root: type[Model], top_keys: str) -> Model:
+    """The YAML document checked against ``root``: a mapping at the top (``top_keys``
+    names what it holds), every schema error reported at once with its line."""
     if not isinstance(source.document, CommentedMap):
         raise ConfigError(
-            "the top level must be a mapping (version, image, models, ...)",
+            f"the top level must be a mapping ({top_keys})",
             location=f"{source.path.name}:1",
             line=1,
             file=str(source.path),
         )
     try:
-        config = Config.model_validate(plain_data(source.document))
+        return root.model_validate(plain_data(source.document))
     except ValidationError as exc:
-        raise ConfigErrors(schema_problems(exc, source)) from None
+        raise ConfigErrors(schema_problems(exc, source, root)) from None
+
+
+def parse_config(source: YamlSource) -> Config:
+    config = validate_document(source, Config, "version, image, models, ...")
     problems = _semantic_problems(config, source)
     if problems:
         raise ConfigErrors(problems)
