@@ -4,14 +4,15 @@ Connection errors, timeouts, 429 and 5xx are retried with the project's policy
 (imagebuilder.network: attempts and jittered backoff, from the environment); any other
 answer goes back to the caller to interpret. When the retries or the deadline run out
 the job fails with kind ``http`` (or ``timeout``) and a message that names the route but
-never a header: the RunPod key travels in one.
+never a header: the RunPod key travels in one. ``poll_until`` and ``cancel_on_timeout``
+are the waiting both targets do for a queued job.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
 
@@ -20,6 +21,8 @@ from imagebuilder.abtest.jobs import FailureKind, JobFailed
 from imagebuilder.errors import EndpointUnreachable
 
 MAX_ANSWER_BYTES = 200_000_000  # a few output PNGs as base64; more is a broken target
+
+Answer = TypeVar("Answer")
 
 
 class TargetHttp:
@@ -118,3 +121,28 @@ def json_object(response: httpx2.Response, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise JobFailed(FailureKind.HTTP, f"{what}: answer is not a JSON object")
     return data
+
+
+def poll_until(
+    finished: Callable[[], Answer | None], *, poll_s: float, deadline: float, what: str
+) -> Answer:
+    """Ask ``finished`` every ``poll_s`` seconds until it answers; a ``timeout`` failure
+    naming ``what`` when the next poll would fall past the deadline."""
+    while True:
+        answer = finished()
+        if answer is not None:
+            return answer
+        if time.monotonic() + poll_s >= deadline:
+            raise JobFailed(FailureKind.TIMEOUT, f"{what} did not finish in time")
+        time.sleep(poll_s)
+
+
+def cancel_on_timeout(wait: Callable[[], Answer], cancel: Callable[[], None]) -> Answer:
+    """``wait()``, cancelling the job first when it timed out, so the worker is left as
+    it was found for the next job."""
+    try:
+        return wait()
+    except JobFailed as failure:
+        if failure.kind is FailureKind.TIMEOUT:
+            cancel()
+        raise

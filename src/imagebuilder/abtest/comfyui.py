@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx2
 
-from imagebuilder.abtest._http import TargetHttp, json_object
+from imagebuilder.abtest._http import TargetHttp, cancel_on_timeout, json_object, poll_until
 from imagebuilder.abtest.jobs import FailureKind, Job, JobFailed, TargetOutput, TargetTiming
 
 DEFAULT_POLL_S = 0.05
@@ -92,7 +92,7 @@ class ComfyTarget:
         return str(answer["prompt_id"])
 
     def _wait(self, prompt_id: str, deadline: float) -> dict[str, Any]:
-        while True:
+        def finished() -> dict[str, Any] | None:
             response = self._http.request(
                 "GET", f"/history/{prompt_id}", deadline=deadline, what="GET /history"
             )
@@ -101,9 +101,11 @@ class ComfyTarget:
                 status = _dict(entry.get("status"))
                 if status.get("completed") or status.get("status_str") == "error":
                     return entry
-            if time.monotonic() + self.poll_s >= deadline:
-                raise JobFailed(FailureKind.TIMEOUT, f"prompt {prompt_id} did not finish in time")
-            time.sleep(self.poll_s)
+            return None
+
+        return poll_until(
+            finished, poll_s=self.poll_s, deadline=deadline, what=f"prompt {prompt_id}"
+        )
 
     def _cancel(self, prompt_id: str) -> None:
         """Best effort: leave the shared server as it was, then report the timeout."""
@@ -152,12 +154,9 @@ class ComfyTarget:
             self._upload(name, data, deadline)
         prompt_id = self._queue(job, deadline)
         accepted = time.monotonic()
-        try:
-            entry = self._wait(prompt_id, deadline)
-        except JobFailed as failure:
-            if failure.kind is FailureKind.TIMEOUT:
-                self._cancel(prompt_id)  # leave the worker as it was found
-            raise
+        entry = cancel_on_timeout(
+            lambda: self._wait(prompt_id, deadline), lambda: self._cancel(prompt_id)
+        )
         seen = time.monotonic()
         status = _dict(entry.get("status"))
         messages = _messages(status)

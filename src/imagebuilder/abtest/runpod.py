@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from imagebuilder.abtest._http import TargetHttp, json_object
+from imagebuilder.abtest._http import TargetHttp, cancel_on_timeout, json_object, poll_until
 from imagebuilder.abtest.jobs import FailureKind, Job, JobFailed, TargetOutput, TargetTiming
 from imagebuilder.errors import ConfigError
 
@@ -94,7 +94,7 @@ class RunpodTarget:
         return str(answer["id"])
 
     def _wait(self, job_id: str, deadline: float) -> dict[str, Any]:
-        while True:
+        def finished() -> dict[str, Any] | None:
             response = self._http.request(
                 "GET", f"/status/{job_id}", deadline=deadline, what="GET /status"
             )
@@ -103,9 +103,9 @@ class RunpodTarget:
                 return answer
             if not response.is_success:
                 raise JobFailed(FailureKind.HTTP, f"/status/{job_id}: HTTP {response.status_code}")
-            if time.monotonic() + self.poll_s >= deadline:
-                raise JobFailed(FailureKind.TIMEOUT, f"job {job_id} did not finish in time")
-            time.sleep(self.poll_s)
+            return None
+
+        return poll_until(finished, poll_s=self.poll_s, deadline=deadline, what=f"job {job_id}")
 
     def _cancel(self, job_id: str) -> None:
         with contextlib.suppress(JobFailed):
@@ -115,12 +115,9 @@ class RunpodTarget:
 
     def run(self, job: Job, deadline: float) -> TargetOutput:
         job_id = self._submit(job, deadline)
-        try:
-            answer = self._wait(job_id, deadline)
-        except JobFailed as failure:
-            if failure.kind is FailureKind.TIMEOUT:
-                self._cancel(job_id)  # leave the worker as it was found
-            raise
+        answer = cancel_on_timeout(
+            lambda: self._wait(job_id, deadline), lambda: self._cancel(job_id)
+        )
         status = str(answer.get("status"))
         output = answer.get("output")
         if status in ("CANCELLED", "TIMED_OUT"):
