@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from comfyserver import ComfyServer, RunpodServer
+from comfyserver.cli import CasesRunner
 from comfyserver.project import make_project
 from imagebuilder import network
 
@@ -24,6 +25,11 @@ def quick_retries() -> Iterator[None]:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return make_project(tmp_path)
+
+
+@pytest.fixture
+def run_cases(project: Path, capsys: pytest.CaptureFixture[str]) -> CasesRunner:
+    return CasesRunner(project, capsys)
 
 
 @pytest.fixture

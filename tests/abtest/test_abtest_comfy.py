@@ -4,57 +4,38 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from comfyserver import BAD_OUTPUT_MARK, HANG_MARK, NO_OUTPUT_MARK, NODE_ERROR_MARK, ComfyServer
-from comfyserver.project import make_project, write_cases
+from comfyserver.cli import CasesRunner
+from comfyserver.project import write_cases
 from imagebuilder.abtest import _http as target_http
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
 
 
-def run(
-    capsys: pytest.CaptureFixture[str], project: Path, target: str, *args: str
-) -> tuple[int, dict[str, Any], str]:
-    report = project.parent / "report.html"
-    argv = ["test", "-c", str(project), "--target", target, "--report", str(report), "--json"]
-    code = main([*argv, "--poll-interval", "0.01", *args])
-    captured = capsys.readouterr()
-    return code, json.loads(captured.out), captured.err
-
-
-def rows_by(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(row["case"], row["variant"]): row for row in document["rows"]}
-
-
 def test_every_case_runs_in_every_variant_and_is_compared_with_the_baseline(
-    project: Path, comfy: ComfyServer, capsys: pytest.CaptureFixture[str]
+    project: Path,
+    comfy: ComfyServer,
+    run_cases: CasesRunner,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    cases = write_cases(
-        project.parent, {"one": "make it red", "two": "make it blue"}, two_images="pair"
-    )
     out = project.parent / "outputs"
     measured = project.parent / "measured.json"
     summary = project.parent / "summary.md"
-    code, document, err = run(
-        capsys,
-        project,
+    result = run_cases(
         comfy.url,
-        "--cases",
-        str(cases),
-        "--outputs",
-        str(out),
-        "--measurements-out",
-        str(measured),
-        "--markdown-out",
-        str(summary),
+        {"one": "make it red", "two": "make it blue"},
+        *("--outputs", str(out), "--measurements-out", str(measured)),
+        *("--markdown-out", str(summary)),
+        warmup=True,
+        two_images="pair",
     )
-    assert code == 0, err
-    rows = rows_by(document)
+    assert result.code == 0, result.err
+    rows = result.rows()
     assert len(rows) == 9 and all(row["ok"] for row in rows.values())
-    assert len(document["warmups"]) == 3
+    assert len(result.document["warmups"]) == 3
     # Steps change the picture a little, and fewer steps change it more.
     for case in ("one", "two", "pair"):
         assert rows[(case, "steps4")]["ssim"] is None  # the baseline is the reference
@@ -78,35 +59,25 @@ def test_every_case_runs_in_every_variant_and_is_compared_with_the_baseline(
     assert main(["cost", "-c", str(project), "--measurements", str(measured), "--json"]) == 0
     cost = json.loads(capsys.readouterr().out)
     assert cost["inputs"]["seconds_per_step"] > 0
-    assert "ok    one/steps3: " in err and f"wrote {project.parent / 'report.html'}" in err
+    assert "ok    one/steps3: " in result.err and f"wrote {run_cases.report}" in result.err
 
 
 def test_thresholds_turn_into_exit_13_with_reasons(
-    project: Path, comfy: ComfyServer, capsys: pytest.CaptureFixture[str]
+    comfy: ComfyServer, run_cases: CasesRunner
 ) -> None:
-    cases = write_cases(project.parent, {"one": "make it red"})
-    code, document, _ = run(
-        capsys,
-        project,
-        comfy.url,
-        "--cases",
-        str(cases),
-        "--no-warmup",
-        "--min-ssim",
-        "0.99",
-        "--max-seconds",
-        "0.05",
+    result = run_cases(
+        comfy.url, {"one": "make it red"}, "--min-ssim", "0.99", "--max-seconds", "0.05"
     )
-    assert code == ExitCode.TEST_FAILED
+    assert result.code == ExitCode.TEST_FAILED
     assert int(ExitCode.TEST_FAILED) == 13
-    variants = {v["variant"]: v for v in document["variants"]}
-    assert not document["passed"]
+    variants = {v["variant"]: v for v in result.document["variants"]}
+    assert not result.document["passed"]
     assert any("SSIM" in reason and "< 0.99" in reason for reason in variants["steps2"]["reasons"])
     assert any("s per job > 0.05 s" in reason for reason in variants["steps4"]["reasons"])
 
 
 def test_failures_are_reported_per_case_and_never_dropped(
-    project: Path, comfy: ComfyServer, capsys: pytest.CaptureFixture[str]
+    comfy: ComfyServer, run_cases: CasesRunner
 ) -> None:
     prompts = {
         "fine": "make it red",
@@ -114,22 +85,10 @@ def test_failures_are_reported_per_case_and_never_dropped(
         "empty": f"{NO_OUTPUT_MARK} make it red",
         "stuck": f"{HANG_MARK} make it red",  # last: the server runs one prompt at a time
     }
-    cases = write_cases(project.parent, prompts)
     comfy.faults.fail_next("/prompt", 2)  # transient 503s: retried, not failures
-    code, document, err = run(
-        capsys,
-        project,
-        comfy.url,
-        "--cases",
-        str(cases),
-        "--no-warmup",
-        "--concurrency",
-        "1",
-        "--timeout",
-        "2",
-    )
-    assert code == ExitCode.TEST_FAILED
-    rows = rows_by(document)
+    result = run_cases(comfy.url, prompts, "--concurrency", "1", "--timeout", "2")
+    assert result.code == ExitCode.TEST_FAILED
+    rows = result.rows()
     assert len(rows) == 12
     for variant in ("steps4", "steps3", "steps2"):
         assert rows[("fine", variant)]["ok"], rows[("fine", variant)]["failure"]
@@ -139,26 +98,16 @@ def test_failures_are_reported_per_case_and_never_dropped(
         assert rows[("stuck", variant)]["failure_kind"] == "timeout"
     assert comfy.faults.served_errors == 2
     assert comfy.requests["/interrupt"] == 3  # a timed-out prompt is stopped, not left running
-    assert "FAIL  crash/steps2: node_error" in err
+    assert "FAIL  crash/steps2: node_error" in result.err
 
 
 def test_a_5xx_that_outlasts_the_retries_fails_the_job(
-    project: Path, comfy: ComfyServer, capsys: pytest.CaptureFixture[str]
+    comfy: ComfyServer, run_cases: CasesRunner
 ) -> None:
-    cases = write_cases(project.parent, {"one": "make it red"})
     comfy.faults.fail_next("/prompt", 100)
-    code, document, _ = run(
-        capsys,
-        project,
-        comfy.url,
-        "--cases",
-        str(cases),
-        "--no-warmup",
-        "--variant",
-        "steps4",
-    )
-    assert code == ExitCode.TEST_FAILED
-    (row,) = document["rows"]
+    result = run_cases(comfy.url, {"one": "make it red"}, "--variant", "steps4")
+    assert result.code == ExitCode.TEST_FAILED
+    (row,) = result.document["rows"]
     assert row["failure_kind"] == "http"
     assert "POST /prompt failed after 5 attempts (HTTP 503" in row["failure"]
     assert comfy.faults.served_errors == 5  # the project's policy: 4 retries
@@ -176,37 +125,27 @@ def test_an_unreachable_server_ends_the_command_before_any_job(
 
 
 def test_lost_inputs_and_unreadable_outputs_are_their_own_failures(
-    project: Path, comfy: ComfyServer, capsys: pytest.CaptureFixture[str]
+    comfy: ComfyServer, run_cases: CasesRunner
 ) -> None:
-    cases = write_cases(project.parent, {"garbled": f"{BAD_OUTPUT_MARK} make it red"})
-    code, document, _ = run(capsys, project, comfy.url, "--cases", str(cases), "--no-warmup")
-    assert code == ExitCode.TEST_FAILED
-    assert {row["failure_kind"] for row in document["rows"]} == {"bad_output"}
+    result = run_cases(comfy.url, {"garbled": f"{BAD_OUTPUT_MARK} make it red"})
+    assert result.code == ExitCode.TEST_FAILED
+    assert {row["failure_kind"] for row in result.document["rows"]} == {"bad_output"}
     comfy.forget_uploads = True
     comfy.inputs.clear()
-    cases = write_cases(project.parent, {"one": "make it red"})
-    code, document, _ = run(
-        capsys, project, comfy.url, "--cases", str(cases), "--no-warmup", "--variant", "steps4"
-    )
-    (row,) = document["rows"]
+    result = run_cases(comfy.url, {"one": "make it red"}, "--variant", "steps4")
+    (row,) = result.document["rows"]
     assert row["failure_kind"] == "rejected"
     assert "Prompt outputs failed validation; node 78: Custom validation failed" in row["failure"]
     assert "Invalid image file: ib_" in row["failure"]
 
 
 def test_an_answer_over_the_size_limit_is_refused_not_read(
-    project: Path,
-    comfy: ComfyServer,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    comfy: ComfyServer, run_cases: CasesRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(target_http, "MAX_ANSWER_BYTES", 50_000)  # the output: ~120 kB
-    cases = write_cases(project.parent, {"one": "make it red"}, size=200)
-    code, document, _ = run(
-        capsys, project, comfy.url, "--cases", str(cases), "--no-warmup", "--variant", "steps4"
-    )
-    assert code == ExitCode.TEST_FAILED
-    (row,) = document["rows"]
+    result = run_cases(comfy.url, {"one": "make it red"}, "--variant", "steps4", size=200)
+    assert result.code == ExitCode.TEST_FAILED
+    (row,) = result.document["rows"]
     assert row["failure_kind"] == "http"
     assert "GET /view: answer over 50000 bytes" in row["failure"]
 
@@ -226,26 +165,23 @@ def test_max_cost_without_a_price_is_refused_before_any_job(
 
 
 def test_a_stack_without_variants_compares_4_3_and_2_steps(
-    tmp_path: Path, comfy: ComfyServer, capsys: pytest.CaptureFixture[str]
+    project: Path, comfy: ComfyServer, run_cases: CasesRunner
 ) -> None:
     """The shipped models.yaml declares no variants: `test` compares the pinned 4 steps
     with 3 and 2, as `cost` does; `--steps` picks other counts."""
-    project = make_project(tmp_path)
     project.write_text(
         (Path(__file__).resolve().parents[2] / "models.yaml").read_text(encoding="utf-8"),
         encoding="utf-8",
     )
-    cases = write_cases(tmp_path, {"one": "make it red"})
-    code, document, err = run(capsys, project, comfy.url, "--cases", str(cases), "--no-warmup")
-    assert code == 0, err
-    assert sorted({row["variant"] for row in document["rows"]}) == ["steps2", "steps3", "steps4"]
-    assert rows_by(document)[("one", "steps4")]["ssim"] is None  # the pinned count: baseline
+    result = run_cases(comfy.url, {"one": "make it red"})
+    assert result.code == 0, result.err
+    variants = {row["variant"] for row in result.document["rows"]}
+    assert sorted(variants) == ["steps2", "steps3", "steps4"]
+    assert result.rows()[("one", "steps4")]["ssim"] is None  # the pinned count: baseline
 
-    code, document, err = run(
-        capsys, project, comfy.url, "--cases", str(cases), "--no-warmup", "--steps", "4,8"
-    )
-    assert code == 0, err
-    assert sorted({row["variant"] for row in document["rows"]}) == ["steps4", "steps8"]
+    result = run_cases(comfy.url, {"one": "make it red"}, "--steps", "4,8")
+    assert result.code == 0, result.err
+    assert sorted({row["variant"] for row in result.document["rows"]}) == ["steps4", "steps8"]
 
 
 def test_steps_cannot_be_mixed_with_declared_variants(

@@ -2,42 +2,52 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from comfyserver import HANG_MARK, NO_OUTPUT_MARK, NODE_ERROR_MARK, RunpodServer
+from comfyserver.cli import CasesRun, CasesRunner
 from comfyserver.project import write_cases
 from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
 
 
 def run(
-    capsys: pytest.CaptureFixture[str], project: Path, server: RunpodServer, *args: str
-) -> tuple[int, dict[str, Any], str]:
+    run_cases: CasesRunner,
+    server: RunpodServer,
+    prompts: dict[str, str],
+    *args: str,
+    warmup: bool = False,
+    two_images: str | None = None,
+) -> CasesRun:
+    """A run against the endpoint; the key shows nowhere: output, log or report."""
     target = f"runpod://{server.endpoint_id}"
-    report = str(project.parent / "report.html")
-    argv = ["test", "-c", str(project), "--target", target, "--report", report, "--json"]
-    code = main([*argv, "--poll-interval", "0.01", *args])
-    captured = capsys.readouterr()
-    assert server.api_key not in captured.out + captured.err
-    assert server.api_key not in Path(report).read_text(encoding="utf-8")
-    return code, json.loads(captured.out), captured.err
+    result = run_cases(target, prompts, *args, warmup=warmup, two_images=two_images)
+    assert server.api_key not in result.out + result.err
+    assert server.api_key not in run_cases.report.read_text(encoding="utf-8")
+    return result
 
 
 def test_runpod_jobs_report_delay_and_execution_apart(
-    project: Path, runpod: RunpodServer, capsys: pytest.CaptureFixture[str]
+    runpod: RunpodServer, run_cases: CasesRunner
 ) -> None:
-    cases = write_cases(project.parent, {"one": "make it red"}, two_images="pair")
-    code, document, _ = run(capsys, project, runpod, "--cases", str(cases), "--concurrency", "1")
-    assert code == 0
+    result = run(
+        run_cases,
+        runpod,
+        {"one": "make it red"},
+        "--concurrency",
+        "1",
+        warmup=True,
+        two_images="pair",
+    )
+    assert result.code == 0
+    document = result.document
     assert document["target"]["kind"] == "runpod"
     first = document["warmups"][0]
     assert first["queue_s"] >= 0.2  # the cold start lands in delayTime, not executionTime
     assert first["execution_s"] < 0.2
-    rows = {(r["case"], r["variant"]): r for r in document["rows"]}
+    rows = result.rows()
     assert len(rows) == 6 and all(r["ok"] for r in rows.values())
     assert all(r["queue_s"] < 0.2 for r in rows.values())
     assert rows[("pair", "steps4")]["execution_s"] >= 0.02 + 4 * 0.01
@@ -46,7 +56,7 @@ def test_runpod_jobs_report_delay_and_execution_apart(
 
 
 def test_runpod_failures_are_reported_per_case(
-    project: Path, runpod: RunpodServer, capsys: pytest.CaptureFixture[str]
+    runpod: RunpodServer, run_cases: CasesRunner
 ) -> None:
     prompts = {
         "fine": "make it red",
@@ -54,23 +64,11 @@ def test_runpod_failures_are_reported_per_case(
         "empty": f"{NO_OUTPUT_MARK} x",
         "stuck": f"{HANG_MARK} x",
     }
-    cases = write_cases(project.parent, prompts)
     runpod.faults.fail_next("/v2/", 2)  # the gateway's 503s: retried
-    code, document, err = run(
-        capsys,
-        project,
-        runpod,
-        "--cases",
-        str(cases),
-        "--no-warmup",
-        "--variant",
-        "steps3",
-        "--concurrency",
-        "1",
-        "--timeout",
-        "2",
-    )
-    assert code == ExitCode.TEST_FAILED
+    argv = ["--variant", "steps3", "--concurrency", "1", "--timeout", "2"]
+    result = run(run_cases, runpod, prompts, *argv)
+    assert result.code == ExitCode.TEST_FAILED
+    document = result.document
     kinds = {(r["case"], r["variant"]): r["failure_kind"] for r in document["rows"]}
     assert kinds == {
         ("fine", "steps4"): None,
@@ -86,7 +84,7 @@ def test_runpod_failures_are_reported_per_case(
     assert "Node Type: KSampler, Node ID: 3" in crash["failure"]
     assert runpod.requests["cancel"] == 2
     assert runpod.faults.served_errors == 2
-    assert "FAIL  stuck/steps3: timeout" in err
+    assert "FAIL  stuck/steps3: timeout" in result.err
 
 
 def test_a_refused_key_stops_before_any_job(
