@@ -8,6 +8,8 @@ do next (``hint``). The exit codes are a documented contract (docs/cli.md, "Exit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 # Re-exported: every caller imports exit codes from here (the `as` form is how a strict
 # type checker knows a re-export is meant).
 from imagebuilder.exitcodes import EXIT_CODE_MEANINGS as EXIT_CODE_MEANINGS  # noqa: PLC0414
@@ -61,17 +63,10 @@ class ConfigError(ImageBuilderError):
         self.file = file
 
 
-class ConfigErrors(ConfigError):
-    """Several config problems found in one pass; reported together."""
+class _ReportedTogether(ImageBuilderError):
+    """Several problems found in one pass, each rendered and listed like a single error."""
 
-    def __init__(self, problems: list[ConfigError]):
-        self.problems = problems
-        first = problems[0]
-        super().__init__(
-            f"{len(problems)} problem(s) in the configuration",
-            location=first.file,
-            hint="fix each line above, then run `imagebuilder validate` again",
-        )
+    problems: Sequence[ImageBuilderError]
 
     def render(self) -> str:
         # The CLI prefixes the first line with "error: "; every further problem gets the
@@ -82,6 +77,21 @@ class ConfigErrors(ConfigError):
         data = super().as_dict()
         data["problems"] = [problem.as_dict() for problem in self.problems]
         return data
+
+
+class ConfigErrors(_ReportedTogether, ConfigError):
+    """Several config problems found in one pass; reported together."""
+
+    problems: list[ConfigError]
+
+    def __init__(self, problems: list[ConfigError]):
+        self.problems = problems
+        first = problems[0]
+        super().__init__(
+            f"{len(problems)} problem(s) in the configuration",
+            location=first.file,
+            hint="fix each line above, then run `imagebuilder validate` again",
+        )
 
 
 class WriterBusy(ImageBuilderError):
@@ -333,7 +343,7 @@ class PushFailed(RegistryError):
     """The push stream reported an error, or the registry's digest differs."""
 
 
-class EntryErrors(ImageBuilderError):
+class EntryErrors(_ReportedTogether):
     """Several models.yaml entries failed to resolve in one pass; reported together.
 
     The exit code is the most severe of theirs (a network failure outranks a typo).
@@ -343,12 +353,3 @@ class EntryErrors(ImageBuilderError):
         self.problems = problems
         self.exit_code = max((p.exit_code for p in problems), key=int)
         super().__init__(f"{len(problems)} entries could not be resolved")
-
-    def render(self) -> str:
-        # Same shape as ConfigErrors: every problem reads (and greps) like a single error.
-        return "\nerror: ".join(problem.render() for problem in self.problems)
-
-    def as_dict(self) -> dict[str, object]:
-        data = super().as_dict()
-        data["problems"] = [problem.as_dict() for problem in self.problems]
-        return data
