@@ -6,7 +6,6 @@ pictures); the Markdown is a pull-request comment: the verdict, the table, failu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -138,7 +137,3 @@ def warmup_line(report: TestReport) -> str:
         else:
             parts.append(f"{row.variant} failed ({row.failure_kind})")
     return ", ".join(parts)
-
-
-def failed_rows(rows: Sequence[CaseRow]) -> list[CaseRow]:
-    return [row for row in rows if not row.ok]
