@@ -29,7 +29,7 @@ REGENERATE = "uv run python -m imagebuilder.docgen"
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-@pytest.mark.parametrize("relative", ["docs/cli.md", "docs/configuration.md"])
+@pytest.mark.parametrize("relative", ["docs/cli.md", "docs/configuration.md", "docs/engine.md"])
 def test_generated_page_is_current(relative: str) -> None:
     expected = generated_pages(ROOT)[relative]
     committed = (ROOT / relative).read_text(encoding="utf-8")

@@ -23,13 +23,26 @@ def _t(dtype: str, *shape: int, value: float | None = None) -> TensorSpec:
 
 
 def _linear(
-    out: Tensors, name: str, rows: int, cols: int, dtype: str, *, bias: bool, scaled: bool
+    out: Tensors,
+    name: str,
+    rows: int,
+    cols: int,
+    dtype: str,
+    *,
+    bias: bool,
+    scaled: bool,
+    mixed: bool = False,
 ) -> None:
     out[f"{name}.weight"] = _t(dtype, rows, cols)
     if bias:
-        out[f"{name}.bias"] = _t(_NORM_DTYPE if dtype.startswith("F8") else dtype, rows)
+        out[f"{name}.bias"] = _t(_NORM_DTYPE if dtype.startswith(("F8", "I8")) else dtype, rows)
     if scaled:
         out[f"{name}.scale_weight"] = _t("F32", value=1.0)
+    if mixed:  # ComfyUI's mixed-precision layout (its comfy_quant JSON is a few dozen bytes)
+        out[f"{name}.comfy_quant"] = _t("U8", 32)
+        out[f"{name}.weight_scale"] = _t("F32", value=1.0)
+        if dtype.startswith("F8"):
+            out[f"{name}.input_scale"] = _t("F32", value=1.0)
 
 
 def transformer_linears(hidden: int = 3072, text_dim: int = TEXT_DIM) -> dict[str, tuple[int, int]]:
@@ -54,14 +67,18 @@ def qwen_image_transformer(
     edit_2511: bool = False,
     hidden: int = 3072,
     text_dim: int = TEXT_DIM,
+    mixed: bool = False,
 ) -> Generated:
-    """The diffusion model as ComfyUI ships it: bare diffusers-style keys, 20.4 B params."""
+    """The diffusion model as ComfyUI ships it: bare diffusers-style keys, 20.4 B params.
+
+    ``mixed``: ComfyUI's mixed-precision layout (fp8mixed, int8 releases): each quantized
+    linear carries ``.comfy_quant`` and ``.weight_scale`` (FP8 also ``.input_scale``)."""
     fp8 = dtype.startswith("F8")
-    small = _NORM_DTYPE if fp8 else dtype  # dtype of biases and norms
+    small = _NORM_DTYPE if fp8 or dtype == "I8" else dtype  # dtype of biases and norms
     out: Tensors = {}
 
     def lin(name: str, rows: int, cols: int) -> None:
-        _linear(out, name, rows, cols, dtype, bias=True, scaled=scaled and fp8)
+        _linear(out, name, rows, cols, dtype, bias=True, scaled=scaled and fp8, mixed=mixed)
 
     lin("img_in", hidden, 64)
     lin("txt_in", hidden, text_dim)

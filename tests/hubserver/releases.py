@@ -19,6 +19,7 @@ DIFFUSION_DIR = "split_files/diffusion_models"
 TEXT_ENCODER = "split_files/text_encoders/qwen_2.5_vl_7b_fp8_scaled.safetensors"
 VAE = "split_files/vae/qwen_image_vae.safetensors"
 FP8MIXED_2511 = f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors"
+INT8_2511 = f"{DIFFUSION_DIR}/qwen_image_edit_2511_int8_convrot.safetensors"
 LORA_2511_4STEPS = "Qwen-Image-Edit-2511-Lightning-4steps-V1.0-bf16.safetensors"
 
 
@@ -40,17 +41,16 @@ def lora(name: str, seed: int, **args: Any) -> dict[str, Any]:
 
 
 def add_2511_release(server: HubServer) -> None:
-    """The real Dec 2025 release: bf16, fp8mixed (scaled FP8) and int8 files, one commit."""
+    """The real Dec 2025 release: bf16, fp8mixed and int8 files, one commit; fp8mixed and
+    int8 in ComfyUI's mixed-precision layout (``.comfy_quant``, ``.weight_scale``)."""
     server.commit(
         EDIT_REPO,
         {
             f"{DIFFUSION_DIR}/qwen_image_edit_2511_bf16.safetensors": transformer(
                 "2511-bf16", "BF16", 41, edit_2511=True
             ),
-            FP8MIXED_2511: transformer("2511-fp8mixed", "F8_E4M3", 42, edit_2511=True, scaled=True),
-            f"{DIFFUSION_DIR}/qwen_image_edit_2511_int8_convrot.safetensors": transformer(
-                "2511-int8", "I8", 43, edit_2511=True
-            ),
+            FP8MIXED_2511: transformer("2511-fp8mixed", "F8_E4M3", 42, edit_2511=True, mixed=True),
+            INT8_2511: transformer("2511-int8", "I8", 43, edit_2511=True, mixed=True),
         },
         title="Add Qwen-Image-Edit-2511",
         date="2025-12-23T10:00:00.000Z",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
-def _table(summary: HeaderSummary) -> Table:
+def _table(summary: HeaderSummary, needs_engine: dict[str, Any]) -> Table:
     from rich.table import Table
 
     title = output.printable(summary.name)
@@ -32,6 +32,9 @@ def _table(summary: HeaderSummary) -> Table:
     for dtype, size in summary.bytes_by_dtype.items():
         table.add_row(f"bytes {dtype}", f"{size:,}")
     table.add_row("precision", summary.precision_label)
+    floor = needs_engine["comfyui"]
+    needs = f">= {floor}: {needs_engine['reason']}" if floor else "any (no version marker)"
+    table.add_row("needs ComfyUI", output.printable(needs))
     for key, value in summary.architecture.as_dict().items():
         table.add_row(f"architecture.{key}", str(value))
     if summary.lora:
@@ -83,7 +86,7 @@ def inspect(
         lines = comparison_lines(result["comparison"], str(against))
 
     def human() -> None:
-        output.stdout.print(_table(summary))
+        output.stdout.print(_table(summary, result["needs_engine"]))
         if sha256 is not None:
             output.stdout.print(f"sha256: matches {sha256.lower()}")
         for line in lines:

@@ -10,11 +10,13 @@ from imagebuilder.docgen.cli_reference import (
     global_options,
 )
 from imagebuilder.docgen.config_reference import config_reference
-from imagebuilder.docgen.markdown import splice
+from imagebuilder.docgen.markdown import code, splice, table
 from imagebuilder.project.config import Config
+from imagebuilder.weights.engine_markers import MARKERS
 
 CLI_PAGE = "docs/cli.md"
 CONFIG_PAGE = "docs/configuration.md"
+ENGINE_PAGE = "docs/engine.md"
 
 
 def generated_blocks() -> dict[str, dict[str, str]]:
@@ -29,7 +31,27 @@ def generated_blocks() -> dict[str, dict[str, str]]:
         },
         # Declaration order (the committed schema file sorts its keys).
         CONFIG_PAGE: {"reference": config_reference(Config.model_json_schema())},
+        ENGINE_PAGE: {"markers": marker_table()},
     }
+
+
+def marker_table() -> str:
+    """docs/engine.md's table of header markers, from the data the checks use."""
+    rows = [
+        (
+            code(m.pattern),
+            m.match.value,
+            ", ".join(sorted(m.weight_dtypes)) or "any",
+            ", ".join(sorted(m.own_dtypes)) or "any",
+            m.comfyui,
+            m.capability,
+            m.source,
+        )
+        for m in MARKERS
+    ]
+    header = ("marker", "matched as", "layer weight", "marker dtype", "ComfyUI >=", "means")
+    header += ("source",)
+    return table(header, rows)
 
 
 def generated_pages(root: Path) -> dict[str, str]:

@@ -12,6 +12,7 @@ from imagebuilder.hub.client import Hub
 from imagebuilder.project.pathrules import PICKLE_SUFFIXES, check_repo_path
 from imagebuilder.project.values import check_repo_id, check_revision
 from imagebuilder.weights.compat import check_lora, compare_models
+from imagebuilder.weights.engine_needs import engine_need
 from imagebuilder.weights.header import Header
 from imagebuilder.weights.inspection import HeaderSummary, lora_info, summarize
 from imagebuilder.weights.remote import fetch_header, read_local_header, verify_local_file
@@ -62,6 +63,7 @@ def inspect_target(
         verify_local_file(Path(target), sha256=sha256.lower())
     summary = summarize(header)
     result: dict[str, Any] = summary.as_dict()
+    result["needs_engine"] = engine_need(header).as_dict()
     if against is not None:
         other = read_target(against, make_hub)
         if lora_info(header) is not None:
