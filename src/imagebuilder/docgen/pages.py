@@ -49,8 +49,8 @@ def marker_table() -> str:
         )
         for m in MARKERS
     ]
-    header = ("marker", "matched as", "layer weight", "marker dtype", "ComfyUI >=", "means")
-    header += ("source",)
+    header = ["marker", "matched as", "layer weight", "marker dtype", "ComfyUI >=", "means"]
+    header.append("source")
     return table(header, rows)
 
 

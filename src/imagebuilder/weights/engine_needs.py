@@ -96,11 +96,11 @@ def engine_need(header: Header) -> EngineNeed:
     formats = _quant_formats(header)
     unknown: list[str] = []
     for fmt, where in formats.items():
-        marker = _format_marker(fmt)
-        if marker is None:
+        known = _format_marker(fmt)
+        if known is None:
             unknown.append(fmt)
         else:
-            hit(marker, where)
+            hit(known, where)
     if QUANT_METADATA_KEY in header.metadata and not counts:
         hit(_metadata_marker(), f"__metadata__.{QUANT_METADATA_KEY}")
     hits = sorted(
