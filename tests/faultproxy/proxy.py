@@ -137,7 +137,7 @@ class FaultProxy(OnLoopback):
         if fault is not None and fault.kind is Kind.RESET:
             _reset(client)
             return
-        if fault is not None and fault.kind is Kind.STATUS:
+        if fault is not None and fault.kind in (Kind.STATUS, Kind.ANSWER):
             for _ in request_body(reader, head):
                 pass
             client.sendall(_status_answer(fault))
@@ -167,6 +167,9 @@ class FaultProxy(OnLoopback):
 
 def _relay_body(client: socket.socket, answer: Reader, fault: Fault | None, size: int) -> None:
     kind = fault.kind if fault is not None else None
+    if kind is Kind.TRICKLE and fault is not None:
+        _trickle(client, answer, fault.seconds)
+        return
     cut = max(1, size // 2) if kind is Kind.TRUNCATE else None
     flip_at = size // 2 if kind is Kind.CORRUPT else None
     sent = 0
@@ -182,8 +185,18 @@ def _relay_body(client: socket.socket, answer: Reader, fault: Fault | None, size
         sent += len(piece)
 
 
+def _trickle(client: socket.socket, answer: Reader, seconds: float) -> None:
+    """The body one byte at a time: every read the client makes gets something."""
+    for received in answer.until_eof():
+        for index in range(len(received)):
+            client.sendall(received[index : index + 1])
+            time.sleep(seconds)
+
+
 def _status_answer(fault: Fault) -> bytes:
     body = b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'
+    if fault.kind is Kind.ANSWER:
+        body = fault.body
     lines = [
         f"HTTP/1.1 {fault.status} Injected",
         "Content-Type: application/json",

@@ -15,6 +15,8 @@ class Kind(Enum):
     TRUNCATE = "truncate"  # relay the head and half the body, then close
     CORRUPT = "corrupt"  # relay everything, with one body byte flipped
     STATUS = "status"  # answer ``status`` (429, 500, 503...) without asking upstream
+    TRICKLE = "trickle"  # relay the head, then the body one byte every ``seconds``
+    ANSWER = "answer"  # answer ``status`` with ``body`` (JSON) without asking upstream
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Fault:
     status: int = 503
     seconds: float = 0.0
     retry_after: str | None = None  # STATUS: the Retry-After header to send, if any
+    body: bytes = b""  # ANSWER: the body to send
 
     def label(self) -> str:
         if self.kind is Kind.STATUS:
@@ -30,6 +33,10 @@ class Fault:
             return f"{self.status}{extra}"
         if self.kind is Kind.DELAY:
             return f"delay {self.seconds:g}s"
+        if self.kind is Kind.TRICKLE:
+            return f"trickle 1 byte/{self.seconds:g}s"
+        if self.kind is Kind.ANSWER:
+            return f"answer {self.status} ({len(self.body)} bytes)"
         return str(self.kind.value)
 
 

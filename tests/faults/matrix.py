@@ -151,3 +151,67 @@ REGISTRY_FATAL = (
         "Hub download corrupted", Fault(Kind.CORRUPT), 8, r"sha256", 8, route=("hub", DOWNLOAD)
     ),
 )
+
+
+@dataclass(frozen=True)
+class Row:
+    """One case of the second round, as the table shows it; its test names it by key."""
+
+    command: str
+    route: str
+    fault: str
+    outcome: str
+
+
+# Each key is asserted by the test that reads it (tests/faults/test_*_faults.py);
+# test_faults_doc checks that every key is used by a test.
+ROUND_TWO: dict[str, Row] = {
+    "trickle-view": Row(
+        "test (ComfyUI)",
+        "GET /view",
+        "body at 1 byte/s every time, --timeout 2",
+        "the job fails as timeout after < timeout + 1 s; exit 13",
+    ),
+    "trickle-history-deadline": Row(
+        "test (ComfyUI)",
+        "GET /history",
+        "body at 1 byte/s every time, --deadline 0.25 (15 s)",
+        "the job fails as timeout, the prompt is cancelled; exit 13, < deadline + 7 s",
+    ),
+    "trickle-status": Row(
+        "test (RunPod)",
+        "GET /status",
+        "body at 1 byte/s every time, --timeout 2",
+        "the job fails as timeout after < timeout + 1 s, then is cancelled; exit 13",
+    ),
+    "deep-json-stats": Row(
+        "test (ComfyUI)",
+        "GET /system_stats",
+        "JSON nested 100,000 deep",
+        "the run goes on without the GPU name; exit 0",
+    ),
+    "deep-json-health": Row(
+        "test (RunPod)",
+        "GET /health",
+        "JSON nested 100,000 deep",
+        "the run goes on; exit 0",
+    ),
+    "deep-json-history": Row(
+        "test (ComfyUI)",
+        "GET /history",
+        "JSON nested 100,000 deep",
+        "the job fails as http, naming the nesting; exit 13",
+    ),
+    "retry-after-run": Row(
+        "test (RunPod)",
+        "POST /run",
+        "429 Retry-After: 1, 3 times",
+        "the job passes, after waiting >= 3 s as asked",
+    ),
+    "retry-after-cap": Row(
+        "test (RunPod)",
+        "POST /run",
+        "429 Retry-After: 100000, twice, cap 0.5 s",
+        "the job passes within 1-4 s (the cap, not the ask)",
+    ),
+}

@@ -19,6 +19,7 @@ from faults.matrix import (
     HUB_ROUTES,
     REGISTRY_FATAL,
     REGISTRY_ROUTES,
+    ROUND_TWO,
     ROUTE_NAMES,
     TRANSIENT,
 )
@@ -119,6 +120,7 @@ def rows() -> list[tuple[str, str, str, str]]:
             "streams and hashes from the Hub; --strict: exit 8, naming the entries",
         )
     )
+    table += [(row.command, row.route, row.fault, row.outcome) for row in ROUND_TWO.values()]
     return table
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from faults.matrix import ROUND_TWO
 from faults.table import DOC, current_block, render
 
 
@@ -10,3 +13,11 @@ def test_the_outcome_table_in_the_docs_is_current() -> None:
     assert current_block(text) == render(), (
         "docs/faults.md is stale: run `uv run python tests/faults/table.py --write`"
     )
+
+
+def test_every_second_round_row_is_asserted_by_a_test() -> None:
+    sources = "".join(
+        path.read_text(encoding="utf-8") for path in Path(__file__).parent.glob("test_*.py")
+    )
+    unused = [key for key in ROUND_TWO if f'ROUND_TWO["{key}"]' not in sources]
+    assert not unused, f"rows in the table that no test asserts: {unused}"

@@ -19,6 +19,7 @@ import httpx2
 
 from imagebuilder.abtest._http import TargetHttp, cancel_on_timeout, json_object, poll_until
 from imagebuilder.abtest.jobs import FailureKind, Job, JobFailed, TargetOutput, TargetTiming
+from imagebuilder.errors import TimedOut
 
 DEFAULT_POLL_S = 0.05
 
@@ -48,7 +49,7 @@ class ComfyTarget:
         try:
             response = self._http.probe("/system_stats", target=self._label)
             stats = json_object(response, "/system_stats") if response.is_success else {}
-        except (JobFailed, httpx2.HTTPError):
+        except (JobFailed, TimedOut, httpx2.HTTPError):
             stats = {}
         system = _dict(stats.get("system"))
         devices = _list(stats.get("devices"))
@@ -112,10 +113,16 @@ class ComfyTarget:
         grace = time.monotonic() + 5
         try:
             self._http.request(
-                "POST", "/queue", deadline=grace, what="cancel", json={"delete": [prompt_id]}
+                "POST",
+                "/queue",
+                deadline=grace,
+                what="cancel",
+                cleanup=True,
+                json={"delete": [prompt_id]},
             )
             queue = json_object(
-                self._http.request("GET", "/queue", deadline=grace, what="queue"), "q"
+                self._http.request("GET", "/queue", deadline=grace, what="queue", cleanup=True),
+                "q",
             )
             running = queue.get("queue_running") or []
             if any(isinstance(item, list) and prompt_id in item[:2] for item in running):
@@ -124,6 +131,7 @@ class ComfyTarget:
                     "/interrupt",
                     deadline=grace,
                     what="interrupt",
+                    cleanup=True,
                     json={"prompt_id": prompt_id},
                 )
         except JobFailed:

@@ -65,7 +65,10 @@ class RunpodTarget:
                 location=self.label,
                 hint="copy the endpoint id from the RunPod console",
             )
-        health = json_object(response, "/health") if response.is_success else {}
+        try:
+            health = json_object(response, "/health") if response.is_success else {}
+        except JobFailed:  # a broken health answer: the jobs will tell
+            health = {}
         workers = health.get("workers") if isinstance(health.get("workers"), dict) else {}
         return {"kind": "runpod", "target": self.label, "gpu": None, "workers": workers}
 
@@ -110,7 +113,11 @@ class RunpodTarget:
     def _cancel(self, job_id: str) -> None:
         with contextlib.suppress(JobFailed):
             self._http.request(
-                "POST", f"/cancel/{job_id}", deadline=time.monotonic() + 5, what="cancel"
+                "POST",
+                f"/cancel/{job_id}",
+                deadline=time.monotonic() + 5,
+                what="cancel",
+                cleanup=True,
             )
 
     def run(self, job: Job, deadline: float) -> TargetOutput:

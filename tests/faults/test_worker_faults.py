@@ -1,0 +1,168 @@
+"""`imagebuilder test` against slow and hostile workers, through the fault proxy.
+
+A loopback ComfyUI or RunPod endpoint sits behind the proxy, which trickles answers a
+byte a second, answers with JSON nested 100,000 deep, or rate-limits with Retry-After.
+Every case ends within its bound with a clean job failure (or passes, where the policy
+says it recovers); none ends in an internal error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from comfyserver import ComfyServer, RunpodServer
+from comfyserver.cli import CasesRun, CasesRunner
+from comfyserver.project import make_project
+from faultproxy import Fault, FaultProxy, Kind
+from faults.matrix import ROUND_TWO
+from imagebuilder import network
+
+TRICKLE = Fault(Kind.TRICKLE, seconds=1.0)
+DEEP = b"[" * 100_000 + b"]" * 100_000
+ONE_JOB = ("--variant", "steps4")  # the baseline alone: one job, no warm-up
+
+
+@dataclass
+class Worker:
+    proxy: FaultProxy
+    url: str  # --target, or RUNPOD_API_BASE
+    run: CasesRunner
+
+    def timed(self, target: str, *args: str) -> tuple[CasesRun, float]:
+        started = time.monotonic()
+        outcome = self.run(target, {"cat": "a cat"}, *ONE_JOB, *args)
+        return outcome, time.monotonic() - started
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(network.BACKOFF_ENV, "0.01")
+    network.reset()
+    yield
+    network.reset()
+
+
+@pytest.fixture
+def comfy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Worker]:
+    with ComfyServer(seconds_per_step=0.01) as server, FaultProxy(_port(server.origin)) as proxy:
+        yield Worker(proxy, proxy.url, CasesRunner(make_project(tmp_path), capsys))
+
+
+@pytest.fixture
+def runpod(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Worker, RunpodServer]]:
+    with RunpodServer(seconds_per_step=0.01) as server, FaultProxy(_port(server.origin)) as proxy:
+        monkeypatch.setenv("RUNPOD_API_KEY", server.api_key)
+        monkeypatch.setenv("RUNPOD_API_BASE", f"{proxy.url}/v2")
+        runner = CasesRunner(make_project(tmp_path), capsys)
+        yield Worker(proxy, f"runpod://{server.endpoint_id}", runner), server
+
+
+def _port(origin: str) -> int:
+    return int(origin.rsplit(":", 1)[1])
+
+
+def _row(outcome: CasesRun) -> dict[str, Any]:
+    (row,) = outcome.document["rows"]
+    assert isinstance(row, dict)
+    return row
+
+
+def test_a_view_trickling_a_byte_a_second_ends_at_the_job_limit(comfy: Worker) -> None:
+    assert ROUND_TWO["trickle-view"]
+    comfy.proxy.add(TRICKLE, method="GET", path=r"^/view", times=-1)
+    outcome, seconds = comfy.timed(comfy.url, "--timeout", "2")
+    assert outcome.code == 13, outcome.err
+    row = _row(outcome)
+    assert row["failure_kind"] == "timeout" and "time limit" in str(row["failure"]), row
+    assert float(row["wall_s"]) < 2 + 1
+    assert seconds < 60  # the whole command, config and report included (not 7,000 s)
+
+
+def test_a_history_trickle_ends_at_the_command_deadline(
+    comfy: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ROUND_TWO["trickle-history-deadline"]
+    comfy.proxy.add(TRICKLE, method="GET", path=r"^/history/", times=-1)
+    # --deadline 0.25: 15 s for the whole command, loading the project included
+    monkeypatch.setenv(network.DEADLINE_ENV, "0.25")
+    outcome, seconds = comfy.timed(comfy.url, "--timeout", "600")
+    assert outcome.code == 13, outcome.err
+    row = _row(outcome)
+    assert row["failure_kind"] == "timeout", row
+    assert any(seen.method == "POST" and seen.target == "/queue" for seen in comfy.proxy.seen)
+    assert seconds < 15 + 7  # the deadline, then the cancel's 5 s grace at most
+
+
+def test_a_runpod_status_trickle_ends_at_the_job_limit(
+    runpod: tuple[Worker, RunpodServer],
+) -> None:
+    assert ROUND_TWO["trickle-status"]
+    worker, _ = runpod
+    worker.proxy.add(TRICKLE, method="GET", path=r"/status/", times=-1)
+    outcome, seconds = worker.timed(worker.url, "--timeout", "2")
+    assert outcome.code == 13, outcome.err
+    row = _row(outcome)
+    assert row["failure_kind"] == "timeout", row
+    assert float(row["wall_s"]) < 2 + 1
+    assert seconds < 60
+
+
+def test_deep_json_from_system_stats_is_no_internal_error(comfy: Worker) -> None:
+    assert ROUND_TWO["deep-json-stats"]
+    comfy.proxy.add(Fault(Kind.ANSWER, status=200, body=DEEP), path=r"^/system_stats")
+    outcome, _ = comfy.timed(comfy.url)
+    assert outcome.code == 0, outcome.err
+    assert outcome.document["target"]["gpu"] is None
+
+
+def test_deep_json_from_runpod_health_is_no_internal_error(
+    runpod: tuple[Worker, RunpodServer],
+) -> None:
+    assert ROUND_TWO["deep-json-health"]
+    worker, _ = runpod
+    worker.proxy.add(Fault(Kind.ANSWER, status=200, body=DEEP), path=r"/health")
+    outcome, _ = worker.timed(worker.url)
+    assert outcome.code == 0, outcome.err
+
+
+def test_deep_json_from_history_fails_the_job_cleanly(comfy: Worker) -> None:
+    assert ROUND_TWO["deep-json-history"]
+    comfy.proxy.add(Fault(Kind.ANSWER, status=200, body=DEEP), path=r"^/history/", times=-1)
+    outcome, _ = comfy.timed(comfy.url, "--timeout", "5")
+    assert outcome.code == 13, outcome.err
+    row = _row(outcome)
+    assert row["failure_kind"] == "http" and "nested too deep" in str(row["failure"]), row
+
+
+def test_runpod_429_waits_as_long_as_retry_after_asks(
+    runpod: tuple[Worker, RunpodServer],
+) -> None:
+    assert ROUND_TWO["retry-after-run"]
+    worker, _ = runpod
+    limited = Fault(Kind.STATUS, status=429, retry_after="1")
+    worker.proxy.add(limited, method="POST", path=r"/run$", times=3)
+    outcome, _ = worker.timed(worker.url, "--timeout", "30")
+    assert outcome.code == 0, outcome.err
+    assert worker.proxy.faults_applied() == 3
+    assert float(_row(outcome)["wall_s"]) >= 3.0
+
+
+def test_runpod_retry_after_is_capped(
+    runpod: tuple[Worker, RunpodServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ROUND_TWO["retry-after-cap"]
+    worker, _ = runpod
+    monkeypatch.setenv(network.RETRY_AFTER_CAP_ENV, "0.5")
+    limited = Fault(Kind.STATUS, status=429, retry_after="100000")
+    worker.proxy.add(limited, method="POST", path=r"/run$", times=2)
+    outcome, _ = worker.timed(worker.url, "--timeout", "30")
+    assert outcome.code == 0, outcome.err
+    assert 1.0 <= float(_row(outcome)["wall_s"]) < 4.0
