@@ -27,6 +27,7 @@ class Seen:
     method: str
     target: str
     fault: str | None  # the fault's label when one was applied
+    authorization: str | None = None  # the request's Authorization header, as sent
 
 
 class FaultProxy(OnLoopback):
@@ -123,7 +124,8 @@ class FaultProxy(OnLoopback):
         lowered = head.lowered()
         fault = next((r.fault for r in rules if r.claim(method, target, lowered)), None)
         with self._lock:
-            self.seen.append(Seen(method, target, fault.label() if fault else None))
+            label = fault.label() if fault else None
+            self.seen.append(Seen(method, target, label, head.get("Authorization")))
         return fault
 
     def _one_request(self, client: socket.socket) -> None:

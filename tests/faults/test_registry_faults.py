@@ -82,7 +82,7 @@ def stage(
         template = make_project(root, f"{registry_proxy.host}/faults-baseline", base)
         with pytest.MonkeyPatch.context() as patch:
             _env(patch, hub, root / "hf_home", hub.url)
-            use_registry(patch, registry)
+            use_registry(patch, registry, registry_proxy.host)
             assert main(["lock", "-c", str(template / "models.yaml")]) == 0
         stage = Stage(hub, hub_proxy, registry, registry_proxy, template, {})
         yield stage
@@ -99,7 +99,7 @@ class Runner(Case[Stage]):
         if not project.exists():
             shutil.copytree(stage.template, project)
         _env(self.monkeypatch, stage.hub, self.tmp_path / "hf_home", stage.hub_proxy.url)
-        use_registry(self.monkeypatch, stage.registry)
+        use_registry(self.monkeypatch, stage.registry, stage.registry_proxy.host)
         short_budgets(self.monkeypatch)
         image = f"{registry_host or stage.registry_proxy.host}/{repository}"
         args = ["publish", "-c", str(project / "models.yaml"), "--image", image, *extra, "--json"]
@@ -183,7 +183,7 @@ def test_a_registry_that_never_answers_a_read_ends_fast(runner: Runner, command:
     else:
         args = [command, ref] + ([str(stage.template / "models.yaml")] if command == "diff" else [])
         short_budgets(runner.monkeypatch)
-        use_registry(runner.monkeypatch, stage.registry)
+        use_registry(runner.monkeypatch, stage.registry, stage.registry_proxy.host)
         runner.capsys.readouterr()
         code, seconds = timed(lambda: main(args))
         stderr = runner.capsys.readouterr().err

@@ -6,6 +6,7 @@ models.yaml and workflows in the same way.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable
@@ -97,10 +98,20 @@ def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[
     return code, (json.loads(out) if out.strip() else {})
 
 
-def use_registry(monkeypatch: pytest.MonkeyPatch, registry: RegistryServer) -> None:
-    """The test registry's credentials, the way users pass them to imagebuilder."""
+def use_registry(monkeypatch: pytest.MonkeyPatch, registry: RegistryServer, *also: str) -> None:
+    """The test registry's login, both ways users give it: the IMAGEBUILDER_REGISTRY_*
+    pair (which publish and build --push offer to their target only) and a Docker config
+    entry for its host and the ``also`` hosts (proxies in front of it), as `docker login`
+    writes, which the reads of inspect-image and diff use."""
     monkeypatch.setenv("IMAGEBUILDER_REGISTRY_USERNAME", registry.username)
     monkeypatch.setenv("IMAGEBUILDER_REGISTRY_PASSWORD", registry.password)
+    hosts = sorted({registry.host, *also})
+    folder = registry.root / ("docker-config-" + "-".join(h.replace(":", "_") for h in hosts))
+    folder.mkdir(exist_ok=True)
+    login = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
+    config = {"auths": {host: {"auth": login} for host in hosts}}
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    monkeypatch.setenv("DOCKER_CONFIG", str(folder))
 
 
 def repository_for(request: pytest.FixtureRequest, prefix: str = "") -> str:

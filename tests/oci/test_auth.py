@@ -11,7 +11,8 @@ import pytest
 
 from imagebuilder.oci.auth import (
     Credentials,
-    find_credentials,
+    RegistryRole,
+    credentials_for,
     may_send_credentials,
     parse_challenge,
 )
@@ -51,12 +52,17 @@ def test_credentials_from_docker_config_and_env(
     config = tmp_path / "config.json"
     token = base64.b64encode(b"user:s3cret").decode()
     config.write_text(json.dumps({"auths": {"https://ghcr.io": {"auth": token}}}))
-    found = find_credentials("ghcr.io", config)
-    assert found == Credentials("user", "s3cret") and "s3cret" not in repr(found)
-    assert find_credentials("other.io", config) is None
+    for role in RegistryRole:
+        found = credentials_for("ghcr.io", role, config)
+        assert found == Credentials("user", "s3cret") and "s3cret" not in repr(found)
+        assert credentials_for("other.io", role, config) is None
     monkeypatch.setenv("IMAGEBUILDER_REGISTRY_USERNAME", "ci")
     monkeypatch.setenv("IMAGEBUILDER_REGISTRY_PASSWORD", "pw")
-    assert find_credentials("other.io", config) == Credentials("ci", "pw")
+    # The environment's pair is the target registry's: no other role is ever offered it.
+    assert credentials_for("other.io", RegistryRole.TARGET, config) == Credentials("ci", "pw")
+    assert credentials_for("other.io", RegistryRole.BASE, config) is None
+    assert credentials_for("other.io", RegistryRole.SOURCE, config) is None
+    assert credentials_for("ghcr.io", RegistryRole.BASE, config) == Credentials("user", "s3cret")
 
 
 @pytest.mark.parametrize(
@@ -86,9 +92,9 @@ def test_credentials_from_a_docker_credential_helper(
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"credHelpers": {"ghcr.io": "testhelper"}}))
-    assert find_credentials("ghcr.io", config) == Credentials("bot", "tok")
-    assert find_credentials("other.io", config) is None
+    assert credentials_for("ghcr.io", RegistryRole.BASE, config) == Credentials("bot", "tok")
+    assert credentials_for("other.io", RegistryRole.SOURCE, config) is None
     config.write_text(json.dumps({"credsStore": "testhelper"}))
-    assert find_credentials("other.io", config) == Credentials("bot", "tok")
+    assert credentials_for("other.io", RegistryRole.SOURCE, config) == Credentials("bot", "tok")
     config.write_text(json.dumps({"credsStore": "../../bin/sh"}))  # not a helper name
-    assert find_credentials("other.io", config) is None
+    assert credentials_for("other.io", RegistryRole.SOURCE, config) is None

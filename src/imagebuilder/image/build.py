@@ -19,7 +19,7 @@ from imagebuilder.errors import PushFailed
 from imagebuilder.image.plan import CONTENT_HASH_LABEL, check_layer_limits, image_tags
 from imagebuilder.image.render import FileUrl, RenderedBuild, find_template, render_build
 from imagebuilder.image.render import write_build_context as write_context
-from imagebuilder.oci.auth import find_credentials
+from imagebuilder.oci.auth import RegistryRole, credentials_for
 from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.reference import parse_reference
 from imagebuilder.oci.transport import RegistryTransport
@@ -84,7 +84,7 @@ def push_verified(
 ) -> list[dict[str, str]]:
     """Push each tag, then check the registry serves the digest the push reported."""
     name = parse_reference(repository)
-    credentials = find_credentials(name.api_host)
+    credentials = credentials_for(name.api_host, RegistryRole.TARGET)
     client = RegistryClient(RegistryTransport(name.api_host, credentials))
     pushed = []
     try:

@@ -28,7 +28,8 @@ from imagebuilder.oci.auth import (
     PASSWORD_ENV,
     USERNAME_ENV,
     Credentials,
-    docker_config_credentials,
+    RegistryRole,
+    credentials_for,
 )
 from imagebuilder.oci.reference import parse_reference
 
@@ -102,13 +103,12 @@ class Engine:
         """The base image, by its pinned digest: already in the engine, or pulled now.
 
         Checked before the build so a missing base is named as such instead of surfacing
-        as whatever the builder says. Pull credentials come from the Docker config only:
-        the IMAGEBUILDER_REGISTRY_* variables are for the target registry and must never
-        be offered to another one.
+        as whatever the builder says. Pulled in the base role: the Docker config's
+        credentials for its registry, never the target registry's pair.
         """
         if self.has_image(base):
             return
-        credentials = docker_config_credentials(parse_reference(base).registry)
+        credentials = credentials_for(parse_reference(base).registry, RegistryRole.BASE)
         auth = credentials.as_auth_config() if credentials else None
         try:
             self._client.images.pull(base, auth_config=auth)

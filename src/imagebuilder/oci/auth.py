@@ -1,8 +1,11 @@
-"""Registry credentials and the two auth schemes registries use (Basic, Bearer tokens).
+"""Registry credentials by role, and the two auth schemes registries use (Basic, Bearer).
 
-Credentials come from the environment (IMAGEBUILDER_REGISTRY_USERNAME / _PASSWORD, for
-CI) or the Docker config file: a credential helper (``credHelpers`` / ``credsStore``),
-else the ``auths`` entries written by ``docker login``. They are
+Whoever opens a registry says what it is for (``RegistryRole``), and gets only the
+credentials meant for that host: the environment's pair (IMAGEBUILDER_REGISTRY_USERNAME /
+_PASSWORD, for CI) belongs to the target registry, the one imagebuilder pushes to, and is
+never offered to another; every registry (the target without that pair included) gets the
+Docker config's entry for its own host: a credential helper (``credHelpers`` /
+``credsStore``), else the ``auths`` entries written by ``docker login``. They are
 never logged or put in an error message. A challenge (WWW-Authenticate) is hostile
 input: it is parsed strictly, and credentials go to a token realm only over https or to
 the registry's own host.
@@ -18,6 +21,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +30,14 @@ PASSWORD_ENV = "IMAGEBUILDER_REGISTRY_PASSWORD"  # noqa: S105 (a variable name, 
 MAX_CONFIG_BYTES = 1_000_000
 _PARAM = re.compile(r'([A-Za-z_]+)="([^"\\]*)"')
 _HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class RegistryRole(StrEnum):
+    """What a registry is opened for; it decides which credentials it may be offered."""
+
+    TARGET = "target"  # pushed to: the environment's pair, else the Docker config
+    BASE = "base"  # the base image is read from it: the Docker config only
+    SOURCE = "source"  # an image is read or copied from it: the Docker config only
 
 
 @dataclass(frozen=True)
@@ -94,20 +106,27 @@ def _decode_auth(entry: object) -> Credentials | None:
     return None
 
 
-def find_credentials(registry: str, config_path: Path | None = None) -> Credentials | None:
-    """The environment's credentials, else the Docker config's entry for this registry."""
+def credentials_for(
+    host: str, role: RegistryRole, config_path: Path | None = None
+) -> Credentials | None:
+    """The credentials ``host`` may be offered in ``role``: the environment's pair only
+    for the target registry, the Docker config's entry for ``host`` otherwise (and for a
+    target without that pair)."""
+    if role is RegistryRole.TARGET:
+        found = environment_credentials()
+        if found is not None:
+            return found
+    return docker_config_credentials(host, config_path)
+
+
+def environment_credentials() -> Credentials | None:
+    """The IMAGEBUILDER_REGISTRY_* pair: for the target registry only (see RegistryRole)."""
     user, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
-    if user and password:
-        return Credentials(user, password)
-    return docker_config_credentials(registry, config_path)
+    return Credentials(user, password) if user and password else None
 
 
 def docker_config_credentials(registry: str, config_path: Path | None = None) -> Credentials | None:
-    """The Docker config's entry for this registry (credential helper, else ``auths``).
-
-    Alone, without the environment, for pulls of the base image: the IMAGEBUILDER_REGISTRY_*
-    variables are for the target registry and must never be offered to another one.
-    """
+    """The Docker config's entry for this registry (credential helper, else ``auths``)."""
     config = _read_config(config_path or docker_config_path())
     keys = {registry, f"https://{registry}", f"http://{registry}", f"{registry}/v2/"}
     if registry in ("docker.io", "registry-1.docker.io"):

@@ -19,7 +19,7 @@ from imagebuilder.errors import (
     NetworkError,
     RegistryError,
 )
-from imagebuilder.oci.auth import find_credentials
+from imagebuilder.oci.auth import RegistryRole, credentials_for
 from imagebuilder.oci.digest import sha256_digest
 from imagebuilder.oci.transport import RegistryTransport, raise_for_registry, read_capped
 
@@ -252,7 +252,8 @@ class RegistryClient:
         return sha256_digest(body)
 
 
-def open_registry(host: str) -> RegistryClient:
-    """A client for the registry at ``host`` (its API host), with the credentials
-    ``find_credentials`` finds for it (environment, else the Docker config)."""
-    return RegistryClient(RegistryTransport(host, find_credentials(host)))
+def open_registry(host: str, role: RegistryRole) -> RegistryClient:
+    """A client for the registry at ``host`` (its API host) opened for ``role``: the target
+    to push to, the base to read, a source to read or copy from. It carries only the
+    credentials meant for that host in that role (``credentials_for``)."""
+    return RegistryClient(RegistryTransport(host, credentials_for(host, role)))

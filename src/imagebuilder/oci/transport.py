@@ -216,8 +216,8 @@ def _no_credentials(host: str, refused: bool = False) -> RegistryError:
     return RegistryAuthError(
         f"registry {host} {what}",
         location=host,
-        hint=f"run `docker login {host}`, or set IMAGEBUILDER_REGISTRY_USERNAME and "
-        "IMAGEBUILDER_REGISTRY_PASSWORD",
+        hint=f"run `docker login {host}`; IMAGEBUILDER_REGISTRY_USERNAME and "
+        "IMAGEBUILDER_REGISTRY_PASSWORD serve only the registry imagebuilder pushes to",
     )
 
 

@@ -22,6 +22,7 @@ from imagebuilder.image.publish.plan import (
 from imagebuilder.image.publish.request import PublishRequest, PublishResult
 from imagebuilder.image.publish.run import publish
 from imagebuilder.image.render import FileUrl
+from imagebuilder.oci.auth import RegistryRole
 from imagebuilder.oci.client import open_registry
 from imagebuilder.oci.image import created_time
 from imagebuilder.oci.reference import ImageReference, parse_reference
@@ -121,9 +122,9 @@ def publish_project(
         previous=options.previous, split=options.split, variant=options.variant,
         labels=options.labels,
     )  # fmt: skip
-    target = open_registry(request.target.api_host)
-    same_host = request.base.api_host == target.host
-    base = target if same_host else open_registry(request.base.api_host)
+    target = open_registry(request.target.api_host, RegistryRole.TARGET)
+    same_host = request.base.api_host == target.host  # then the target's credentials fit
+    base = target if same_host else open_registry(request.base.api_host, RegistryRole.BASE)
     try:
         result = publish(
             hub=hub, target=target, base_registry=base, request=request,
