@@ -9,6 +9,8 @@ import pytest
 
 from imagebuilder.cli import main
 from imagebuilder.errors import ConfigError, ConfigErrors, ExitCode
+from imagebuilder.image.render import ROLE_ORDER
+from imagebuilder.project.config import ROLE_FOLDERS, Role
 from imagebuilder.project.load import load_config
 from imagebuilder.project.schema import SCHEMA_PATH, models_schema_text
 
@@ -138,19 +140,66 @@ def test_duplicate_destination(tmp_path: Path) -> None:
     assert found[0].location == f"models.yaml:{line_of(text, 'lightning_lora:') + 3}"
 
 
-def test_second_diffusion_model_refused(tmp_path: Path) -> None:
-    text = replaced(
-        "  text_encoder:\n",
-        "  second_model:\n"
-        "    role: diffusion_model\n"
-        "    repo: Comfy-Org/Qwen-Image-Edit_ComfyUI\n"
-        "    file: split_files/diffusion_models/qwen_image_edit_2509_bf16.safetensors\n"
-        "    folder: diffusion_models\n"
-        "  text_encoder:\n",
+SECOND_MODEL = (
+    "  second_model:\n"
+    "    role: diffusion_model\n"
+    "    repo: Comfy-Org/Qwen-Image-Edit_ComfyUI\n"
+    "    file: split_files/diffusion_models/qwen_image_edit_2509_bf16.safetensors\n"
+    "    folder: diffusion_models\n"
+)
+
+
+def test_several_entries_of_a_role_are_valid(tmp_path: Path) -> None:
+    """Wan 2.2 has two diffusion models, Flux two text encoders: a role is not a slot."""
+    text = replaced("  text_encoder:\n", SECOND_MODEL + "  text_encoder:\n")
+    text = text.replace(
+        "    folder: text_encoders\n",
+        "    folder: text_encoders\n  clip_l:\n    role: text_encoder\n"
+        "    repo: comfyanonymous/flux_text_encoders\n    file: clip_l.safetensors\n"
+        "    folder: text_encoders\n",
+        1,
     )
+    config = load_config(write(tmp_path, text)).config
+    assert [n for n, _ in config.entries_by_role(Role.DIFFUSION_MODEL)] == [
+        "diffusion_model",
+        "second_model",
+    ]
+    assert config.lora_base("lightning_lora") == "diffusion_model"  # its updates.follows
+
+
+def test_every_comfyui_model_folder_has_a_role() -> None:
+    # folder_paths.py of ComfyUI a125cd84, less configs, diffusers (folders) and classifiers
+    folders = {
+        "checkpoints", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision",
+        "style_models", "embeddings", "vae_approx", "controlnet", "gligen", "upscale_models",
+        "hypernetworks", "photomaker", "model_patches", "audio_encoders",
+    }  # fmt: skip
+    held = {folder for folders_of in ROLE_FOLDERS.values() for folder in folders_of}
+    assert folders <= held
+    assert set(ROLE_ORDER) == set(Role)
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        ("nowhere", "base 'nowhere' is not an entry"),
+        ("vae", "base 'vae' is a vae; a LoRA patches a diffusion_model or checkpoint"),
+    ],
+)
+def test_lora_base_must_be_a_base_model(tmp_path: Path, base: str, expected: str) -> None:
+    text = replaced("    distilled_steps: 4\n", f"    distilled_steps: 4\n    base: {base}\n")
     (problem,) = problems(write(tmp_path, text))
-    assert "a second diffusion_model" in problem.message
-    assert problem.location == f"models.yaml:{line_of(text, 'second_model:') + 1}"
+    assert expected in problem.message
+    assert problem.location == f"models.yaml:{line_of(text, f'base: {base}')}"
+
+
+def test_entry_names_cannot_shadow_placeholders(tmp_path: Path) -> None:
+    text = replaced("  vae:\n    role: vae\n", "  steps:\n    role: vae\n")
+    (problem,) = problems(write(tmp_path, text))
+    assert "placeholder {{ steps }} for a sampler setting" in problem.message
+    text = replaced("  vae:\n    role: vae\n", "  lora:\n    role: vae\n")
+    (problem,) = problems(write(tmp_path, text))
+    assert "entry name 'lora' is a role, but the entry is a vae" in problem.message
 
 
 def test_several_problems_reported_together(tmp_path: Path) -> None:

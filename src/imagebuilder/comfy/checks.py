@@ -12,13 +12,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from imagebuilder.comfy.bindings import check_lora_bases, pinned_in
+from imagebuilder.comfy.chains import model_chain
 from imagebuilder.comfy.node_schema import NodeSchema, check_against_schema
 from imagebuilder.comfy.nodes import (
     LOADERS,
     OUTPUT_COUNTS,
     SAMPLERS,
     Graph,
-    canonical_folder,
     is_link,
     node_sort_key,
 )
@@ -37,15 +38,6 @@ __all__ = [
     "check_workflow",
     "require_consistent",
 ]
-
-
-def _pinned_in(config: Config, folder: str) -> dict[str, tuple[str, ModelEntry]]:
-    """File name -> (entry name, entry) for every pinned file in a ComfyUI folder."""
-    return {
-        entry.dest_name: (name, entry)
-        for name, entry in config.models.items()
-        if canonical_folder(entry.folder) == folder
-    }
 
 
 def _check_structure(workflow: str, graph: Graph) -> list[Problem]:
@@ -114,12 +106,11 @@ def _check_loaders(workflow: str, graph: Graph, config: Config) -> list[Problem]
         loader = LOADERS.get(str(node.get("class_type")))
         if loader is None or not isinstance(node.get("inputs"), dict):
             continue
-        pinned = _pinned_in(config, loader.folder)
+        pinned = pinned_in(config, loader.folder)
         for input_name in loader.inputs:
             file_name = node["inputs"].get(input_name)
             if file_name in pinned:
                 continue
-            choices = ", ".join(sorted(pinned)) or "none"
             problems.append(
                 Problem(
                     Severity.ERROR,
@@ -127,17 +118,31 @@ def _check_loaders(workflow: str, graph: Graph, config: Config) -> list[Problem]
                     node_id,
                     f"{node['class_type']} loads {file_name!r} from models/{loader.folder}, "
                     "which is not a pinned file: the image does not have it",
-                    f"pinned in models/{loader.folder}: {choices}; use a placeholder such as "
-                    "{{ diffusion_model }} or add the file to models.yaml",
+                    _loader_hint(loader.folder, loader.role, pinned),
                 )
             )
     return problems
 
 
-def _loras_in(graph: Graph, config: Config) -> list[ModelEntry]:
-    pinned = _pinned_in(config, "loras")
+def _loader_hint(folder: str, role: Role, pinned: dict[str, tuple[str, ModelEntry]]) -> str:
+    if not pinned:
+        return (
+            f"nothing is pinned in models/{folder}: add the file to models.yaml as an entry "
+            f"with role: {role.value} and folder: {folder}"
+        )
+    entries = sorted(name for name, _ in pinned.values())
+    return (
+        f"pinned in models/{folder}: {', '.join(sorted(pinned))}; name the entry with a "
+        f"placeholder ({', '.join('{{ ' + name + ' }}' for name in entries)}) or add the "
+        "file to models.yaml"
+    )
+
+
+def _loras_in(graph: Graph, config: Config, node_ids: list[str]) -> list[ModelEntry]:
+    pinned = pinned_in(config, "loras")
     loras = []
-    for node in graph.values():
+    for node_id in node_ids:
+        node = graph[node_id]
         loader = LOADERS.get(str(node.get("class_type")))
         if loader is None or loader.role is not Role.LORA:
             continue
@@ -165,11 +170,12 @@ def _steps_reason(steps: int, distilled: int) -> str:
 
 def _check_sampler(workflow: str, graph: Graph, config: Config) -> list[Problem]:
     problems = []
-    loras = _loras_in(graph, config)
     for node_id in sorted(graph, key=node_sort_key):
         node = graph[node_id]
         if node.get("class_type") not in SAMPLERS or not isinstance(node.get("inputs"), dict):
             continue
+        # The LoRAs on this sampler's own model chain (Wan 2.2: one per expert).
+        loras = _loras_in(graph, config, model_chain(graph, node_id))
         steps, cfg = node["inputs"].get("steps"), node["inputs"].get("cfg")
         for lora in loras:
             distilled = lora.distilled_steps
@@ -212,6 +218,7 @@ def check_workflow(
     problems = (
         _check_structure(workflow, graph)
         + _check_loaders(workflow, well_formed, config)
+        + check_lora_bases(workflow, well_formed, config)
         + _check_sampler(workflow, well_formed, config)
         + check_wasted_work(workflow, well_formed, config)
     )

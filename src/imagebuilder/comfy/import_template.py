@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import PurePosixPath
@@ -20,21 +21,16 @@ from imagebuilder.comfy.template_models import (
     TemplateModel,
     template_models,
 )
-from imagebuilder.project.config import ROLE_FOLDERS, SINGLE_ROLES, Role
+from imagebuilder.project.config import ROLE_FOLDERS, Role
 from imagebuilder.project.pathrules import check_repo_path
 from imagebuilder.project.values import check_repo_id, check_revision
 from imagebuilder.project.yamlsource import round_trip_yaml
 
 _HUB_HOST = "huggingface.co"
-_STEPS_IN_NAME = re.compile(r"(\d+)[-_ ]?steps?\b", re.IGNORECASE)
+# "4steps", "8-step", "4steps_lora" (Wan): no letter may follow, "_" may.
+_STEPS_IN_NAME = re.compile(r"(\d+)[-_ ]?steps?(?![a-z])", re.IGNORECASE)
 _FOLDER_ROLE = {folder: role for role, folders in ROLE_FOLDERS.items() for folder in folders}
-_ENTRY_NAMES = {
-    Role.DIFFUSION_MODEL: "diffusion_model",
-    Role.TEXT_ENCODER: "text_encoder",
-    Role.VAE: "vae",
-    Role.LORA: "lora",
-    Role.CLIP_VISION: "clip_vision",
-}
+_NOT_NAME = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -104,7 +100,7 @@ def parse_hub_url(url: str) -> tuple[str, str, str]:
 
 def _role_for(model: TemplateModel) -> Role | None:
     loader = LOADERS.get(model.loader)
-    if loader is not None and loader.role is not None:
+    if loader is not None:
         return loader.role
     return _FOLDER_ROLE.get(model.folder)
 
@@ -114,12 +110,21 @@ def _distilled_steps(role: Role, file_name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _entry_name(role: Role, taken: set[str], file_name: str) -> str:
-    """The shipped stack's names: diffusion_model, text_encoder, vae, lightning_lora."""
-    base, number = _ENTRY_NAMES[role], 1
-    if role is Role.LORA and "lightning" in file_name.lower():
-        base = "lightning_lora"
-    name = base
+def _entry_name(role: Role, alone: bool, taken: set[str], file_name: str) -> str:
+    """The shipped stack's names (diffusion_model, text_encoder, vae, lightning_lora) for
+    the one entry of a role; with several of a role, each is named after its file
+    (clip_l, t5xxl_fp8_e4m3fn_scaled), which is what a template's placeholder then says."""
+    if alone:
+        base = role.value
+        if role is Role.LORA and "lightning" in file_name.lower():
+            base = "lightning_lora"
+    else:
+        stem = _NOT_NAME.sub("_", PurePosixPath(file_name).stem.lower()).strip("_")
+        base = stem if stem[:1].isalpha() else f"{role.value}_{stem}"
+        base = base[:56].rstrip("_")
+        if base in {r.value for r in Role} and base != role.value:
+            base = f"{role.value}_{base}"
+    name, number = base, 1
     while name in taken:
         number += 1
         name = f"{base}_{number}"
@@ -143,7 +148,8 @@ def _to_entry(model: TemplateModel, role: Role, name: str, nodes: list[str]) -> 
         revision=revision,
         nodes=tuple(nodes),
         distilled_steps=_distilled_steps(role, model.name),
-        strength=model.strength if role is Role.LORA else None,
+        # UI widgets store 1.0000000000000002 and the like: 6 places are what a user set.
+        strength=round(model.strength, 6) if role is Role.LORA and model.strength else None,
     )
 
 
@@ -162,23 +168,22 @@ def import_workflow(
         unique.setdefault(key, (model, []))[1].append(model.node)
     entries: list[ImportedEntry] = []
     skipped: list[str] = []
-    for (folder, file_name), (model, nodes) in unique.items():
+    roles: dict[tuple[str, str], Role] = {}
+    for key, (model, _nodes) in unique.items():
         role = _role_for(model)
         if role is None:
-            skipped.append(f"{folder}/{file_name}: no imagebuilder role for models/{folder}")
-            continue
+            skipped.append(f"{key[0]}/{key[1]}: no imagebuilder role for models/{key[0]}")
+        else:
+            roles[key] = role
+    per_role = Counter(roles.values())
+    for key, role in roles.items():
+        model, nodes = unique[key]
         try:
-            name = _entry_name(role, {e.name for e in entries}, model.name)
+            taken = {e.name for e in entries}
+            name = _entry_name(role, per_role[role] == 1, taken, model.name)
             entries.append(_to_entry(model, role, name, nodes))
         except ValueError as exc:
-            skipped.append(f"{folder}/{file_name}: {exc}")
-    for role in SINGLE_ROLES:
-        several = [e.name for e in entries if e.role == role.value]
-        if len(several) > 1:
-            skipped.append(
-                f"note: {len(several)} {role.value} entries ({', '.join(several)}); an image "
-                "holds one: keep one, or build the others as separate stacks"
-            )
+            skipped.append(f"{key[0]}/{key[1]}: {exc}")
     rules = update_rules(entries) if update_rules else {}
     entries = [replace(e, updates=rules.get(e.name)) for e in entries]
     return ImportResult(source, kind, tuple(entries), tuple(skipped))

@@ -21,24 +21,46 @@ class Loader:
 
     inputs: tuple[str, ...]
     folder: str  # ComfyUI's canonical folder (models/<folder>)
-    role: Role | None  # the models.yaml role; None where imagebuilder has no role for it
+    role: Role  # the models.yaml role of the files it loads
+    patches: str | None = None  # a LoRA loader: the input that carries the model it patches
 
 
+def _clips(count: int) -> tuple[str, ...]:
+    return tuple(f"clip_name{i}" for i in range(1, count + 1))
+
+
+# Every loader in ComfyUI's nodes.py and comfy_extras that names a file of a model folder.
 LOADERS: dict[str, Loader] = {
+    "CheckpointLoaderSimple": Loader(("ckpt_name",), "checkpoints", Role.CHECKPOINT),
+    "CheckpointLoader": Loader(("ckpt_name",), "checkpoints", Role.CHECKPOINT),
+    "unCLIPCheckpointLoader": Loader(("ckpt_name",), "checkpoints", Role.CHECKPOINT),
+    "ImageOnlyCheckpointLoader": Loader(("ckpt_name",), "checkpoints", Role.CHECKPOINT),
     "UNETLoader": Loader(("unet_name",), "diffusion_models", Role.DIFFUSION_MODEL),
     "CLIPLoader": Loader(("clip_name",), "text_encoders", Role.TEXT_ENCODER),
-    "DualCLIPLoader": Loader(("clip_name1", "clip_name2"), "text_encoders", Role.TEXT_ENCODER),
+    "DualCLIPLoader": Loader(_clips(2), "text_encoders", Role.TEXT_ENCODER),
+    "TripleCLIPLoader": Loader(_clips(3), "text_encoders", Role.TEXT_ENCODER),
+    "QuadrupleCLIPLoader": Loader(_clips(4), "text_encoders", Role.TEXT_ENCODER),
     "VAELoader": Loader(("vae_name",), "vae", Role.VAE),
-    "LoraLoaderModelOnly": Loader(("lora_name",), "loras", Role.LORA),
-    "LoraLoader": Loader(("lora_name",), "loras", Role.LORA),
+    "LoraLoaderModelOnly": Loader(("lora_name",), "loras", Role.LORA, patches="model"),
+    "LoraLoader": Loader(("lora_name",), "loras", Role.LORA, patches="model"),
     "CLIPVisionLoader": Loader(("clip_name",), "clip_vision", Role.CLIP_VISION),
-    "CheckpointLoaderSimple": Loader(("ckpt_name",), "checkpoints", None),
-    "ControlNetLoader": Loader(("control_net_name",), "controlnet", None),
-    "UpscaleModelLoader": Loader(("model_name",), "upscale_models", None),
+    "ControlNetLoader": Loader(("control_net_name",), "controlnet", Role.CONTROLNET),
+    "DiffControlNetLoader": Loader(("control_net_name",), "controlnet", Role.CONTROLNET),
+    "StyleModelLoader": Loader(("style_model_name",), "style_models", Role.STYLE_MODEL),
+    "GLIGENLoader": Loader(("gligen_name",), "gligen", Role.GLIGEN),
+    "UpscaleModelLoader": Loader(("model_name",), "upscale_models", Role.UPSCALE_MODEL),
+    "ModelPatchLoader": Loader(("name",), "model_patches", Role.MODEL_PATCH),
+    "HypernetworkLoader": Loader(("hypernetwork_name",), "hypernetworks", Role.HYPERNETWORK),
+    "PhotoMakerLoader": Loader(("photomaker_model_name",), "photomaker", Role.PHOTOMAKER),
+    "AudioEncoderLoader": Loader(("audio_encoder_name",), "audio_encoders", Role.AUDIO_ENCODER),
 }
 
 # ComfyUI's legacy folder names resolve to the same place as the canonical ones.
-FOLDER_ALIASES: dict[str, str] = {"unet": "diffusion_models", "clip": "text_encoders"}
+FOLDER_ALIASES: dict[str, str] = {
+    "unet": "diffusion_models",
+    "clip": "text_encoders",
+    "t2i_adapter": "controlnet",
+}
 
 # Outputs per node type, for checking that a link's slot exists. Unknown types are
 # checked only for the node's existence.

@@ -30,7 +30,7 @@ from imagebuilder.project.variants import effective_config
 TEMPLATES_DIR = Path("workflows")
 INDEX_NAME = "index.json"
 MAX_TEMPLATE_BYTES = 1_000_000
-_PLACEHOLDER = re.compile(r"^\{\{\s*([a-z_]+)\s*\}\}$")
+_PLACEHOLDER = re.compile(r"^\{\{\s*([a-z][a-z0-9_]*(?:\.strength)?)\s*\}\}$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ def load_templates(templates_dir: Path = TEMPLATES_DIR) -> list[Template]:
         raise WorkflowError(
             "no workflow templates found",
             location=str(templates_dir),
-            hint="restore workflows/qwen_image_edit_1.json and qwen_image_edit_2.json",
+            hint="add an API-format workflow there (`imagebuilder import-template` writes one "
+            "from a ComfyUI template)",
         )
     return [_load_template(path) for path in paths]
 
@@ -79,39 +80,56 @@ def _load_template(path: Path) -> Template:
 
 
 def placeholder_values(config: Config) -> dict[str, Any]:
-    """What each placeholder stands for in this stack."""
+    """What each placeholder stands for in this stack: the sampler settings, each entry by
+    its name (``{{ clip_l }}``, ``{{ high_noise_lora.strength }}``) and each role that has
+    exactly one entry (``{{ diffusion_model }}``, ``{{ lora_strength }}``)."""
     values: dict[str, Any] = config.sampler.model_dump()
-    role_keys = {
-        Role.DIFFUSION_MODEL: "diffusion_model",
-        Role.TEXT_ENCODER: "text_encoder",
-        Role.VAE: "vae",
-        Role.LORA: "lora",
-        Role.CLIP_VISION: "clip_vision",
-    }
-    for role, key in role_keys.items():
+    for role in Role:
         entries = config.entries_by_role(role)
-        # Several LoRAs have no single name: a template that asks for {{ lora }} then fails.
+        # Several entries of a role have no single name: templates name the entry instead.
         if len(entries) == 1:
-            values[key] = entries[0][1].dest_name
+            values[role.value] = entries[0][1].dest_name
             if role is Role.LORA:
                 values["lora_strength"] = entries[0][1].strength
+    for name, entry in config.models.items():
+        values[name] = entry.dest_name
+        if entry.role is Role.LORA:
+            values[f"{name}.strength"] = entry.strength
     return values
 
 
-def render_graph(template: Template, values: dict[str, Any]) -> Graph:
-    """The template with every placeholder replaced; a WorkflowError names unknown ones."""
+def _missing_hint(key: str, values: dict[str, Any], config: Config | None) -> str:
+    role = Role.LORA if key == "lora_strength" else next((r for r in Role if key == r), None)
+    names = [n for n, _ in config.entries_by_role(role)] if config and role else []
+    if role is not None and len(names) > 1:
+        example = f"{names[0]}.strength" if key == "lora_strength" else names[0]
+        return (
+            f"the stack has {len(names)} {role.value} entries "
+            f"({', '.join(names)}): name the one this node loads, e.g. {{{{ {example} }}}}"
+        )
+    known = ", ".join(sorted(values))
+    return (
+        f"known here: {known}; a role placeholder needs exactly one entry of its role, an "
+        "entry placeholder is the entry's name in models.yaml"
+    )
+
+
+def render_graph(template: Template, values: dict[str, Any], stack: Config | None = None) -> Graph:
+    """The template with every placeholder replaced; a WorkflowError names unknown ones
+    (and, given the ``stack``, the entries a role placeholder could mean)."""
     rendered: Graph = {}
     for node_id, node in template.graph.items():
         inputs = node.get("inputs", {})
         new_inputs = {}
         for input_name, value in inputs.items() if isinstance(inputs, dict) else ():
-            new_inputs[input_name] = _fill(template, node_id, input_name, value, values)
+            where = (template, node_id, input_name)
+            new_inputs[input_name] = _fill(where, value, values, stack)
         rendered[node_id] = {**node, "inputs": new_inputs} if "inputs" in node else dict(node)
     return rendered
 
 
 def _fill(
-    template: Template, node_id: str, input_name: str, value: Any, values: dict[str, Any]
+    where: tuple[Template, str, str], value: Any, values: dict[str, Any], stack: Config | None
 ) -> Any:
     if not isinstance(value, str):
         return value
@@ -120,13 +138,12 @@ def _fill(
         return value
     key = match.group(1)
     if key not in values:
+        template, node_id, input_name = where
         raise WorkflowError(
             f"node {node_id} input {input_name!r}: placeholder {{{{ {key} }}}} has no value "
             "in this stack",
             location=str(template.path),
-            hint=f"known here: {', '.join(sorted(values))}; a model placeholder needs "
-            "exactly one entry of its role (with several LoRAs, let each variant pick one "
-            "with 'lora:')",
+            hint=_missing_hint(key, values, stack),
         )
     return values[key]
 
@@ -184,7 +201,7 @@ def render_all(
     files: dict[str, str] = {}
     index: list[dict[str, Any]] = []
     for template in load_templates(templates_dir):
-        graph = render_graph(template, values)
+        graph = render_graph(template, values, stack)
         files[f"{template.name}.json"] = dump_graph(graph)
         index.append(_index_entry(template, graph, stack))
     document = {"variant": variant, "sampler": stack.sampler.model_dump(), "workflows": index}
@@ -196,8 +213,9 @@ def rendered_graphs(
     config: Config, variant: str | None = None, *, templates_dir: Path = TEMPLATES_DIR
 ) -> dict[str, Graph]:
     """Template name -> rendered graph (for the checks)."""
-    values = placeholder_values(effective_config(config, variant))
-    return {t.name: render_graph(t, values) for t in load_templates(templates_dir)}
+    stack = effective_config(config, variant)
+    values = placeholder_values(stack)
+    return {t.name: render_graph(t, values, stack) for t in load_templates(templates_dir)}
 
 
 def rendered_workflow_files(

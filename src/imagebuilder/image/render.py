@@ -32,11 +32,27 @@ LOCK_DESTINATION = "/imagebuilder/models.lock.json"
 WORKFLOWS_DIR = "workflows"
 # Least to most often changed: a LoRA bump must not invalidate the 20 GB diffusion layer.
 ROLE_ORDER = {
-    Role.VAE: 0,
-    Role.CLIP_VISION: 1,
-    Role.TEXT_ENCODER: 2,
-    Role.DIFFUSION_MODEL: 3,
-    Role.LORA: 4,
+    role: rank
+    for rank, role in enumerate(
+        (
+            Role.VAE_APPROX,
+            Role.VAE,
+            Role.EMBEDDING,
+            Role.CLIP_VISION,
+            Role.AUDIO_ENCODER,
+            Role.UPSCALE_MODEL,
+            Role.PHOTOMAKER,
+            Role.GLIGEN,
+            Role.STYLE_MODEL,
+            Role.CONTROLNET,
+            Role.MODEL_PATCH,
+            Role.HYPERNETWORK,
+            Role.TEXT_ENCODER,
+            Role.CHECKPOINT,
+            Role.DIFFUSION_MODEL,
+            Role.LORA,
+        )
+    )
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMAGE_REF_CHARS = re.compile(r"^[A-Za-z0-9._/:@-]+$")

@@ -44,24 +44,48 @@ EntryName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 
 class Role(StrEnum):
+    """What a file is to ComfyUI: one role per model folder ComfyUI has (folder_paths)."""
+
+    CHECKPOINT = "checkpoint"
     DIFFUSION_MODEL = "diffusion_model"
     TEXT_ENCODER = "text_encoder"
     VAE = "vae"
+    VAE_APPROX = "vae_approx"
     LORA = "lora"
     CLIP_VISION = "clip_vision"
+    CONTROLNET = "controlnet"
+    STYLE_MODEL = "style_model"
+    GLIGEN = "gligen"
+    UPSCALE_MODEL = "upscale_model"
+    MODEL_PATCH = "model_patch"
+    HYPERNETWORK = "hypernetwork"
+    EMBEDDING = "embedding"
+    PHOTOMAKER = "photomaker"
+    AUDIO_ENCODER = "audio_encoder"
 
-
-# Roles a ComfyUI graph loads exactly once; several LoRAs, by contrast, are normal.
-SINGLE_ROLES = frozenset({Role.DIFFUSION_MODEL, Role.TEXT_ENCODER, Role.VAE})
 
 # ComfyUI model folders (under models/) each role may use; legacy aliases included.
 ROLE_FOLDERS: dict[Role, frozenset[str]] = {
+    Role.CHECKPOINT: frozenset({"checkpoints"}),
     Role.DIFFUSION_MODEL: frozenset({"diffusion_models", "unet"}),
     Role.TEXT_ENCODER: frozenset({"text_encoders", "clip"}),
     Role.VAE: frozenset({"vae"}),
+    Role.VAE_APPROX: frozenset({"vae_approx"}),
     Role.LORA: frozenset({"loras"}),
     Role.CLIP_VISION: frozenset({"clip_vision"}),
+    Role.CONTROLNET: frozenset({"controlnet", "t2i_adapter"}),
+    Role.STYLE_MODEL: frozenset({"style_models"}),
+    Role.GLIGEN: frozenset({"gligen"}),
+    Role.UPSCALE_MODEL: frozenset({"upscale_models"}),
+    Role.MODEL_PATCH: frozenset({"model_patches"}),
+    Role.HYPERNETWORK: frozenset({"hypernetworks"}),
+    Role.EMBEDDING: frozenset({"embeddings"}),
+    Role.PHOTOMAKER: frozenset({"photomaker"}),
+    Role.AUDIO_ENCODER: frozenset({"audio_encoders"}),
 }
+
+# Roles whose files a LoRA can patch (its `base`).
+BASE_ROLES = frozenset({Role.DIFFUSION_MODEL, Role.CHECKPOINT})
 
 
 class RepoSearch(Strict):
@@ -100,7 +124,8 @@ class ModelEntry(Strict):
     """One file of the image: where it comes from and where ComfyUI finds it."""
 
     role: Role = Field(strict=False)  # YAML gives a string; strict mode wants the enum
-    """What the file is; diffusion_model, text_encoder and vae may appear once."""
+    """What the file is: one role per ComfyUI model folder; any number of entries each
+    (Flux's two text encoders, Wan 2.2's high- and low-noise diffusion models)."""
     repo: RepoId
     """Hub repo id `owner/name` (letters, digits, `.`, `_`, `-`; no `--` or `..`)."""
     file: RepoPath
@@ -115,6 +140,10 @@ class ModelEntry(Strict):
     """LoRAs: the step count the LoRA was distilled for (workflows are checked against it)."""
     strength: float = Field(default=1.0, ge=-10, le=10)
     """LoRAs: the loader's strength_model."""
+    base: EntryName | None = None
+    """LoRAs: the diffusion_model or checkpoint entry the LoRA patches (Wan 2.2: the
+    high-noise LoRA on the high-noise model); unset: its `updates.follows`, else the only
+    base. Workflows must apply it to that model; `verify` checks the shapes fit."""
     updates: UpdateRule | None = None
     """How `check-updates` finds newer releases; unset: content changes only."""
 
@@ -232,3 +261,14 @@ class Config(Strict):
 
     def entries_by_role(self, role: Role) -> list[tuple[str, ModelEntry]]:
         return [(name, entry) for name, entry in self.models.items() if entry.role is role]
+
+    def lora_base(self, lora: str) -> str | None:
+        """The entry a LoRA patches: its `base`, else its `updates.follows`, else the one
+        diffusion model or checkpoint of the stack (None when that is ambiguous)."""
+        entry = self.models[lora]
+        if entry.base is not None:
+            return entry.base
+        if entry.updates is not None and entry.updates.follows is not None:
+            return entry.updates.follows
+        bases = [name for name, e in self.models.items() if e.role in BASE_ROLES]
+        return bases[0] if len(bases) == 1 else None

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from imagebuilder.errors import ConfigError, ConfigErrors
-from imagebuilder.project.config import SINGLE_ROLES, Config
+from imagebuilder.project.config import Config
+from imagebuilder.project.entries import entry_problems
 from imagebuilder.project.paths import DEFAULT_CONFIG
 from imagebuilder.project.variants import variant_problems
 from imagebuilder.project.yamlsource import KeyPath, YamlSource, load_yaml
@@ -128,10 +129,8 @@ def _semantic_problems(config: Config, source: YamlSource) -> list[ConfigError]:
         )
 
     by_destination: dict[str, list[str]] = defaultdict(list)
-    by_role: dict[str, list[str]] = defaultdict(list)
     for name, entry in config.models.items():
         by_destination[entry.destination].append(name)
-        by_role[entry.role.value].append(name)
         follows = entry.updates.follows if entry.updates else None
         if follows is not None and follows not in config.models:
             problem(
@@ -146,15 +145,9 @@ def _semantic_problems(config: Config, source: YamlSource) -> list[ConfigError]:
                 f"destination models/{destination} is already used by entry {names[0]!r}",
                 "give one of them another 'filename' or 'folder'",
             )
-    for role in SINGLE_ROLES:
-        names = by_role.get(role.value, [])
-        for name in names[1:]:
-            problem(
-                ("models", name, "role"),
-                f"a second {role.value} (entry {names[0]!r} is one); the worker loads one",
-                "keep one; to try another file, switch the entry and compare the images "
-                "with `imagebuilder diff`",
-            )
+    for name, entry in config.models.items():
+        for key_path, message, hint in entry_problems(config, name, entry):
+            problem(key_path, message, hint)
     for key_path, message, hint in variant_problems(config):  # variants: see variants.py
         problem(key_path, message, hint)
     return problems

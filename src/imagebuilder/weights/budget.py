@@ -14,12 +14,33 @@ from typing import Any
 from imagebuilder.project.config import Role
 
 GIB = 1 << 30
-# Stage order as ComfyUI runs a Qwen-Image-Edit job; CLIP vision rides with the encoder.
+DENOISING = "denoising"
+# Stage order as ComfyUI runs a job; CLIP vision rides with the encoder, the model
+# patches (LoRA, ControlNet, ...) with the model they patch.
 STAGES: tuple[tuple[str, frozenset[Role]], ...] = (
-    ("text encoding", frozenset({Role.TEXT_ENCODER, Role.CLIP_VISION})),
-    ("denoising", frozenset({Role.DIFFUSION_MODEL, Role.LORA})),
-    ("VAE decode", frozenset({Role.VAE})),
+    ("text encoding", frozenset({Role.TEXT_ENCODER, Role.CLIP_VISION, Role.AUDIO_ENCODER})),
+    (
+        DENOISING,
+        frozenset(
+            {
+                Role.DIFFUSION_MODEL,
+                Role.CHECKPOINT,
+                Role.LORA,
+                Role.CONTROLNET,
+                Role.MODEL_PATCH,
+                Role.STYLE_MODEL,
+                Role.GLIGEN,
+                Role.HYPERNETWORK,
+                Role.PHOTOMAKER,
+                Role.EMBEDDING,
+            }
+        ),
+    ),
+    ("VAE decode", frozenset({Role.VAE, Role.VAE_APPROX})),
+    ("upscale", frozenset({Role.UPSCALE_MODEL})),
 )
+_BASES = frozenset({Role.DIFFUSION_MODEL, Role.CHECKPOINT})
+_OPTIONAL = frozenset({"upscale"})  # listed only for stacks that have such files
 
 
 @dataclass(frozen=True)
@@ -27,6 +48,7 @@ class Component:
     name: str
     role: Role
     size: int  # bytes of the weights file (the header is a rounding error)
+    base: str | None = None  # a LoRA: the model it patches (which denoising pass it joins)
 
 
 @dataclass(frozen=True)
@@ -71,16 +93,31 @@ class Budget:
         }
 
 
+def _stages(components: list[Component]) -> list[Stage]:
+    """One stage per role group; with several base models (Wan 2.2's high- and low-noise
+    experts) one denoising pass each, since ComfyUI offloads one before loading the next."""
+    bases = [c.name for c in components if c.role in _BASES]
+    stages = []
+    for name, roles in STAGES:
+        members = [c for c in components if c.role in roles]
+        if name != DENOISING or len(bases) < 2:
+            stages.append(Stage(name, tuple(c.name for c in members), sum(c.size for c in members)))
+            continue
+        for base in bases:
+            own = [
+                c
+                for c in members
+                if c.name == base or (c.role not in _BASES and c.base in (base, None))
+            ]
+            stages.append(
+                Stage(f"{DENOISING} ({base})", tuple(c.name for c in own), sum(c.size for c in own))
+            )
+    return [stage for stage in stages if stage.components or stage.name not in _OPTIONAL]
+
+
 def plan_budget(components: list[Component], gpu_memory_gb: float) -> Budget:
     """Per-stage weight bytes, the peak stage, and whether it fits ``gpu_memory_gb`` GiB."""
-    stages = tuple(
-        Stage(
-            name,
-            tuple(c.name for c in components if c.role in roles),
-            sum(c.size for c in components if c.role in roles),
-        )
-        for name, roles in STAGES
-    )
+    stages = tuple(_stages(components))
     peak = max(stages, key=lambda stage: stage.weight_bytes)
     return Budget(
         components=tuple(components),

@@ -21,19 +21,15 @@ from imagebuilder.weights.inspection import summarize
 from imagebuilder.weights.remote import fetch_header
 
 
-def _base_for(config: Config, lora_name: str) -> str | None:
-    """The entry a LoRA applies to: its `follows`, else the only diffusion model."""
-    rule = config.models[lora_name].updates
-    if rule is not None and rule.follows:
-        return rule.follows
-    bases = config.entries_by_role(Role.DIFFUSION_MODEL)
-    return bases[0][0] if len(bases) == 1 else None
-
-
 def stack_budget(config: Config, lock: Lock) -> Budget:
     """GPU memory stage by stage, from the locked file sizes."""
     components = [
-        Component(name, config.models[name].role, lock.models[name].size)
+        Component(
+            name,
+            config.models[name].role,
+            lock.models[name].size,
+            config.lora_base(name) if config.models[name].role is Role.LORA else None,
+        )
         for name in config.models
         if name in lock.models
     ]
@@ -72,7 +68,7 @@ def check_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
     files = {name: summarize(header).as_dict() for name, header in headers.items()}
     lora_checks: dict[str, Any] = {}
     for name, _entry in config.entries_by_role(Role.LORA):
-        base = _base_for(config, name)
+        base = config.lora_base(name)
         if name not in headers or base not in headers:
             continue
         check = check_lora(headers[name], headers[base])
