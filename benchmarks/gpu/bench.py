@@ -9,6 +9,9 @@ base directory: models/ must already hold the weights (synth_weights.py). Plans:
   main    server start, first job (page cache warm), warm jobs of every graph at each
           step count, old vs new pixel comparison, /object_info, then a restart with the
           page cache dropped (cold first job), then --fast fp8_matrix_mult.
+  variants  the pinned stack and each alternative of plans.VARIANTS (the scaled-FP8
+          copy of the diffusion model, with and without the LoRA node), one server each:
+          first job, then warm jobs of every graph at each step count.
   memory  ComfyUI limited to 24 GB and 48 GB (--reserve-vram plus a hard PyTorch cap),
           and the scaled-FP8 variant (weight_dtype fp8_e4m3fn_fast) if its file exists.
 
@@ -36,7 +39,7 @@ def main() -> int:
     parser.add_argument("--base", type=Path, required=True)
     parser.add_argument("--logs", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="raw JSON written here")
-    parser.add_argument("--plan", choices=["main", "memory"], required=True)
+    parser.add_argument("--plan", choices=["main", "memory", "variants"], required=True)
     parser.add_argument("--rounds", type=int, default=3, help="warm jobs per graph and step count")
     parser.add_argument("--limits", default="24,48", help="GB ComfyUI may use (plan memory)")
     args = parser.parse_args()
@@ -47,6 +50,8 @@ def main() -> int:
     try:
         if args.plan == "main":
             bench.plan_main(args.rounds)
+        elif args.plan == "variants":
+            bench.plan_variants(args.rounds)
         else:
             bench.plan_memory(args.rounds, [float(x) for x in args.limits.split(",")])
     finally:

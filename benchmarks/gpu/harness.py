@@ -21,6 +21,24 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 
 
+def drop_lora_nodes(graph: dict[str, Any]) -> None:
+    """Bypass every LoraLoaderModelOnly: its consumers take the model it was given, as a
+    graph for a fused base+LoRA file would."""
+    loras = {
+        node_id: node["inputs"]["model"]
+        for node_id, node in graph.items()
+        if node["class_type"] == "LoraLoaderModelOnly"
+    }
+    for node_id in loras:
+        del graph[node_id]
+    for node in graph.values():
+        for name, value in node["inputs"].items():
+            source = value
+            while isinstance(source, list) and len(source) == 2 and source[0] in loras:
+                source = loras[source[0]]
+            node["inputs"][name] = source
+
+
 class Harness:
     def __init__(self, args: argparse.Namespace) -> None:
         self.comfyui: Path = args.comfyui
@@ -104,6 +122,8 @@ class Harness:
                 node["inputs"]["weight_dtype"] = overrides.get(
                     "weight_dtype", node["inputs"]["weight_dtype"]
                 )
+        if overrides.get("drop_lora"):
+            drop_lora_nodes(graph)
         return graph
 
     def job(

@@ -14,8 +14,20 @@ STEP_COUNTS = (4, 3, 2)
 SCALED_FILE = "qwen_image_edit_2509_fp8_e4m3fn_scaled_synthetic.safetensors"  # run.sh --scaled-fp8
 
 
+# The variants plan: the pinned stack and each alternative, one server each (one first
+# job, then warm jobs of every graph at every step count), so each gets the same
+# numbers the cost model reads. Label -> job overrides.
+VARIANTS = {
+    "baseline": {},
+    # The same 2509 model in scaled FP8 (legacy scaled_fp8 marker + per-layer scale_weight).
+    "scaled_fp8": {"unet_name": SCALED_FILE},
+    # What a fused base+LoRA file costs: the scaled base without the LoRA node.
+    "scaled_fp8_no_lora": {"unet_name": SCALED_FILE, "drop_lora": True},
+}
+
+
 class Bench(Harness):
-    """The harness with the two plans, main and memory."""
+    """The harness with the plans main, memory and variants."""
 
     def plan_main(self, rounds: int) -> None:
         self.guarded("default", self.default_server, rounds)
@@ -112,3 +124,25 @@ class Bench(Harness):
                     self.job(
                         server, f"fp8_{label}_warm", f"new/qwen_image_edit_{images}", 4, **overrides
                     )
+
+    def plan_variants(self, rounds: int) -> None:
+        for label, overrides in VARIANTS.items():
+            if (
+                "unet_name" in overrides
+                and not (
+                    self.base / "models" / "diffusion_models" / overrides["unet_name"]
+                ).exists()
+            ):
+                print(f"[variant_{label}] skipped: {overrides['unet_name']} not written")
+                continue
+            self.guarded(f"variant_{label}", self.variant, label, overrides, rounds)
+
+    def variant(self, label: str, overrides: dict[str, object], rounds: int) -> None:
+        server = self.server(f"variant_{label}")
+        self.job(server, f"variant_{label}_first", "new/qwen_image_edit_1", 4, **overrides)
+        # The LoRA-less arm only shows what the merge costs at load: fewer warm jobs.
+        warm_rounds = 1 if overrides.get("drop_lora") else rounds
+        for _ in range(warm_rounds):
+            for name in [graph for graph in self.graphs if graph.startswith("new/")]:
+                for steps in STEP_COUNTS:
+                    self.job(server, f"variant_{label}_warm", name, steps, **overrides)

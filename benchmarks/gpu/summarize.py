@@ -7,7 +7,8 @@ beside it; the raw files stay the evidence. Output schema (imagebuilder-gpu-benc
 documented in docs/inference.md): the top level holds the cost inputs of the shipped
 one-image workflow (gpu, seconds_per_step, fixed_seconds, source), `workflows` the same
 per workflow, `cold_start` the start and first-job seconds, then `memory`, `fp8`,
-`optimised_graphs` (old vs new pixels and seconds) and `environment`.
+`optimised_graphs` (old vs new pixels and seconds), `variants` (each arm of the variants
+plan with its own `workflows` and first job) and `environment`.
 """
 
 from __future__ import annotations
@@ -124,6 +125,48 @@ def scaled_mm_per_step(all_jobs: list[dict[str, Any]], selected: list[dict[str, 
     return median(increases)
 
 
+# What each arm of the variants plan stands for (plans.VARIANTS): the file it models.
+VARIANT_FILES = {
+    "baseline": "the pinned stack",
+    "scaled_fp8": "qwen_image_edit_2509_fp8_e4m3fn_scaled.safetensors",
+    "scaled_fp8_no_lora": "qwen_image_edit_2509_fp8_e4m3fn_scaled.safetensors, no LoRA node",
+}
+
+
+def variants_summary(jobs: list[dict[str, Any]], where: str) -> dict[str, Any]:
+    """Per arm of the variants plan: every workflow's numbers, its first job and peak."""
+    labels = sorted(
+        {
+            j["scenario"].removeprefix("variant_").removesuffix("_warm")
+            for j in jobs
+            if j["scenario"].startswith("variant_") and j["scenario"].endswith("_warm")
+        },
+        key=lambda label: (label != "baseline", label),
+    )
+    out: dict[str, Any] = {}
+    for label in labels:
+        warm = scenario_jobs(jobs, f"variant_{label}_warm")
+        workflows = {}
+        for graph in sorted({j["graph"] for j in warm}):
+            summary = workflow_summary(scenario_jobs(warm, f"variant_{label}_warm", graph))
+            name = graph.split("/")[-1]
+            summary["scaled_mm_calls_per_step"] = scaled_mm_per_step(
+                jobs, scenario_jobs(warm, f"variant_{label}_warm", graph)
+            )
+            summary["source"] = (
+                f"{where}: variant {label}, median of {summary['jobs']} warm jobs of {name}"
+            )
+            workflows[name] = summary
+        first = scenario_jobs(jobs, f"variant_{label}_first")
+        out[label] = {
+            "models": VARIANT_FILES.get(label, label),
+            "overrides": warm[0]["overrides"] if warm else {},
+            "first_job_seconds": first_job(first[0]) if first else None,
+            "workflows": workflows,
+        }
+    return out
+
+
 def first_job(job: dict[str, Any]) -> dict[str, Any]:
     parts = job["parts"]
     loaders = ("load_text_encoder", "load_diffusion_model", "load_lora", "load_vae")
@@ -138,27 +181,39 @@ def summarize(raws: list[dict[str, Any]], weights: list[dict[str, Any]]) -> dict
     jobs = [job for raw in raws for job in raw["jobs"]]
     servers = [server for raw in raws for server in raw["servers"]]
     environment = raws[0]["environment"]
-    workflows = {}
-    old = {}
-    for graph in sorted({j["graph"] for j in jobs if j["scenario"] == "warm"}):
-        summary = workflow_summary(scenario_jobs(jobs, "warm", graph))
-        version, name = graph.split("/")
-        (workflows if version == "new" else old)[name] = summary
-    headline = workflows["qwen_image_edit_1"]
     where = (
         f"benchmarks/gpu on {environment['gpu']} (driver {environment['driver']}), ComfyUI "
         f"{environment['comfyui_commit'][:12]}, {environment['date'][:10]}, synthetic weights"
     )
+    # The main plan's warm jobs, else (a variants-only run) the baseline arm's.
+    warm_scenario = "warm"
+    if not any(j["scenario"] == "warm" for j in jobs):
+        warm_scenario = "variant_baseline_warm"
+    first_scenarios = {
+        "page_cache_warm": "first_job_page_cache_warm",
+        "page_cache_dropped": "first_job_page_cache_dropped",
+    }
+    if warm_scenario != "warm":
+        first_scenarios = {"page_cache_warm": "variant_baseline_first"}
+    workflows = {}
+    old = {}
+    for graph in sorted({j["graph"] for j in jobs if j["scenario"] == warm_scenario}):
+        summary = workflow_summary(scenario_jobs(jobs, warm_scenario, graph))
+        version, name = graph.split("/")
+        (workflows if version == "new" else old)[name] = summary
+    headline = workflows["qwen_image_edit_1"]
     for name, summary in workflows.items():
         summary["source"] = f"{where}: median of {summary['jobs']} warm jobs of {name}"
-    first_warm = scenario_jobs(jobs, "first_job_page_cache_warm")[0]
+    firsts = {
+        case: first_job(scenario_jobs(jobs, scenario)[0])
+        for case, scenario in first_scenarios.items()
+        if scenario_jobs(jobs, scenario)
+    }
+    first_warm = scenario_jobs(jobs, first_scenarios["page_cache_warm"])[0]
     cold = {
         "server_start_seconds": median([s["start_seconds"] for s in servers]),
         "server_start_samples": [round(s["start_seconds"], 2) for s in servers],
-        "first_job_seconds": {
-            "page_cache_warm": first_job(scenario_jobs(jobs, "first_job_page_cache_warm")[0]),
-            "page_cache_dropped": first_job(scenario_jobs(jobs, "first_job_page_cache_dropped")[0]),
-        },
+        "first_job_seconds": firsts,
         "first_job_workflow": first_warm["graph"].split("/")[-1],
         "first_job_steps": first_warm["steps"],
         "source": f"{where}: {len(servers)} server starts, one first job per page-cache case",
@@ -194,6 +249,7 @@ def summarize(raws: list[dict[str, Any]], weights: list[dict[str, Any]]) -> dict
         "memory": memory,
         "fp8": fp8,
         "optimised_graphs": {"previous_graph": old, "comparisons": comparisons},
+        "variants": variants_summary(jobs, where),
         "environment": {**environment, "weights": weights},
     }
 

@@ -1,7 +1,8 @@
 """The `cost` table as plain lines that fit the terminal (80 columns and up).
 
 One line per variant and workflow; the sources of the numbers follow, wrapped to the
-width, so a reader sees where each number came from without a 200-column line.
+width, so a reader sees where each number came from without a 200-column line. The
+Markdown form (`--markdown`) is the same report as a table for a pull request.
 """
 
 from __future__ import annotations
@@ -48,4 +49,33 @@ def render(report: CostReport, width: int) -> str:
     wrap = max(width, 40)
     for what, source in report.sources:
         lines += textwrap.wrap(f"source of {what}: {source}", width=wrap, subsequent_indent="  ")
+    return "\n".join(lines) + "\n"
+
+
+def cost_markdown(report: CostReport) -> str:
+    """The report as a Markdown table with its inputs, sources and notes (for a PR)."""
+    inputs, cold = report.inputs, report.cold_start
+    amortised = f" s/job incl. cold start ({cold.jobs_per_worker} jobs/worker) |" if cold else ""
+    lines = [
+        "| variant | workflow | steps | cfg | s/step | fixed s | seconds/job |"
+        f"{amortised} $/job | $/1000 jobs | saving vs baseline | denoising cut |",
+        "|---|---|---:|---:|---:|---:|---:|" + ("---:|" if cold else "") + "---:|---:|---:|---:|",
+    ]
+    for row in report.rows:
+        saving = "baseline" if row.saving is None else f"{row.saving:.1%}"
+        cut = "-" if row.denoise_saving is None else f"{row.denoise_saving:.1%}"
+        extra = f" {row.amortised_seconds_per_job or 0:.3f} |" if cold else ""
+        lines.append(
+            f"| {row.variant} | {row.workflow} | {row.steps} | {row.cfg:g} "
+            f"| {row.seconds_per_step:.3f} | {row.fixed_seconds:.3f} | {row.seconds_per_job:.3f} |"
+            f"{extra} {row.dollars_per_job:.6f} | {row.dollars_per_1000_jobs:.3f} "
+            f"| {saving} | {cut} |"
+        )
+    lines.append("")
+    lines.append(f"Inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/hour.")
+    lines.append("")
+    lines.append("Sources:")
+    lines.extend(f"- {what}: {source}" for what, source in report.sources)
+    lines.append("")
+    lines.extend(f"- {note}" for note in report.notes)
     return "\n".join(lines) + "\n"

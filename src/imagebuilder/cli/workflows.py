@@ -130,7 +130,8 @@ def cost(  # noqa: PLR0917 (a CLI command: one parameter per option)
 ) -> None:
     """Seconds and dollars per job for each variant and workflow, the saving against the
     baseline, and a cold worker's start spread over its jobs."""
-    from imagebuilder.comfy.cost import arms_from_config, compute, cost_markdown, load_inputs
+    from imagebuilder.cli._cost_table import cost_markdown
+    from imagebuilder.comfy.cost import arms_from_config, compute, load_inputs
     from imagebuilder.project.load import load_config
 
     what_if = parse_steps(steps)

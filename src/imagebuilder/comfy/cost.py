@@ -4,32 +4,32 @@ seconds per job = fixed seconds + steps x passes per step x seconds per step, wh
 fixed part (text encoding, VAE encode/decode, loading, worker overhead) does not shrink
 with fewer steps, and cfg above 1 adds an unconditional pass to every step. That is
 why cutting 4 steps to 3 saves less than 25% per job unless the fixed part is zero.
+A measured variant (another diffusion model file, from the GPU benchmark's variants plan)
+brings its own numbers and is compared with the baseline of the same run.
 Pure functions over data; the command only formats the rows.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, replace
 from typing import Any
-
-from pydantic import ValidationError
 
 from imagebuilder.comfy.cold_start import (
     ColdStartCost,
     cold_start_cost,
     cold_start_notes,
 )
+from imagebuilder.comfy.cost_inputs import load_inputs
 from imagebuilder.errors import ConfigError
-from imagebuilder.project.config import Config
+from imagebuilder.project.config import Config, Role
 from imagebuilder.project.cost_settings import CostSettings, WorkflowCost
 from imagebuilder.project.variants import fewer_steps, stacks
-from imagebuilder.project.yamlsource import KeyPath, load_yaml
 
 SECONDS_PER_HOUR = 3600.0
 ALL_WORKFLOWS = "all"  # the row label where one set of numbers serves every workflow
+# The arm of a measured variants run that is the pinned stack: the others' savings are
+# computed against it (same run, same machine), not against numbers of another day.
+MEASURED_BASELINE = "baseline"
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,8 @@ class Arm:
     steps: int
     cfg: float
     baseline: bool = False
+    diffusion_model: str = ""  # the file the arm's workflows load (matches measured variants)
+    measured: str | None = None  # the measured variant (cost.variants) whose numbers it uses
 
 
 def arms_from_config(config: Config, what_if_steps: list[int] | None = None) -> list[Arm]:
@@ -102,9 +104,64 @@ def arms_from_config(config: Config, what_if_steps: list[int] | None = None) -> 
             for steps in dict.fromkeys(what_if_steps)
         ]
     return [
-        Arm(s.name or "default", s.config.sampler.steps, s.config.sampler.cfg, s.baseline)
+        Arm(
+            s.name or "default",
+            s.config.sampler.steps,
+            s.config.sampler.cfg,
+            s.baseline,
+            diffusion_model=_diffusion_model(s.config),
+        )
         for s in variant_stacks
     ]
+
+
+def _diffusion_model(config: Config) -> str:
+    bases = config.entries_by_role(Role.DIFFUSION_MODEL)
+    return bases[0][1].dest_name if len(bases) == 1 else ""
+
+
+def with_measured_variants(arms: list[Arm], inputs: CostSettings) -> list[Arm]:
+    """Each arm tagged with the measured variant it stands for (same name, or the same
+    diffusion model file); measured variants no arm stands for are added as rows of their
+    own at the baseline's steps, so `cost` shows what was measured without a models.yaml
+    change."""
+    measured = {k: v for k, v in inputs.variants.items() if k != MEASURED_BASELINE}
+    tagged: list[Arm] = []
+    for arm in arms:
+        match = next(
+            (
+                key
+                for key, variant in measured.items()
+                if key == arm.name
+                or (arm.diffusion_model and variant.models == arm.diffusion_model)
+            ),
+            None,
+        )
+        tagged.append(replace(arm, measured=match) if match and not arm.baseline else arm)
+    baseline = next((arm for arm in arms if arm.baseline), arms[0])
+    claimed = {arm.measured for arm in tagged}
+    tagged.extend(
+        Arm(key, baseline.steps, baseline.cfg, measured=key)
+        for key in measured
+        if key not in claimed
+    )
+    return tagged
+
+
+def _numbers(arm: Arm, name: str, inputs: CostSettings) -> WorkflowCost:
+    """The arm's own measured numbers for this workflow, else the workflow's."""
+    variant = inputs.variants.get(arm.measured or "")
+    if variant is not None and name in variant.workflows:
+        return variant.workflows[name]
+    return inputs.for_workflow(name)
+
+
+def _baseline_numbers(arm: Arm, name: str, inputs: CostSettings) -> WorkflowCost:
+    """What the arm is compared with: the same run's baseline for a measured arm."""
+    same_run = inputs.variants.get(MEASURED_BASELINE)
+    if arm.measured and same_run is not None and name in same_run.workflows:
+        return same_run.workflows[name]
+    return inputs.for_workflow(name)
 
 
 def _job_seconds(arm: Arm, workflow: WorkflowCost) -> tuple[float, float, int]:
@@ -120,15 +177,15 @@ def _row(
     arm: Arm,
     *,
     name: str,
-    workflow: WorkflowCost,
     inputs: CostSettings,
     baseline: Arm,
     cold: ColdStartCost | None,
 ) -> CostRow:
+    workflow = _numbers(arm, name, inputs)
     fixed, denoise, passes = _job_seconds(arm, workflow)
     seconds = fixed + denoise
-    _, base_denoise, _ = _job_seconds(baseline, workflow)
-    base_seconds = fixed + base_denoise
+    base_fixed, base_denoise, _ = _job_seconds(baseline, _baseline_numbers(arm, name, inputs))
+    base_seconds = base_fixed + base_denoise
     per_dollar = inputs.price_per_hour / SECONDS_PER_HOUR
     amortised = seconds + cold.overhead_seconds / cold.jobs_per_worker if cold else None
     is_baseline = arm is baseline
@@ -195,87 +252,49 @@ def _sources(inputs: CostSettings, cold: ColdStartCost | None) -> list[tuple[str
     return sources
 
 
+def _measured_notes(arms: list[Arm], inputs: CostSettings) -> list[str]:
+    notes = []
+    for arm in arms:
+        variant = inputs.variants.get(arm.measured or "")
+        if variant is None:
+            continue
+        for name, workflow in sorted(variant.workflows.items()):
+            base = _baseline_numbers(arm, name, inputs).seconds_per_step
+            notes.append(
+                f"{arm.name} ({name}): {workflow.seconds_per_step:.3f} s per step with "
+                f"{variant.models or arm.name} against {base:.3f} s "
+                f"in the same run: {1 - workflow.seconds_per_step / base:.1%} less per step"
+            )
+    return notes
+
+
+def _measured_sources(arms: list[Arm], inputs: CostSettings) -> list[tuple[str, str]]:
+    return [
+        (f"variant {arm.name} ({name})", workflow.source or inputs.source or "not stated")
+        for arm in arms
+        if (variant := inputs.variants.get(arm.measured or "")) is not None
+        for name, workflow in sorted(variant.workflows.items())
+    ]
+
+
 def compute(arms: list[Arm], inputs: CostSettings) -> CostReport:
     if not arms:
         raise ConfigError("nothing to cost: no variants and no steps given")
+    arms = with_measured_variants(arms, inputs)
     baseline = next((arm for arm in arms if arm.baseline), arms[0])
     cold = cold_start_cost(inputs)
     rows = [
-        _row(arm, name=name, workflow=workflow, inputs=inputs, baseline=baseline, cold=cold)
-        for name, workflow in _workflows(inputs)
+        _row(arm, name=name, inputs=inputs, baseline=baseline, cold=cold)
+        for name, _ in _workflows(inputs)
         for arm in arms
     ]
     return CostReport(
         inputs=inputs,
         rows=tuple(rows),
-        notes=tuple(_notes(rows, inputs) + cold_start_notes(cold)),
+        notes=tuple(_notes(rows, inputs) + _measured_notes(arms, inputs) + cold_start_notes(cold)),
         cold_start=cold,
-        sources=tuple(_sources(inputs, cold)),
+        sources=tuple(_sources(inputs, cold) + _measured_sources(arms, inputs)),
     )
 
 
-def load_inputs(config: Config, measurements: Path | None, where: str) -> CostSettings:
-    """models.yaml's cost section, with a measurements file (YAML or JSON) laid over it."""
-    base: dict[str, Any] = config.cost.model_dump(by_alias=True) if config.cost else {}
-    locate: Callable[[KeyPath], str] | None = None  # a measurements file has lines
-    if measurements is not None:
-        if not measurements.is_file():  # load_yaml's hint is about --config
-            raise ConfigError(
-                "measurements file not found",
-                location=str(measurements),
-                hint="pass a YAML or JSON file with gpu, price_per_hour, seconds_per_step "
-                "and fixed_seconds to --measurements",
-            )
-        source = load_yaml(measurements)
-        document = source.document
-        if not isinstance(document, dict):
-            raise ConfigError(
-                "a measurements file is a mapping of cost fields", location=str(measurements)
-            )
-        base |= json.loads(json.dumps(document))  # ruamel containers -> plain data
-        where = str(measurements)
-        locate = source.where
-    if not base:
-        raise ConfigError(
-            "no cost inputs: models.yaml has no 'cost:' section and no --measurements file",
-            location=where,
-            hint="add cost: {gpu, price_per_hour, seconds_per_step, fixed_seconds}",
-        )
-    try:
-        return CostSettings.model_validate(base)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        if locate is not None:
-            where = locate(first["loc"])
-        raise ConfigError(f"cost inputs: {key}: {message}", location=where) from None
-
-
-def cost_markdown(report: CostReport) -> str:
-    """The report as a Markdown table with its inputs, sources and notes (for a PR)."""
-    inputs, cold = report.inputs, report.cold_start
-    amortised = f" s/job incl. cold start ({cold.jobs_per_worker} jobs/worker) |" if cold else ""
-    lines = [
-        "| variant | workflow | steps | cfg | s/step | fixed s | seconds/job |"
-        f"{amortised} $/job | $/1000 jobs | saving vs baseline | denoising cut |",
-        "|---|---|---:|---:|---:|---:|---:|" + ("---:|" if cold else "") + "---:|---:|---:|---:|",
-    ]
-    for row in report.rows:
-        saving = "baseline" if row.saving is None else f"{row.saving:.1%}"
-        cut = "-" if row.denoise_saving is None else f"{row.denoise_saving:.1%}"
-        extra = f" {row.amortised_seconds_per_job or 0:.3f} |" if cold else ""
-        lines.append(
-            f"| {row.variant} | {row.workflow} | {row.steps} | {row.cfg:g} "
-            f"| {row.seconds_per_step:.3f} | {row.fixed_seconds:.3f} | {row.seconds_per_job:.3f} |"
-            f"{extra} {row.dollars_per_job:.6f} | {row.dollars_per_1000_jobs:.3f} "
-            f"| {saving} | {cut} |"
-        )
-    lines.append("")
-    lines.append(f"Inputs: {inputs.gpu} at ${inputs.price_per_hour:g}/hour.")
-    lines.append("")
-    lines.append("Sources:")
-    lines.extend(f"- {what}: {source}" for what, source in report.sources)
-    lines.append("")
-    lines.extend(f"- {note}" for note in report.notes)
-    return "\n".join(lines) + "\n"
+__all__ = ["Arm", "CostReport", "CostRow", "arms_from_config", "compute", "load_inputs"]

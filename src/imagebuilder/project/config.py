@@ -237,6 +237,9 @@ class Variant(Strict):
     lora: EntryName | None = None
     """The LoRA entry (in models:) this variant loads, e.g. the 8-step release; unset: the
     LoRA entries no variant claims. Every variant's image holds only its own LoRA."""
+    diffusion_model: EntryName | None = None
+    """The diffusion model entry this variant loads, e.g. a scaled-FP8 copy of the same
+    base; unset: the diffusion model entries no variant claims."""
 
 
 # Variant names become image tags: keep them tag-safe and short.

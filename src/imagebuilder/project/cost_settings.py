@@ -4,8 +4,10 @@ The GPU benchmark (benchmarks/gpu) writes a file in exactly this shape (schema
 imagebuilder-gpu-benchmark/1, docs/inference.md), so `cost --measurements FILE` reads
 it as is. The top level holds the numbers of one workflow (kept for files written
 before per-workflow numbers existed); `workflows` holds each workflow's own; `cold_start`
-what a worker pays before its first job. The report-only sections (memory, fp8,
-optimised_graphs, environment) are accepted and kept as evidence, not computed with.
+what a worker pays before its first job; `variants` the alternatives the benchmark
+measured (another diffusion model file), each with its own per-workflow numbers. The
+report-only sections (memory, fp8, optimised_graphs, environment) are accepted and kept
+as evidence, not computed with.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class WorkflowCost(_Strict):
     """Peak GPU memory allocated by ComfyUI."""
     peak_vram_reserved_bytes: int | None = Field(default=None, ge=0)
     """Peak GPU memory reserved by PyTorch's allocator."""
+    scaled_mm_calls_per_step: float | None = Field(default=None, ge=0)
+    """FP8 matrix multiplications per step (report only: 0 means every Linear upcast)."""
     source: str = Field(default="", max_length=500)
     """Where the numbers come from."""
 
@@ -84,6 +88,20 @@ class ColdStart(_Strict):
     """Where the numbers come from."""
 
 
+class MeasuredVariant(_Strict):
+    """One arm of the GPU benchmark's variants plan: the stack with another file (the
+    scaled-FP8 base, say), measured in the same run as the arm named `baseline`."""
+
+    models: str = Field(default="", max_length=300)
+    """What this arm ran instead of the pinned stack: the file name it stands for."""
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    """The loader inputs the benchmark changed (report only)."""
+    first_job_seconds: FirstJob | None = None
+    """The first job of a fresh ComfyUI with this arm's files (page cache warm)."""
+    workflows: dict[str, WorkflowCost] = Field(min_length=1)
+    """Each workflow's seconds per step and fixed seconds with this arm's files."""
+
+
 class CostSettings(_Strict):
     """Measured GPU seconds, the GPU's price, and how many jobs a warm worker serves."""
 
@@ -103,6 +121,9 @@ class CostSettings(_Strict):
     """What a fresh worker pays before its first job."""
     jobs_per_worker: int = Field(default=100, ge=1, le=10_000_000)
     """Jobs a warm worker serves before it stops: the cold start is spread over them."""
+    variants: dict[str, MeasuredVariant] = Field(default_factory=dict)
+    """Measured alternatives (the benchmark's variants plan); `baseline` is the pinned stack
+    in the same run, what each alternative's saving is computed against."""
     measurement_schema: str = Field(default="", alias="schema", max_length=100)
     """The measurement file's format (report only)."""
     memory: dict[str, Any] = Field(default_factory=dict)
@@ -136,4 +157,4 @@ class CostSettings(_Strict):
         )
 
 
-__all__ = ["ColdStart", "CostSettings", "FirstJob", "WorkflowCost"]
+__all__ = ["ColdStart", "CostSettings", "FirstJob", "MeasuredVariant", "WorkflowCost"]

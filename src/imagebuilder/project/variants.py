@@ -1,10 +1,10 @@
 """A/B variants: the stack as each variant sees it.
 
 A variant changes sampler settings and/or picks which LoRA entry it loads (say the
-8-step release beside the 4-step one). Both LoRAs are ordinary entries in ``models:``,
-so ``lock`` pins them like any other file; each variant's image holds only its own.
-Everything else (diffusion model, text encoder, VAE) is shared, which is what lets
-every variant's image reuse the same model layers.
+8-step release beside the 4-step one) and which diffusion model entry (say the same
+base in scaled FP8). The alternatives are ordinary entries in ``models:``, so ``lock``
+pins them like any other file; each variant's image holds only its own. Everything
+else is shared, which is what lets every variant's image reuse the same model layers.
 """
 
 from __future__ import annotations
@@ -33,17 +33,24 @@ def variant_problems(config: Config) -> list[tuple[tuple[str, ...], str, str]]:
         (("variants", name, "baseline"), f"a second baseline ({baselines[0]!r} is one)", "mark one")
         for name in baselines[1:]
     )
-    loras = [name for name, _ in config.entries_by_role(Role.LORA)]
-    for name, variant in config.variants.items():
-        if variant.lora is not None and variant.lora not in loras:
-            problems.append(
-                (
-                    ("variants", name, "lora"),
-                    f"{variant.lora!r} is not a LoRA entry in models",
-                    f"name one of: {', '.join(loras) or 'none (add the LoRA under models:)'}",
+    for role, field, what in _PICKS:
+        entries = [name for name, _ in config.entries_by_role(role)]
+        for name, variant in config.variants.items():
+            picked = getattr(variant, field)
+            if picked is not None and picked not in entries:
+                problems.append(
+                    (
+                        ("variants", name, field),
+                        f"{picked!r} is not a {what} entry in models",
+                        "name one of: "
+                        + (", ".join(entries) or f"none (add the {what} under models:)"),
+                    )
                 )
-            )
     return problems
+
+
+# The entries a variant may pick: (role, Variant field, what the role is called).
+_PICKS = ((Role.LORA, "lora", "LoRA"), (Role.DIFFUSION_MODEL, "diffusion_model", "diffusion model"))
 
 
 def baseline_name(config: Config) -> str | None:
@@ -54,19 +61,23 @@ def baseline_name(config: Config) -> str | None:
     return next(iter(config.variants), None)
 
 
-def _unclaimed_loras(config: Config) -> set[str]:
-    claimed = {variant.lora for variant in config.variants.values() if variant.lora}
-    return {name for name, _ in config.entries_by_role(Role.LORA) if name not in claimed}
+def _picked(config: Config, variant: Variant, role: Role, field: str) -> set[str]:
+    """The entries of ``role`` this variant loads: its own pick, else those no variant picks."""
+    own = getattr(variant, field)
+    if own:
+        return {own}
+    claimed = {getattr(other, field) for other in config.variants.values()}
+    return {name for name, _ in config.entries_by_role(role) if name not in claimed}
 
 
 def _apply(config: Config, variant: Variant) -> Config:
     overrides = variant.sampler.model_dump(exclude_none=True)
     sampler = config.sampler.model_copy(update=overrides)
-    loras = {variant.lora} if variant.lora else _unclaimed_loras(config)
+    picks = {role: _picked(config, variant, role, field) for role, field, _ in _PICKS}
     models = {
         name: entry
         for name, entry in config.models.items()
-        if entry.role is not Role.LORA or name in loras
+        if entry.role not in picks or name in picks[entry.role]
     }
     return config.model_copy(update={"sampler": sampler, "models": models, "variants": {}})
 
