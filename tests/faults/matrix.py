@@ -214,4 +214,10 @@ ROUND_TWO: dict[str, Row] = {
         "429 Retry-After: 100000, twice, cap 0.5 s",
         "the job passes within 1-4 s (the cap, not the ask)",
     ),
+    "large-outputs": Row(
+        "test (ComfyUI)",
+        "GET /view",
+        "2400 x 2400 outputs (5.8 Mpx), baseline and variant differ",
+        "scored on 1449 x 1449 copies, the row says so (scored_size); exit 0",
+    ),
 }

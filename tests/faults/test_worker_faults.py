@@ -8,13 +8,16 @@ says it recovers); none ends in an internal error.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from comfyserver import ComfyServer, RunpodServer
 from comfyserver.cli import CasesRun, CasesRunner
@@ -166,3 +169,28 @@ def test_runpod_retry_after_is_capped(
     outcome, _ = worker.timed(worker.url, "--timeout", "30")
     assert outcome.code == 0, outcome.err
     assert 1.0 <= float(_row(outcome)["wall_s"]) < 4.0
+
+
+def _smooth_png(side: int, wave: float) -> bytes:
+    """A gradient with a faint wave: compresses small, decodes to side x side pixels."""
+    ramp = np.linspace(0, 200, side, dtype=np.float32)
+    wave_row = wave * np.sin(np.arange(side, dtype=np.float32) / 7)
+    plane = (ramp[:, None] + wave_row[None, :]).clip(0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([plane] * 3), mode="RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_large_outputs_are_scored_on_a_bounded_copy(comfy: Worker) -> None:
+    assert ROUND_TWO["large-outputs"]
+    for wave in (0.0, 20.0):  # the baseline's /view first, then the variant's
+        answer = Fault(Kind.ANSWER, status=200, body=_smooth_png(2400, wave))
+        comfy.proxy.add(answer, method="GET", path=r"^/view")
+    outcome = comfy.run(comfy.url, {"cat": "a cat"}, "--variant", "steps3", "--concurrency", "1")
+    assert outcome.code == 0, outcome.err
+    rows = outcome.rows()
+    variant = rows[("cat", "steps3")]
+    assert (variant["width"], variant["height"]) == (2400, 2400)
+    assert variant["scored_size"] == "1449x1449"
+    assert variant["ssim"] is not None and variant["ssim"] < 1.0
+    assert variant["identical"] is False

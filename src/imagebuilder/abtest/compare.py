@@ -4,12 +4,19 @@ SSIM is scikit-image's structural_similarity on 8-bit RGB (7x7 window, data rang
 per channel then averaged): 1.0 means identical structure. PSNR in dB; identical images
 have no finite PSNR and are reported as None with ``identical`` set. Images are decoded
 with Pillow, refusing decompression bombs: outputs come from a remote worker.
+
+Memory is bounded whatever the worker returns: an output over MAX_SCORED_PIXELS is
+shrunk (Lanczos, aspect kept) right after decoding and only that copy is kept and
+scored (SSIM allocates ~130 bytes per pixel); two outputs of one size shrink to the same
+copy, so scores stay comparable, and the row says the size scored. Full-size decodes
+(up to MAX_PIXELS, ~200-400 MB each) run one at a time.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,19 +24,17 @@ from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from imagebuilder.abtest.jobs import FailureKind, JobFailed
+from imagebuilder.abtest.jobs import Decoded, FailureKind, JobFailed
+
+__all__ = ["Decoded", "decode", "difference_image", "preview_jpeg", "similarity"]
 
 MAX_PIXELS = 64_000_000  # 8K x 8K; a worker never returns more for an edit
+# Outputs are scored at up to ~2 Mpx (1448 x 1448): Qwen-Image-Edit's 1-1.8 Mpx outputs
+# at their own size, larger ones on a shrunk copy.
+MAX_SCORED_PIXELS = 2_100_000
 DIFF_GAIN = 4  # small differences are invisible at 1x; clipped at white
-
-
-@dataclass(frozen=True)
-class Decoded:
-    pixels: NDArray[np.uint8]  # H x W x 3
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return int(self.pixels.shape[1]), int(self.pixels.shape[0])  # (width, height)
+_FULL_SIZE_DECODE = threading.Lock()  # one full-size decode at a time: bounded memory
+_RESIZABLE = {"RGB", "RGBA", "L", "LA"}  # modes Lanczos resizes as they are
 
 
 @dataclass(frozen=True)
@@ -40,24 +45,47 @@ class Similarity:
     same_size: bool
 
 
+def scored_size(width: int, height: int) -> tuple[int, int]:
+    """The size an output of ``width`` x ``height`` is scored at (itself when small)."""
+    if width * height <= MAX_SCORED_PIXELS:
+        return width, height
+    scale = math.sqrt(MAX_SCORED_PIXELS / (width * height))
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
 def decode(data: bytes) -> Decoded:
+    """The image as 8-bit RGB, shrunk to at most MAX_SCORED_PIXELS."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise JobFailed(
                     FailureKind.BAD_OUTPUT,
-                    f"output is {image.width}x{image.height}, over the limit",
+                    f"output is {image.width}x{image.height}, over the limit of "
+                    f"{MAX_PIXELS:,} pixels",
                 )
-            pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
+            full = (image.width, image.height)
+            target = scored_size(*full)
+            if target == full:
+                return Decoded(pixels=np.asarray(image.convert("RGB"), dtype=np.uint8))
+            with _FULL_SIZE_DECODE:
+                image.load()
+                source = image if image.mode in _RESIZABLE else image.convert("RGB")
+                small = source.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+                del source
+            pixels = np.asarray(small.convert("RGB"), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise JobFailed(
             FailureKind.BAD_OUTPUT, f"output is not a readable image: {error}"
         ) from None
-    return Decoded(pixels=pixels)
+    return Decoded(pixels=pixels, full_size=full)
+
+
+def _same_size(image: Decoded, baseline: Decoded) -> bool:
+    return image.size == baseline.size and image.pixels.shape == baseline.pixels.shape
 
 
 def similarity(image: Decoded, baseline: Decoded) -> Similarity:
-    if image.pixels.shape != baseline.pixels.shape:
+    if not _same_size(image, baseline):
         return Similarity(ssim=None, psnr_db=None, identical=False, same_size=False)
     if np.array_equal(image.pixels, baseline.pixels):
         return Similarity(ssim=1.0, psnr_db=None, identical=True, same_size=True)
@@ -78,7 +106,7 @@ def similarity(image: Decoded, baseline: Decoded) -> Similarity:
 
 def difference_image(image: Decoded, baseline: Decoded) -> NDArray[np.uint8] | None:
     """|image - baseline| x DIFF_GAIN per channel; black is equal. None when sizes differ."""
-    if image.pixels.shape != baseline.pixels.shape:
+    if not _same_size(image, baseline):
         return None
     diff = np.abs(image.pixels.astype(np.int16) - baseline.pixels.astype(np.int16)) * DIFF_GAIN
     clipped: NDArray[np.uint8] = np.clip(diff, 0, 255).astype(np.uint8)
@@ -87,8 +115,8 @@ def difference_image(image: Decoded, baseline: Decoded) -> NDArray[np.uint8] | N
 
 def preview_jpeg(pixels: NDArray[np.uint8], max_side: int, quality: int = 90) -> bytes:
     """A picture for the report: shrunk to ``max_side`` and JPEG-compressed. Scores are
-    computed on the full-size lossless outputs; a report of noisy PNGs would weigh
-    tens of megabytes."""
+    computed on the lossless outputs (or their bounded copies); a report of noisy PNGs
+    would weigh tens of megabytes."""
     image = Image.fromarray(pixels, mode="RGB")
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from imagebuilder.abtest.graph import JobGraph
 
 
@@ -60,11 +63,34 @@ class TargetOutput:
 
 
 @dataclass(frozen=True)
+class Decoded:
+    """An output as scored: 8-bit RGB, shrunk to a bounded size when the output is larger
+    (``full_size`` then says what the worker returned; None: these are its pixels)."""
+
+    pixels: NDArray[np.uint8]  # H x W x 3
+    full_size: tuple[int, int] | None = None  # (width, height)
+
+    @property
+    def scored_size(self) -> tuple[int, int]:
+        return int(self.pixels.shape[1]), int(self.pixels.shape[0])  # (width, height)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The output's own size (width, height), whatever size it was scored at."""
+        return self.full_size or self.scored_size
+
+    @property
+    def shrunk(self) -> bool:
+        return self.full_size is not None and self.full_size != self.scored_size
+
+
+@dataclass(frozen=True)
 class JobResult:
     job: Job
-    wall_s: float  # upload to last output fetched, on this machine's clock
+    wall_s: float  # upload to last output fetched and decoded, on this machine's clock
     output: TargetOutput | None = None
     failure: JobFailed | None = None
+    picture: Decoded | None = None  # the first output, decoded inside the job's time
 
     @property
     def ok(self) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from imagebuilder.abtest.cases import Case
+from imagebuilder.abtest.compare import MAX_SCORED_PIXELS
 from imagebuilder.abtest.summary import CaseRow, Thresholds, VariantSummary
 
 
@@ -116,6 +117,13 @@ def markdown(report: TestReport) -> str:
         "timestamps, or RunPod's executionTime); queue is waiting plus cold start."
     )
     lines += ["", seconds_note]
+    shrunk = sorted({r.scored_size for r in report.rows if r.scored_size})
+    if shrunk:
+        lines += [
+            "",
+            f"SSIM and PSNR of outputs over {MAX_SCORED_PIXELS:,} pixels were computed on "
+            f"copies shrunk to {', '.join(shrunk)} (Lanczos; `scored_size` in the JSON).",
+        ]
     if report.warmups:
         lines += [
             "",

@@ -3,7 +3,8 @@
 Warm-up jobs (one per variant, its first case) go first, so model loading lands in
 them and not in the measured jobs. Every job ends as one JobResult: an output, or a
 failure with its kind; an unexpected exception in a target becomes a failure too, so a
-report always has a row for every case and variant.
+report always has a row for every case and variant. A job's first output is decoded
+(to its bounded scoring copy) inside the job, so the job's time limit covers it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from imagebuilder import network
 from imagebuilder.abtest.cases import Case
+from imagebuilder.abtest.compare import decode
 from imagebuilder.abtest.graph import job_graph
 from imagebuilder.abtest.jobs import FailureKind, Job, JobFailed, JobResult, Target
 from imagebuilder.comfy.nodes import Graph
@@ -55,12 +57,15 @@ def run_one(target: Target, job: Job, timeout_s: float) -> JobResult:
     deadline = started + min(timeout_s, network.DEADLINE.remaining())
     try:
         output = target.run(job, deadline)
+        picture = decode(output.images[0]) if output.images else None
+        if time.monotonic() > deadline:
+            raise JobFailed(FailureKind.TIMEOUT, "time limit reached while decoding the output")
     except JobFailed as failure:
         return JobResult(job=job, wall_s=time.monotonic() - started, failure=failure)
     except Exception as error:  # a broken answer must not lose the other jobs' results
         broken = JobFailed(FailureKind.HTTP, f"{type(error).__name__}: {str(error)[:300]}")
         return JobResult(job=job, wall_s=time.monotonic() - started, failure=broken)
-    return JobResult(job=job, wall_s=time.monotonic() - started, output=output)
+    return JobResult(job=job, wall_s=time.monotonic() - started, output=output, picture=picture)
 
 
 def run_jobs(

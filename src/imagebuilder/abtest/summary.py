@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imagebuilder.abtest.compare import Decoded, decode, difference_image, similarity
-from imagebuilder.abtest.jobs import JobFailed, JobResult
+from imagebuilder.abtest.jobs import FailureKind, JobFailed, JobResult
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -43,6 +43,7 @@ class CaseRow:
     height: int | None = None
     output_bytes: int | None = None
     same_size_as_baseline: bool | None = None
+    scored_size: str | None = None  # "WxH" when SSIM/PSNR ran on a shrunk copy
     ssim: float | None = None
     psnr_db: float | None = None
     identical: bool | None = None
@@ -91,9 +92,11 @@ def _row(result: JobResult, price: float | None) -> tuple[CaseRow, Decoded | Non
     base = CaseRow(case=job.case, variant=job.variant, workflow=job.job_graph.workflow, ok=False)
     failure = result.failure
     decoded = None
+    if failure is None and result.output is not None and not result.output.images:
+        failure = JobFailed(FailureKind.MISSING_OUTPUT, "the job returned no image")
     if failure is None and result.output is not None:
         try:
-            decoded = decode(result.output.images[0])
+            decoded = result.picture or decode(result.output.images[0])
         except JobFailed as bad:
             failure = bad
     if failure is not None or result.output is None or decoded is None:
@@ -108,6 +111,7 @@ def _row(result: JobResult, price: float | None) -> tuple[CaseRow, Decoded | Non
         ok=True,
         width=decoded.size[0],
         height=decoded.size[1],
+        scored_size="{}x{}".format(*decoded.scored_size) if decoded.shrunk else None,
         output_bytes=len(result.output.images[0]),
         execution_s=execution,
         queue_s=queue,
