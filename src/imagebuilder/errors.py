@@ -100,6 +100,12 @@ class WriterBusy(ImageBuilderError):
     exit_code = ExitCode.BUSY
 
 
+class HubMovedMeanwhile(ImageBuilderError):
+    """`update`: the Hub no longer serves what the proposal showed; nothing was written."""
+
+    exit_code = ExitCode.BUSY
+
+
 class LockDriftError(ImageBuilderError):
     """models.yaml and its lock file disagree."""
 

@@ -23,7 +23,7 @@ class ExitCode(IntEnum):
     DOCKER = 9  # the Docker Engine is missing, too old, or a build failed
     REGISTRY = 10  # a registry refused: auth, layer too large, push error
     WORKFLOW = 11  # a ComfyUI workflow is inconsistent with the pinned stack
-    BUSY = 12  # another run holds models.yaml's writer lock, or changed the files meanwhile
+    BUSY = 12  # another run holds the writer lock or changed the files, or the Hub moved
     TEST_FAILED = 13  # `test`: a job failed or a variant missed a --min-ssim/--max-* threshold
     UPDATES_AVAILABLE = 100  # check-updates: not an error, but not up to date either
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it: 128 + 2
@@ -59,7 +59,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
     ExitCode.BUSY: (
         "another run holds models.yaml's writer lock (`.models.yaml.lock`), or changed "
-        "models.yaml or the lock meanwhile: wait and run again"
+        "models.yaml or the lock meanwhile, or (`update`) the Hub stopped serving what the "
+        "proposal showed: wait and run again"
     ),
     ExitCode.TEST_FAILED: (
         "`test`: a job failed, or a variant missed a `--min-ssim`/`--max-seconds`/"

@@ -163,7 +163,7 @@ def _planned_update(project: Path, qwen_hub: HubServer) -> object:
     hub = Hub(endpoint=qwen_hub.url, token="")
     publish_2511(qwen_hub)
     proposal = select_changes(check_updates(loaded.config, previous, hub), [], loaded.config)
-    return plan_update(loaded, lock_file, previous, proposal, hub)
+    return plan_update(loaded, lock_file, previous, proposal)
 
 
 def test_update_keeps_digests_a_concurrent_publish_recorded(

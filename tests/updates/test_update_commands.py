@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,8 @@ from imagebuilder.cli import main
 from imagebuilder.errors import ExitCode
 from imagebuilder.project.load import load_config
 from imagebuilder.project.lock import load_lock, require_current
+from imagebuilder.updates import applying
+from imagebuilder.updates.check import check_updates
 from infra.snapshot import project_bytes
 
 OLD_DIFFUSION = f"{DIFFUSION_DIR}/qwen_image_edit_2509_fp8_e4m3fn.safetensors"
@@ -220,3 +224,71 @@ def test_a_pattern_that_misses_its_pin_points_at_its_line(
     assert problem["entry"] == "diffusion_model"
     assert problem["location"] == f"models.yaml:{line}"
     assert f"warning: models.yaml:{line}" in captured.err  # stderr too, not only the result
+
+
+def reupload_again(server: HubServer) -> str:
+    """Upstream re-uploads the text encoder a second time, with other bytes again."""
+    spec = {
+        "generator": "qwen_text_encoder",
+        "args": {"dtype": "F8_E4M3", "scaled": True},
+        "seed": 6,
+        "sha256": made_up_sha("cli-reupload-again"),
+    }
+    return server.commit(IMAGE_REPO, {TEXT_ENCODER: spec}, title="Re-upload again")
+
+
+def hub_moves_after_the_proposal(
+    monkeypatch: pytest.MonkeyPatch, move: Callable[[], object]
+) -> None:
+    """`update` makes its proposal, then ``move`` changes the Hub before it writes."""
+    real = check_updates
+
+    def check_then_move(*args: Any, **kwargs: Any) -> Any:
+        proposal = real(*args, **kwargs)
+        move()
+        return proposal
+
+    monkeypatch.setattr(applying, "check_updates", check_then_move)
+
+
+def test_update_refuses_when_the_hub_moved_after_its_proposal(
+    project: Path,
+    qwen_hub: HubServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reupload_text_encoder(qwen_hub)
+    before = project_bytes(project)
+    hub_moves_after_the_proposal(monkeypatch, lambda: reupload_again(qwen_hub))
+    capsys.readouterr()
+    assert main(["update", "-c", str(project)]) == ExitCode.BUSY
+    err = capsys.readouterr().err
+    assert "the Hub moved after the proposal was made; nothing was written" in err
+    assert f"text_encoder: {IMAGE_REPO}@main now serves sha256" in err
+    assert project_bytes(project) == before  # neither file written
+
+
+def test_update_writes_exactly_the_pins_its_proposal_shows(
+    project: Path,
+    qwen_hub: HubServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The branch moves on after the proposal, to a commit with the same bytes for the
+    proposed file: the lock pins the proposal's commit, sha256 and size, not the new head."""
+    shown_commit = reupload_text_encoder(qwen_hub)
+    unrelated = {"README.md": {"text": "docs only"}}
+    hub_moves_after_the_proposal(
+        monkeypatch, lambda: qwen_hub.commit(IMAGE_REPO, unrelated, title="Docs")
+    )
+    capsys.readouterr()
+    assert main(["update", "-c", str(project), "--json"]) == 0
+    applied = json.loads(capsys.readouterr().out)["applied"]
+    proposed = next(c["proposed"] for c in applied if c["entry"] == "text_encoder")
+    lock = load_lock(project.with_name("models.lock.json"))
+    assert lock is not None
+    pin = lock.models["text_encoder"]
+    assert (pin.commit, pin.sha256, pin.size) == (
+        proposed["commit"], proposed["sha256"], proposed["size"]
+    )  # fmt: skip
+    assert pin.commit == shown_commit

@@ -133,7 +133,7 @@ def update(  # noqa: PLR0917 (a CLI command: one parameter per option)
     atomically. Options (fewer steps, newer LoRA versions) are never applied.
     """
     from imagebuilder.project.atomic import atomic_write_text
-    from imagebuilder.updates.applying import propose_update, write_update
+    from imagebuilder.updates.applying import propose_update, require_unmoved, write_update
     from imagebuilder.updates.proposal import Proposal
     from imagebuilder.updates.report import markdown
 
@@ -142,10 +142,11 @@ def update(  # noqa: PLR0917 (a CLI command: one parameter per option)
     hub = make_hub()
     output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
     proposal, planned = propose_update(loaded, lock_file, lock, entries or [], hub, strict=strict)
+    if planned is not None and not dry_run:
+        require_unmoved(planned, hub)  # exactly what the proposal shows, or nothing
+        write_update(planned)
     if markdown_out is not None:
         atomic_write_text(markdown_out, markdown(proposal, hub.endpoint))
-    if planned is not None and not dry_run:
-        write_update(planned)
     result = {
         "dry_run": dry_run,
         "applied": [c.as_dict() for c in proposal.changes],

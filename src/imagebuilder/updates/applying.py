@@ -1,23 +1,25 @@
 """Apply a proposal: new models.yaml text (only changed values) and a refreshed lock.
 
-``plan_update`` computes both files without writing anything (``--dry-run`` prints the
-diff); ``write_update`` writes them atomically. Entries not being updated keep their
-lock pins, even when their branch moved: an update never slips in a change it did not
-show.
+One way: ``plan_update`` turns the proposal into both files without asking the Hub
+again (each changed entry is pinned to the very commit, sha256 and size the proposal
+shows; ``--dry-run`` prints the diff); ``require_unmoved`` refuses when the Hub no
+longer serves those bytes; ``write_update`` writes them atomically. Entries not being
+updated keep their lock pins, even when their branch moved: an update never slips in a
+change it did not show.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from imagebuilder.errors import ConfigError
+from imagebuilder.errors import ConfigError, HubError, HubMovedMeanwhile, ImageBuilderError
 from imagebuilder.hub.client import Hub
-from imagebuilder.hub.resolve import lock_entry, resolve_entries
+from imagebuilder.hub.resolve import fetch_snapshots
 from imagebuilder.project.atomic import atomic_write_text
-from imagebuilder.project.config import Config
+from imagebuilder.project.config import Config, ModelEntry
 from imagebuilder.project.load import LoadedConfig, parse_config
 from imagebuilder.project.lock import (
     Lock,
@@ -32,7 +34,7 @@ from imagebuilder.project.writelock import changed_underneath, writer_lock
 from imagebuilder.project.yamledit import KeyPath, entry_edits, set_scalars
 from imagebuilder.project.yamlsource import YamlSource, round_trip_yaml
 from imagebuilder.updates.check import check_updates
-from imagebuilder.updates.proposal import Change, ChangeKind, Proposal
+from imagebuilder.updates.proposal import Change, ChangeKind, FileRef, Proposal
 
 
 @dataclass(frozen=True)
@@ -130,27 +132,20 @@ def config_edits(changes: Iterable[Change]) -> dict[KeyPath, str]:
 
 
 def plan_update(
-    loaded: LoadedConfig, lock_path: Path, previous: Lock | None, proposal: Proposal, hub: Hub
+    loaded: LoadedConfig,
+    lock_path: Path,
+    previous: Lock | None,
+    proposal: Proposal,
+    runs_now: Mapping[str, FileRef] | None = None,
 ) -> PlannedUpdate:
-    """Both files as they will be; nothing is written."""
+    """Both files as the proposal makes them; nothing is written, the Hub is not asked.
+
+    ``runs_now``: what every entry runs now (the full proposal's pins, when ``proposal``
+    was narrowed to some entries); an entry the lock does not pin yet is pinned to it."""
     text = set_scalars(loaded.source.text, config_edits(proposal.changes), file=loaded.path.name)
     source = YamlSource(path=loaded.path, text=text, document=round_trip_yaml().load(text))
     config = parse_config(source)  # the edited file must still be a valid config
-    updating = {change.entry for change in proposal.changes}
-    models: dict[str, LockEntry] = {}
-    for item in resolve_entries(config, hub):
-        old = previous.models.get(item.name) if previous else None
-        if (
-            old is not None
-            and item.name not in updating
-            and old.same_source(item.entry.repo, item.entry.file, item.entry.revision)
-        ):
-            models[item.name] = old
-            continue
-        if item.error is not None:
-            raise item.error
-        models[item.name] = lock_entry(item)
-    lock = Lock(version=1, models=models)
+    lock = proposed_lock(config, previous, proposal.changes, runs_now or proposal.pins)
     return PlannedUpdate(
         config_path=loaded.path,
         lock_path=lock_path,
@@ -162,6 +157,75 @@ def plan_update(
         previous_lock=previous,
         new_lock=lock,
     )
+
+
+def proposed_lock(
+    config: Config,
+    previous: Lock | None,
+    changes: Iterable[Change],
+    runs_now: Mapping[str, FileRef],
+) -> Lock:
+    """The lock the proposal describes: a changed entry pinned to the file its change
+    proposes, any other entry to its lock pin (or, not pinned yet, to the file the
+    proposal found it runs now)."""
+    by_entry = {change.entry: change for change in changes}
+    models: dict[str, LockEntry] = {}
+    for name, entry in config.models.items():
+        old = previous.models.get(name) if previous else None
+        change = by_entry.get(name)
+        if (
+            change is None
+            and old is not None
+            and old.same_source(entry.repo, entry.file, entry.revision)
+        ):
+            models[name] = old
+            continue
+        ref = change.proposed if change is not None else runs_now.get(name)
+        models[name] = _pin(name, entry, ref)
+    return Lock(version=1, models=models)
+
+
+def _pin(name: str, entry: ModelEntry, ref: FileRef | None) -> LockEntry:
+    """``entry`` (as models.yaml names it) pinned to ``ref``'s commit, sha256 and size."""
+    if ref is None or ref.commit is None or ref.sha256 is None or ref.size is None:
+        raise HubError(
+            "the proposal holds no commit, sha256 and size for this entry",
+            location=f"entry {name}",
+            hint="run `imagebuilder lock` for it, then `imagebuilder update` again",
+        )
+    return LockEntry(
+        repo=entry.repo, file=entry.file, revision=entry.revision, commit=ref.commit,
+        sha256=ref.sha256, size=ref.size,
+    )  # fmt: skip
+
+
+def require_unmoved(planned: PlannedUpdate, hub: Hub) -> None:
+    """Every pin this update adds must still be what its revision serves (same sha256
+    and size; a branch that moved to other commits with the same bytes is fine). If the
+    Hub moved since the proposal was made, HubMovedMeanwhile: nothing is written."""
+    previous = planned.previous_lock.models if planned.previous_lock else {}
+    new = {n: e for n, e in planned.new_lock.models.items() if previous.get(n) != e}
+    snapshots = fetch_snapshots(hub, ((e.repo, e.revision) for e in new.values()))
+    moved = []
+    for name, entry in new.items():
+        found = snapshots[(entry.repo, entry.revision)]
+        if isinstance(found, ImageBuilderError):
+            raise found
+        served = found.files.get(entry.file)
+        if served is None:
+            moved.append(f"{name}: {entry.file} is gone from {entry.repo}@{entry.revision}")
+        elif (served.sha256, served.size) != (entry.sha256, entry.size):
+            moved.append(
+                f"{name}: {entry.repo}@{entry.revision} now serves sha256 "
+                f"{(served.sha256 or '?')[:12]} ({served.size:,} bytes), not the proposed "
+                f"{entry.sha256[:12]} ({entry.size:,} bytes)"
+            )
+    if moved:
+        raise HubMovedMeanwhile(
+            "the Hub moved after the proposal was made; nothing was written: " + "; ".join(moved),
+            location=str(planned.config_path),
+            hint="run `imagebuilder update` again: it proposes from what the Hub serves now",
+        )
 
 
 def write_update(planned: PlannedUpdate) -> None:
@@ -199,5 +263,7 @@ def propose_update(
     both files as they would be (None when nothing changes). Writes nothing."""
     full = check_updates(loaded.config, lock, hub, locate=loaded.where, strict=strict)
     proposal = select_changes(full, entries, loaded.config)
-    planned = plan_update(loaded, lock_path, lock, proposal, hub) if proposal.changes else None
+    planned = (
+        plan_update(loaded, lock_path, lock, proposal, full.pins) if proposal.changes else None
+    )
     return proposal, planned
