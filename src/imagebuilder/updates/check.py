@@ -1,8 +1,12 @@
 """check-updates: compare the pinned stack with the Hub and build one coherent proposal.
 
-The shell around the pure planners: listings (``discovery``), content changes
-(``content``), newer releases and LoRAs (``planning``), then commit dates for what is
-proposed. Every Hub call for different repos runs concurrently, bounded; an entry whose
+A one-way pipeline around the pure planners: listings (``discovery``) -> candidates
+(content changes from ``content``, newer releases and LoRAs from ``planning``) -> one
+plan per entry (bases first, then the LoRAs that follow them; a base whose LoRA cannot
+move with it is held back) -> the proposal, with commit dates for what it proposes.
+Each step returns new values; nothing found is edited afterwards.
+
+Every Hub call for different repos runs concurrently, bounded; an entry whose
 pinned file cannot be read is a problem while the others complete. An extra source a
 rule names (``repos:``, ``search:``) that fails is skipped with a note and the entry is
 checked against its other sources; ``strict`` makes such a failure the entry's problem.
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -54,11 +58,13 @@ from imagebuilder.updates.proposal import (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class _EntryResult:
-    changes: list[Change]
-    options: list[Change]
-    notes: list[str]
+    """What checking one entry found."""
+
+    changes: tuple[Change, ...] = ()
+    options: tuple[Change, ...] = ()
+    notes: tuple[str, ...] = ()
     problem: ImageBuilderError | None = None
     lora_missing_for_new_base: bool = False
 
@@ -66,6 +72,34 @@ class _EntryResult:
 def _follows_a_base(entry: ModelEntry) -> bool:
     rule = entry.updates
     return rule is not None and (rule.follows is not None or entry.role is Role.LORA)
+
+
+def _with(
+    found: _EntryResult,
+    change: Change | None,
+    options: Sequence[Change],
+    notes: Sequence[str],
+    lora_missing_for_new_base: bool = False,
+) -> _EntryResult:
+    """``found`` plus what the entry's update rule planned."""
+    return replace(
+        found,
+        changes=found.changes + ((change,) if change else ()),
+        options=found.options + tuple(options),
+        notes=found.notes + tuple(notes),
+        lora_missing_for_new_base=lora_missing_for_new_base,
+    )
+
+
+def _held_back(name: str, result: _EntryResult, reason: str) -> _EntryResult:
+    """The base's result with its newer release moved from changes to options."""
+    moved = [c for c in result.changes if c.kind is ChangeKind.NEWER_RELEASE]
+    return replace(
+        result,
+        changes=tuple(c for c in result.changes if c.kind is not ChangeKind.NEWER_RELEASE),
+        options=result.options + tuple(replace(c, why=f"{c.why}; {reason}") for c in moved),
+        notes=result.notes + tuple(f"{name}: {c.proposed.path} {reason}" for c in moved),
+    )
 
 
 class _Checker:
@@ -130,35 +164,32 @@ class _Checker:
     def check_entry(self, name: str, base: BasePlan | None) -> tuple[_EntryResult, BasePlan | None]:
         entry = self.config.models[name]
         item, finding = self.resolved[name], self.findings[name]
-        result = _EntryResult([], [], [])
         pinned = pinned_file(item, finding)
         if item.error is not None or pinned is None:
-            result.problem = item.error or HubError("unknown error", location=name)
-            return result, None
-        if finding.status is Status.UP_TO_DATE and finding.current_commit != finding.new_commit:
-            result.notes.append(f"{name}: {finding.why}")
-        plan: BasePlan | None = None
+            return _EntryResult(
+                problem=item.error or HubError("unknown error", location=name)
+            ), None
+        moved = finding.status is Status.UP_TO_DATE and finding.current_commit != finding.new_commit
+        notes = (f"{name}: {finding.why}",) if moved else ()
+        found = _EntryResult(notes=notes)
         try:
             change = content_change(finding, pinned, item, self.read_many, self.inspector)
-            result.changes += [change] if change else []
+            found = replace(found, changes=(change,) if change else ())
             rule = entry.updates
-            files = self.candidates(name, entry) if rule is not None else []
-            if rule is not None and _follows_a_base(entry):
+            if rule is None:
+                return found, None
+            files = self.candidates(name, entry)
+            if _follows_a_base(entry):
                 lora = plan_lora(
                     name, entry, rule, pinned=pinned, files=files, base=base, reads=self.reads
                 )
-                result.lora_missing_for_new_base = lora.missing_for_new_base
-                result.changes += [lora.change] if lora.change else []
-                result.options += lora.options
-                result.notes += lora.notes
-            elif rule is not None:
-                plan = plan_base(name, entry, rule, pinned=pinned, files=files, reads=self.reads)
-                result.changes += [plan.change] if plan.change else []
-                result.options += plan.options
-                result.notes += plan.notes
-        except ImageBuilderError as error:
-            result.problem = error
-        return result, plan
+                return _with(
+                    found, lora.change, lora.options, lora.notes, lora.missing_for_new_base
+                ), None
+            plan = plan_base(name, entry, rule, pinned=pinned, files=files, reads=self.reads)
+            return _with(found, plan.change, plan.options, plan.notes), plan
+        except ImageBuilderError as error:  # what was found before it still counts
+            return replace(found, problem=error), None
 
     def _check_all(
         self, names: list[str], plans: dict[str, BasePlan]
@@ -177,18 +208,18 @@ class _Checker:
         plans = {n: plan for n, (_, plan) in first.items() if plan is not None}
         second = self._check_all(followers, plans)
         results = {n: result for n, (result, _) in (first | second).items()}
-        held = self._hold_back_bases(results, plans)
-        if held:  # a base may not move without its LoRA: plan those LoRAs again, unmoved
-            for base_name in held:
-                plans[base_name] = replace(plans[base_name], change=None, release=None)
-            # A LoRA whose lookup failed keeps its problem: planning it again against the
-            # unmoved base could succeed on a retry and hide why the base was held back.
-            redo = [
-                n for n in followers if self._followed(n) in held and results[n].problem is None
-            ]
-            for name, (result, _) in self._check_all(redo, plans).items():
-                result.notes = results[name].notes + result.notes
-                results[name] = result
+        reasons = self._held_back_reasons(results, plans)
+        if not reasons:
+            return self._proposal(names, results)
+        # A base may not move without its LoRA: it keeps its pin, and those LoRAs are
+        # planned again against the unmoved base.
+        results |= {base: _held_back(base, results[base], why) for base, why in reasons.items()}
+        unmoved = plans | {b: replace(plans[b], change=None, release=None) for b in reasons}
+        # A LoRA whose lookup failed keeps its problem: planning it again against the
+        # unmoved base could succeed on a retry and hide why the base was held back.
+        redo = [n for n in followers if self._followed(n) in reasons and results[n].problem is None]
+        for name, (result, _) in self._check_all(redo, unmoved).items():
+            results[name] = replace(result, notes=results[name].notes + result.notes)
         return self._proposal(names, results)
 
     def _followed(self, name: str) -> str | None:
@@ -199,11 +230,12 @@ class _Checker:
         followed = self._followed(name)
         return plans.get(followed) if followed else None
 
-    def _hold_back_bases(
+    def _held_back_reasons(
         self, results: dict[str, _EntryResult], plans: dict[str, BasePlan]
-    ) -> set[str]:
-        """Bases proposed to move whose LoRA cannot move with them: missing, misfit, or
-        not looked up at all (a failed search, listing or header read). Never split."""
+    ) -> dict[str, str]:
+        """Why each base proposed to move must be held back: its LoRA cannot move with
+        it (missing, misfit, or not looked up at all: a failed search, listing or header
+        read). Never split."""
         reasons: dict[str, str] = {}
         for name, result in results.items():
             followed = self._followed(name)
@@ -216,13 +248,7 @@ class _Checker:
                 )
             elif result.lora_missing_for_new_base:
                 reasons.setdefault(followed, self._no_lora_reason(name))
-        for base_name, reason in reasons.items():
-            base = results[base_name]
-            moved = [c for c in base.changes if c.kind is ChangeKind.NEWER_RELEASE]
-            base.changes = [c for c in base.changes if c.kind is not ChangeKind.NEWER_RELEASE]
-            base.options += [replace(c, why=f"{c.why}; {reason}") for c in moved]
-            base.notes += [f"{base_name}: {c.proposed.path} {reason}" for c in moved]
-        return set(reasons)
+        return reasons
 
     def _no_lora_reason(self, lora: str) -> str:
         """Say so when a source that might have held the LoRA could not be read."""
@@ -234,12 +260,16 @@ class _Checker:
         error = self._skipped[where][1]
         return f"held back: its LoRA {lora} could not be looked up ({where}: {error.message})"
 
-    def _proposal(self, names: list[str], results: dict[str, _EntryResult]) -> Proposal:
-        changes, options, problems, current, notes = [], [], [], [], []
+    def _proposal(self, names: list[str], results: Mapping[str, _EntryResult]) -> Proposal:
+        changes: list[Change] = []
+        options: list[Change] = []
+        problems: list[Problem] = []
+        current: list[str] = []
+        notes: list[str] = []
         unlocked = [n for n in names if self.findings[n].status is Status.UNLOCKED]
         for name in names:
             result = results[name]
-            merged = merge_entry_changes(result.changes)
+            merged = merge_entry_changes(list(result.changes))
             changes += [merged] if merged else []
             options += result.options
             notes += result.notes
@@ -247,12 +277,13 @@ class _Checker:
                 problems.append(Problem(name, result.problem))
             elif merged is None:
                 current.append(name)
+        dated, date_notes = commit_dates(self.hub, self.workers, changes)
         return Proposal(
-            changes=tuple(commit_dates(self.hub, self.workers, changes, notes)),
+            changes=tuple(dated),
             options=tuple(options),
             problems=tuple(problems),
             up_to_date=tuple(current),
-            notes=tuple(notes),
+            notes=(*notes, *date_notes),
             skipped_sources=self.skipped_sources(),
             unlocked=tuple(unlocked),
             pins=current_pins(self.resolved.values(), self.findings),

@@ -11,10 +11,13 @@ from imagebuilder.hub.client import Hub
 from imagebuilder.updates.proposal import Change, FileRef
 
 
-def commit_dates(hub: Hub, workers: int, changes: list[Change], notes: list[str]) -> list[Change]:
-    """Commit dates of the current and proposed files: one request per (repo, commit).
+def commit_dates(
+    hub: Hub, workers: int, changes: list[Change]
+) -> tuple[list[Change], tuple[str, ...]]:
+    """The changes with the commit dates of their current and proposed files (one
+    request per (repo, commit)), and the notes to add.
 
-    When the Hub cannot give one, the check goes on without it and ``notes`` says so (a
+    When the Hub cannot give one, the check goes on without it and a note says so (a
     missing date is never silent).
     """
     wanted: dict[tuple[str, str], set[str]] = {}
@@ -34,11 +37,13 @@ def commit_dates(hub: Hub, workers: int, changes: list[Change], notes: list[str]
     failed: list[str] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         known = dict(zip(wanted, pool.map(dates, wanted), strict=True))
-    if failed:
-        notes.append(f"commit dates unknown (shown as null) for {'; '.join(sorted(failed))}")
+    notes = (f"commit dates unknown (shown as null) for {'; '.join(sorted(failed))}",)
 
     def dated(ref: FileRef) -> FileRef:
         date = known.get((ref.repo, ref.commit or ""), {}).get(ref.path)
         return replace(ref, date=date) if date is not None else ref
 
-    return [replace(c, current=dated(c.current), proposed=dated(c.proposed)) for c in changes]
+    dated_changes = [
+        replace(c, current=dated(c.current), proposed=dated(c.proposed)) for c in changes
+    ]
+    return dated_changes, notes if failed else ()
