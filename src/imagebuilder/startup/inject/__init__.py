@@ -1,0 +1,1 @@
+"""The folder the entrypoint puts first on the wrapped command's PYTHONPATH."""
