@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._safetensors import TensorSpec
+from .families import GENERATORS as FAMILY_GENERATORS
 
 Tensors = dict[str, TensorSpec]
 Generated = tuple[Tensors, dict[str, str]]
@@ -255,6 +256,7 @@ GENERATORS: dict[str, Callable[..., Generated]] = {
     "qwen_text_encoder": qwen_text_encoder,
     "qwen_vae": qwen_vae,
     "lightning_lora": lightning_lora,
+    **FAMILY_GENERATORS,
 }
 
 

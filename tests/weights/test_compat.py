@@ -86,8 +86,8 @@ def test_precision_classification() -> None:
 
 def test_fingerprint_of_the_edit_2511_transformer() -> None:
     arch = summarize(base(edit_2511=True)).architecture
-    assert (arch.family, arch.layers, arch.hidden_size, arch.in_channels, arch.edit_2511) == (
-        "qwen_image", 2, 64, 64, True,
+    assert (arch.family, arch.layers, arch.hidden_size, arch.in_channels, arch.variant) == (
+        "qwen_image", 2, 64, 64, "edit_2511",
     )  # fmt: skip
 
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from imagebuilder.weights.architectures import lora_family
 from imagebuilder.weights.header import Header, TensorInfo
 from imagebuilder.weights.inspection import (
     HeaderSummary,
+    LoraInfo,
     Precision,
     fingerprint,
     is_quantization_aux,
@@ -98,6 +100,10 @@ def check_lora(lora_header: Header, base_header: Header) -> LoraCheck:
     if lora is None:
         not_lora = LoraMismatch(lora_header.name, "not a LoRA: no lora_up/lora_down-style keys")
         return LoraCheck(False, "unknown", 0, 0, (not_lora,), 1)
+    family_mismatch = _family_mismatch(lora, base_header)
+    if family_mismatch is not None:
+        targets = len({key.target for key in lora.keys.values()})
+        return LoraCheck(False, lora.convention, targets, 0, (family_mismatch,), targets)
     dotted, kohya = _base_weights(base_header)
     parts: dict[str, dict[str, TensorInfo]] = defaultdict(dict)
     modules: dict[str, tuple[str, bool]] = {}
@@ -120,6 +126,20 @@ def check_lora(lora_header: Header, base_header: Header) -> LoraCheck:
         mismatches=tuple(problems[:FIRST]),
         total_mismatches=len(problems),
         warnings=(warning,) if warning else (),
+    )
+
+
+def _family_mismatch(lora: LoraInfo, base_header: Header) -> LoraMismatch | None:
+    """A LoRA trained for another family (its module names say which) fails as a whole,
+    named as such, rather than as every one of its targets missing in the base."""
+    trained_for = lora_family([key.module for key in lora.keys.values()])
+    base = fingerprint(base_header)
+    if trained_for is None or base.family in ("unknown", trained_for.name):
+        return None
+    return LoraMismatch(
+        base_header.name,
+        f"a LoRA for {trained_for.label} ({trained_for.name}); the base is "
+        f"{base.label or base.family} ({base.family})",
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from imagebuilder.weights.architectures import detect, knob_values, variant_of
 from imagebuilder.weights.header import DTYPE_BITS, Header
 from imagebuilder.weights.lora_keys import LoraKey, parse_lora_key
 
@@ -22,11 +23,9 @@ _SCALE_SUFFIXES = (".scale_weight", ".scale_input", ".weight_scale", ".input_sca
 _MIXED_SUFFIX = ".comfy_quant"
 _SCALED_MARKER = "scaled_fp8"
 _QUANT_METADATA = "_quantization_metadata"
-_EDIT_2511_MARKER = "__index_timestep_zero__"
 # ComfyUI checkpoints sometimes prefix diffusion-model keys; fingerprints ignore that.
 _MODEL_PREFIXES = ("model.diffusion_model.", "diffusion_model.")
 _BLOCK_INDEX = re.compile(r"^transformer_blocks[._](\d+)[._]")  # "_" in kohya names
-_LAYER_INDEX = re.compile(r"^model\.layers\.(\d+)\.")
 
 
 class Precision(StrEnum):
@@ -58,13 +57,14 @@ _FLOAT_PRECISION |= {"F64": Precision.FP64, "I8": Precision.INT8, "U8": Precisio
 class Architecture:
     """An architecture fingerprint: equal fingerprints load into the same ComfyUI model."""
 
-    family: str  # qwen_image, qwen25_vl, qwen_image_vae, lora, unknown
+    family: str  # a name of weights.architectures.FAMILIES, lora or unknown
+    label: str | None = None  # what people call it: "Flux.1", "Wan 2.1 / 2.2"
+    variant: str | None = None  # edit_2511, dev, schnell, i2v_2.2, t5xxl, clip_l, ...
     layers: int | None = None
     hidden_size: int | None = None
     in_channels: int | None = None
     out_channels: int | None = None
     text_dim: int | None = None
-    edit_2511: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -193,32 +193,18 @@ def _bare(name: str) -> str:
 
 
 def fingerprint(header: Header) -> Architecture:
-    """Family and size knobs ComfyUI itself detects from the keys (see its model_detection)."""
+    """Family and size knobs as ComfyUI itself detects them (weights.architectures)."""
     shapes = {_bare(t.name): t.shape for t in header.tensors}
-    if "txt_norm.weight" in shapes:  # Qwen-Image transformer (diffusion model)
-        blocks = {int(m.group(1)) for k in shapes if (m := _BLOCK_INDEX.match(k))}
-        img_in = shapes.get("img_in.weight", ())
-        proj_out = shapes.get("proj_out.weight", ())
-        return Architecture(
-            family="qwen_image",
-            layers=len(blocks),
-            hidden_size=img_in[0] if len(img_in) == 2 else None,
-            in_channels=img_in[1] if len(img_in) == 2 else None,
-            out_channels=proj_out[0] if proj_out else None,
-            text_dim=shapes["txt_norm.weight"][0] if shapes["txt_norm.weight"] else None,
-            edit_2511=_EDIT_2511_MARKER in shapes,
-        )
-    embed = shapes.get("model.embed_tokens.weight", ())
-    if len(embed) == 2 and any(k.startswith("visual.") for k in shapes):
-        layers = {int(m.group(1)) for k in shapes if (m := _LAYER_INDEX.match(k))}
-        return Architecture(family="qwen25_vl", layers=len(layers), hidden_size=embed[1])
-    conv = shapes.get("encoder.conv1.weight", ())
-    if len(conv) == 5 and "decoder.conv1.weight" in shapes:  # causal 3D conv VAE (Wan style)
-        return Architecture(
-            family="qwen_image_vae", in_channels=conv[1], hidden_size=conv[0],
-            out_channels=shapes.get("conv2.weight", (None,))[0],
-        )  # fmt: skip
-    return Architecture(family="unknown")
+    family = detect(shapes)
+    if family is None:
+        return Architecture(family="unknown")
+    variant = variant_of(family, shapes)
+    return Architecture(
+        family=family.name,
+        label=variant.label if variant else family.label,
+        variant=variant.name if variant else None,
+        **knob_values(family, shapes),
+    )
 
 
 def lora_info(header: Header) -> LoraInfo | None:
