@@ -14,26 +14,36 @@ STATE_DIR="${IMAGEBUILDER_SERVICES_DIR:-${TMPDIR:-/tmp}/imagebuilder-services}"
 PID_FILE="$STATE_DIR/dockerd.pid"
 LOG_FILE="$STATE_DIR/dockerd.log"
 WAIT_SECONDS="${IMAGEBUILDER_DOCKERD_WAIT:-60}"
-PACKAGES=(docker.io docker-registry busybox-static apache2-utils chromium chromium-driver)
 
 log() { printf 'services: %s\n' "$*" >&2; }
 
 engine_answers() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
-sudo_if_needed() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+# shellcheck source=scripts/lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
+sudo_if_needed() { _as_root "$@"; }
+
+# What the integration tests use and why; a package is installed only when one of its
+# tools is missing (a machine with Docker's own docker-ce keeps it).
+need() {
+    local reason="$1" tools="$2"
+    shift 2
+    for tool in $tools; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            log "missing: $tool"
+            apt_install "$reason" "$@"
+            return
+        fi
+    done
 }
 
 install_missing() {
-    local missing=0
-    for tool in dockerd docker docker-registry busybox htpasswd chromium chromedriver; do
-        command -v "$tool" >/dev/null 2>&1 || { log "missing: $tool"; missing=1; }
-    done
-    if [ "$missing" -eq 1 ]; then
-        log "installing ${PACKAGES[*]}"
-        sudo_if_needed apt-get update
-        sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y "${PACKAGES[@]}"
-    fi
+    need "the Docker Engine: build and publish tests" "dockerd docker" docker.io
+    need "a registry: publish tests" docker-registry docker-registry
+    need "htpasswd: the test registry's auth" htpasswd apache2-utils
+    need "busybox: the base image rootfs of test builds" busybox busybox-static
+    need "headless Chromium: the test report's browser check" "chromium chromedriver" \
+        chromium chromium-driver
 }
 
 start_engine() {

