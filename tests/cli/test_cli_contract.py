@@ -62,10 +62,10 @@ def test_image_commands_share_tag_and_label_options(name: str) -> None:
     assert wanted <= _option_names(_commands()[name])
 
 
-def test_publish_still_accepts_version_for_older_scripts() -> None:
-    command = _commands()["publish"]
-    for flag in ("--image-version", "--version"):
-        context = command.make_context("publish", [flag, "1.2.3"])
+def test_publish_takes_image_version_as_build_does() -> None:
+    """One spelling: `--version` is the global option (tests/cli/test_help_screens.py)."""
+    for name in ("publish", "build"):
+        context = _commands()[name].make_context(name, ["--image-version", "1.2.3"])
         assert context.params["version"] == "1.2.3"
 
 

@@ -194,11 +194,29 @@ def _wrap(text: str, width: int, first: str = "", rest: str = "  ") -> list[str]
     )
 
 
+def _path_lines(path: str, width: int, indent: str) -> list[str]:
+    """A repo path wrapped after its slashes, not inside a folder or file name (unless
+    one name alone is wider than the line, which only a very narrow terminal sees)."""
+    parts = [part + "/" for part in _clean(path).split("/")]
+    parts[-1] = parts[-1][:-1]
+    lines = [indent]
+    for part in parts:
+        if len(lines[-1]) + len(part) > width and lines[-1].strip():
+            lines.append(indent + "  ")
+        lines[-1] += part
+    return [piece for line in lines for piece in _wrap(line.strip(), width, *_indents(line))]
+
+
+def _indents(line: str) -> tuple[str, str]:
+    indent = line[: len(line) - len(line.lstrip(" "))]
+    return indent, indent
+
+
 def _ref_lines(label: str, ref: FileRef, width: int) -> list[str]:
     """A pin: ``label repo@commit (date)``, then its path, size and sha256, indented."""
     date = f" ({ref.date:%Y-%m-%d})" if ref.date is not None else ""
     lines = _wrap(f"{label} {ref.repo}@{(ref.commit or '-')[:8]}{date}", width, "", "    ")
-    lines += _wrap(ref.path, width, "    ", "    ")
+    lines += _path_lines(ref.path, width, "    ")
     facts = [size_text(ref.size)] if ref.size is not None else []
     facts += [f"sha256:{ref.sha256}"] if ref.sha256 else []
     return lines + (_wrap(" ".join(facts), width, "    ", "    ") if facts else [])

@@ -13,10 +13,11 @@ import sys
 from typing import Annotated
 
 import typer
+import typer.main
 
 from imagebuilder import __version__, network
 from imagebuilder.cli import abtest as test_command
-from imagebuilder.cli import core, output
+from imagebuilder.cli import core, helptext, output
 from imagebuilder.cli import image as image_commands
 from imagebuilder.cli import inspect as inspect_command
 from imagebuilder.cli import publish as publish_command
@@ -31,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 
@@ -111,16 +113,38 @@ def _github_annotations(error: ImageBuilderError) -> None:
         sys.stderr.write(f"::error{where}::{text}\n")
 
 
+def hoist_global_options(args: list[str]) -> list[str]:
+    """--debug and --deadline belong to the root, but users type them after the command
+    name too (`imagebuilder test --deadline 5 ...`): move them in front. Nothing after a
+    bare `--` moves; a --deadline without a value stays where it is for Click to refuse."""
+    hoisted: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg == "--debug" or arg.startswith("--deadline="):
+            hoisted.append(arg)
+        elif arg == "--deadline" and index + 1 < len(args):
+            hoisted.extend(args[index : index + 2])
+            index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return hoisted + rest
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     output.start_command()
     json_requested = "--json" in args
-    if "--debug" in args:  # accept --debug anywhere, not only before the command
-        args = ["--debug", *(arg for arg in args if arg != "--debug")]
+    args = hoist_global_options(args)
     try:
         # Standalone mode: Typer prints usage errors itself (exit 2) and always ends
         # with SystemExit carrying the command's exit code.
-        app(args=args, prog_name="imagebuilder")
+        helptext.finish(typer.main.get_command(app))(args=args, prog_name="imagebuilder")
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)
@@ -131,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         # Messages can quote registry or Hub answers: no escape sequence reaches the terminal.
-        output.stderr.print(f"error: {output.printable(error.render())}", markup=False, style="red")
+        output.error(output.printable(error.render()))
         _github_annotations(error)
         if json_requested:
             output.emit_json(error.as_dict())

@@ -66,6 +66,43 @@ def log(message: str) -> None:
     _console("stderr").print(message, markup=False)
 
 
+def wrapped(text: str, width: int) -> str:
+    """Prose for a terminal ``width`` columns wide: each line wrapped at spaces, never
+    inside a word (a long file name or URL keeps its line and overflows), continuation
+    lines indented two more than the line they continue."""
+    import textwrap
+
+    lines = []
+    for line in text.split("\n"):
+        indent = " " * (len(line) - len(line.lstrip(" ")))
+        lines.append(
+            textwrap.fill(
+                line,
+                width=max(width, 40),
+                subsequent_indent=indent + "  ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            if len(line) > width
+            else line
+        )
+    return "\n".join(lines)
+
+
+def error(message: str) -> None:
+    """`error:` and its hint: wrapped at a terminal; one line per part in a log or a pipe,
+    where a grep for the message must find it whole."""
+    console = _console("stderr")
+    text = f"error: {message}"
+    console.print(wrapped(text, console.width) if console.is_terminal else text, style="red")
+
+
+def note(message: str) -> None:
+    """A `note:` line on stderr, wrapped to the terminal (80 columns when not a terminal)."""
+    console = _console("stderr")
+    console.print(wrapped(f"note: {message}", console.width), markup=False)
+
+
 # Each warning once per command: the same fact found by several entries or threads (a
 # shared repo, a retried request) is one line, not one per finder.
 _warned: set[str] = set()
@@ -75,7 +112,8 @@ def warn(message: str) -> None:
     if message in _warned:
         return
     _warned.add(message)
-    _console("stderr").print(f"warning: {message}", markup=False, style="yellow")
+    console = _console("stderr")
+    console.print(wrapped(f"warning: {message}", console.width), markup=False, style="yellow")
 
 
 def start_command() -> None:

@@ -54,8 +54,8 @@ def publish_command(  # noqa: PLR0917 (a CLI command: one parameter per option)
     revision: Annotated[str, typer.Option(help="org.opencontainers.image.revision")] = "unknown",
     version: Annotated[
         str,
-        # --image-version as in `build`; --version stays for scripts written before.
-        typer.Option("--image-version", "--version", help="org.opencontainers.image.version"),
+        # --image-version as in `build`: --version is the global option only.
+        typer.Option("--image-version", help="org.opencontainers.image.version"),
     ] = "dev",
     parallel: Annotated[int, typer.Option(min=1, max=16, help="Model layers at once.")] = 3,
     previous: Annotated[

@@ -62,7 +62,7 @@ def _log_findings(proposal: Proposal, has_lock: bool) -> None:
     from imagebuilder.cli._updates_table import lock_hint
 
     for note in proposal.notes:
-        output.log(f"note: {note}")
+        output.note(note)
     for problem in proposal.problems:  # also on stderr: a table or JSON can be piped away
         output.warn(problem.error.render())
     for skipped in proposal.skipped_sources:

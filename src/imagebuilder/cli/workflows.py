@@ -150,7 +150,7 @@ def cost(  # noqa: PLR0917 (a CLI command: one parameter per option)
         width = shutil.get_terminal_size().columns
         output.stdout.out(output.printable(render(report, width)), end="", highlight=False)
         for note in report.notes:
-            output.log(f"note: {note}")
+            output.note(note)
 
     output.emit(report.as_dict(), as_json, human)
 
