@@ -62,7 +62,7 @@ def _fake_apt(tmp_path: Path, locked_tries: int) -> dict[str, str]:
     (bin_dir / "apt-get").write_text(
         "#!/bin/sh\n"
         f'echo "$@" >> {calls}\n'
-        f'n=$(grep -c . {calls})\n'
+        f"n=$(grep -c . {calls})\n"
         f'if [ "$n" -le {locked_tries} ]; then\n'
         '  echo "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 7" >&2\n'
         "  exit 100\n"
