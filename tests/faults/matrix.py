@@ -220,4 +220,17 @@ ROUND_TWO: dict[str, Row] = {
         "2400 x 2400 outputs (5.8 Mpx), baseline and variant differ",
         "scored on 1449 x 1449 copies, the row says so (scored_size); exit 0",
     ),
+    "echoed-key": Row(
+        "test (RunPod)",
+        "GET /status",
+        "the gateway echoes the Authorization header (the API key) in the job's error",
+        "the key is in no output: stdout, stderr, JSON, Markdown, HTML report (***)",
+    ),
+    "secrets-in-target": Row(
+        "test",
+        "--target, RUNPOD_API_BASE",
+        "credentials in the URL (any scheme) or a known secret pasted into it",
+        "config error (exit 3); neither the userinfo nor HF_TOKEN, the registry password "
+        "or the RunPod key is echoed",
+    ),
 }

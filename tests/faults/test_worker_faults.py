@@ -194,3 +194,58 @@ def test_large_outputs_are_scored_on_a_bounded_copy(comfy: Worker) -> None:
     assert variant["scored_size"] == "1449x1449"
     assert variant["ssim"] is not None and variant["ssim"] < 1.0
     assert variant["identical"] is False
+
+
+def test_a_key_the_gateway_echoes_is_in_no_output(
+    runpod: tuple[Worker, RunpodServer],
+) -> None:
+    assert ROUND_TWO["echoed-key"]
+    worker, server = runpod
+    echo = (
+        '{"id": "job-1", "status": "FAILED", "error": "upstream 401 for request with '
+        f'headers {{Authorization: Bearer {server.api_key}}}"}}'
+    )
+    worker.proxy.add(Fault(Kind.ANSWER, status=200, body=echo.encode()), path=r"/status/", times=-1)
+    folder = worker.run.project.parent
+    markdown, json_out = folder / "summary.md", folder / "result.json"
+    outcome, _ = worker.timed(
+        worker.url, "--markdown-out", str(markdown), "--json-out", str(json_out)
+    )
+    assert outcome.code == 13, outcome.err
+    assert "upstream 401" in str(_row(outcome)["failure"])
+    files = [markdown.read_text(), json_out.read_text(), worker.run.report.read_text()]
+    for text in [outcome.out, outcome.err, *files]:
+        assert server.api_key not in text
+    assert "Bearer ***" in markdown.read_text()
+
+
+SECRETS = {
+    "HF_TOKEN": "hf_faultsuiteSecretToken",
+    "IMAGEBUILDER_REGISTRY_PASSWORD": "registry-faultsuite-pw",
+    "RUNPOD_API_KEY": "rpa_faultsuiteRunpodKey",
+}
+
+
+@pytest.mark.parametrize(
+    ("target", "api_base"),
+    [
+        ("runpod://user:hunter2secret@endpoint", None),
+        ("ftp+weird://user:hunter2secret@host/x", None),
+        ("http://user:hunter2secret@127.0.0.1:1", None),
+        ("runpod://endpoint", "gopher://user:hunter2secret@127.0.0.1/v2"),
+        ("runpod://endpoint", "http://user:hunter2secret@203.0.113.9/v2"),
+        *[(f"runpod://{value}!", None) for value in SECRETS.values()],
+    ],
+)
+def test_no_secret_is_echoed_from_a_target(
+    comfy: Worker, monkeypatch: pytest.MonkeyPatch, target: str, api_base: str | None
+) -> None:
+    assert ROUND_TWO["secrets-in-target"]
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    if api_base is not None:
+        monkeypatch.setenv("RUNPOD_API_BASE", api_base)
+    outcome = comfy.run(target, {"cat": "a cat"})
+    assert outcome.code == 3, outcome.err
+    for secret in ["hunter2secret", *SECRETS.values()]:
+        assert secret not in outcome.out and secret not in outcome.err

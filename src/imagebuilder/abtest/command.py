@@ -26,6 +26,7 @@ from imagebuilder.comfy.project import templates_dir_for
 from imagebuilder.errors import ConfigError
 from imagebuilder.project.atomic import atomic_write_bytes, atomic_write_text
 from imagebuilder.project.load import load_config
+from imagebuilder.project.redact import redact, redact_data
 from imagebuilder.project.variants import with_step_variants
 
 
@@ -89,11 +90,12 @@ def execute(
     finally:
         target.close()
     written = [request.report]
+    # Every file passes the one redaction rule: worker text may echo the RunPod key.
     atomic_write_text(
-        request.report, render_html(report, pictures, max_side=request.report_max_side)
+        request.report, redact(render_html(report, pictures, max_side=request.report_max_side))
     )
-    summary = markdown(report)
-    document = report.as_dict()
+    summary = redact(markdown(report))
+    document = redact_data(report.as_dict())
     if request.markdown_out is not None:
         atomic_write_text(request.markdown_out, summary)
         written.append(request.markdown_out)
@@ -110,7 +112,8 @@ def execute(
             target=target.label,
             date=datetime.now(UTC).date().isoformat(),
         )
-        atomic_write_text(request.measurements_out, json.dumps(measured, indent=2) + "\n")
+        text = redact(json.dumps(measured, indent=2))
+        atomic_write_text(request.measurements_out, text + "\n")
         written.append(request.measurements_out)
     return TestOutcome(
         report=report,

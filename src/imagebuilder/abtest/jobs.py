@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imagebuilder.abtest.graph import JobGraph
+from imagebuilder.project.redact import redact
 
 
 class FailureKind(StrEnum):
@@ -27,7 +28,11 @@ class FailureKind(StrEnum):
 
 
 class JobFailed(Exception):
+    """A job's failure; its message often quotes the worker, so it is redacted here,
+    once, for every report that shows it (a gateway may echo the Authorization header)."""
+
     def __init__(self, kind: FailureKind, message: str, *, node: str | None = None):
+        message = redact(message)
         super().__init__(message)
         self.kind = kind
         self.message = message

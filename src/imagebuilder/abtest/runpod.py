@@ -19,6 +19,7 @@ from typing import Any
 from imagebuilder.abtest._http import TargetHttp, cancel_on_timeout, json_object, poll_until
 from imagebuilder.abtest.jobs import FailureKind, Job, JobFailed, TargetOutput, TargetTiming
 from imagebuilder.errors import ConfigError
+from imagebuilder.project import redact
 
 DEFAULT_API_BASE = "https://api.runpod.ai/v2"
 DEFAULT_POLL_S = 0.5
@@ -36,6 +37,7 @@ class RunpodTarget:
         poll_s: float = DEFAULT_POLL_S,
     ):
         self.endpoint_id = endpoint_id
+        redact.remember(api_key)
         self.poll_s = poll_s
         self._http = TargetHttp(
             f"{api_base.rstrip('/')}/{endpoint_id}",

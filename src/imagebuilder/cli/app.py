@@ -86,7 +86,8 @@ class _StderrLog(logging.Handler):
     """Log lines to whatever sys.stderr is now (the CLI may run many times in a process)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        sys.stderr.write(f"{record.levelname.lower()}: {record.getMessage()}\n")
+        message = output.printable(record.getMessage())
+        sys.stderr.write(f"{record.levelname.lower()}: {message}\n")
 
 
 # `--help` lists commands in this order: the order of a cycle, as docs/cli.md does.

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from imagebuilder.project.characters import terminal_safe
+from imagebuilder.project.redact import redact
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,8 +59,9 @@ def _terminal_safe_console_class() -> type[Console]:
 def printable(text: str) -> str:
     """Hostile text for a terminal: control characters but newline (ESC starts escape
     sequences that recolour, retitle or hyperlink the terminal), bidi and other format
-    characters (they reorder what is shown) and line separators, each shown as "?"."""
-    return terminal_safe(text)
+    characters (they reorder what is shown) and line separators, each shown as "?";
+    known secrets and URL userinfo as "***" (whatever a remote echoed)."""
+    return terminal_safe(redact(text))
 
 
 def log(message: str) -> None:
@@ -123,9 +125,8 @@ def start_command() -> None:
 
 def emit_json(data: Any) -> None:
     # allow_nan=False: NaN/Infinity are not JSON; inputs refuse them, this is the backstop.
-    sys.stdout.write(
-        json.dumps(data, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
-    )
+    text = json.dumps(data, indent=2, sort_keys=True, default=str, allow_nan=False)
+    sys.stdout.write(redact(text) + "\n")
     sys.stdout.flush()
 
 

@@ -24,6 +24,7 @@ from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_st
 from imagebuilder import network
 from imagebuilder.hub import answers, transport
 from imagebuilder.hub.failures import hub_endpoint, translate
+from imagebuilder.project import redact
 
 __all__ = ["CommitInfo", "Hub", "RemoteFile", "RepoSnapshot", "hub_endpoint"]
 from imagebuilder.errors import AnswerCutOff, HubError, NetworkError
@@ -71,6 +72,7 @@ class Hub:
         self.endpoint = (endpoint or hub_endpoint()).rstrip("/")
         transport.install()
         self._token = token if token is not None else get_token()
+        redact.remember(self._token)  # a token file's token is as secret as HF_TOKEN
         self._api = HfApi(endpoint=self.endpoint, token=self._token or False)
 
     def __repr__(self) -> str:  # never show the token

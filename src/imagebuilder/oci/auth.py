@@ -25,6 +25,8 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from imagebuilder.project import redact
+
 USERNAME_ENV = "IMAGEBUILDER_REGISTRY_USERNAME"
 PASSWORD_ENV = "IMAGEBUILDER_REGISTRY_PASSWORD"  # noqa: S105 (a variable name, not a secret)
 MAX_CONFIG_BYTES = 1_000_000
@@ -44,6 +46,9 @@ class RegistryRole(StrEnum):
 class Credentials:
     username: str
     password: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        redact.remember(self.password, user=self.username)  # never printed, whatever echoes it
 
     def as_auth_config(self) -> dict[str, str]:
         """The form the Docker Engine API takes for a push or a pull."""
