@@ -69,6 +69,7 @@ def lock(
     from rich.table import Table
 
     from imagebuilder.hub.resolve import relock
+    from imagebuilder.oci.engine_pin import pin_engine
     from imagebuilder.project.lock import record_lock, require_current
 
     loaded, lock_file, previous = load(config)
@@ -82,6 +83,10 @@ def lock(
         return
     output.log(f"resolving {len(loaded.config.models)} entries on the Hub ...")
     new_lock = relock(loaded.config, make_hub(), previous)
+    if loaded.config.image.comfyui is not None:
+        output.log(f"reading the base image's ComfyUI ({loaded.config.image.base}) ...")
+    engine = pin_engine(loaded.config.image, previous.engine if previous else None)
+    new_lock = new_lock.model_copy(update={"engine": engine})
     changed = record_lock(config, new_lock, config_text=loaded.source.text)
 
     def human() -> None:
@@ -89,6 +94,9 @@ def lock(
         for name, entry in new_lock.models.items():
             table.add_row(name, entry.commit[:12], entry.sha256[:16], f"{entry.size:,}")
         output.stdout.print(table)
+        if engine is not None:
+            read = f", {engine.bytes_read:,} bytes read" if engine.bytes_read else ""
+            output.stdout.print(f"engine: {engine.label} from {engine.base}{read}", markup=False)
         output.stdout.print(f"{lock_file}: {'written' if changed else 'unchanged'}")
 
     output.emit(
@@ -96,6 +104,7 @@ def lock(
             "lock": str(lock_file),
             "changed": changed,
             "models": new_lock.model_dump(mode="json", exclude_none=True)["models"],
+            "engine": engine.model_dump(mode="json") if engine else None,
         },
         as_json,
         human,

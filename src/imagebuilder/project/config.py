@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from imagebuilder.project.cost_settings import CostSettings
+from imagebuilder.project.engine import EngineSettings
 from imagebuilder.project.pathrules import (
     check_container_root,
     check_dest_filename,
@@ -206,6 +207,9 @@ class ImageSettings(Strict):
     """GPU memory of the smallest card the worker runs on, in GiB (`verify`'s budget)."""
     registries: dict[str, Registry] = Field(default_factory=dict)
     """Limits per registry host."""
+    comfyui: EngineSettings | None = None
+    """Which ComfyUI the image runs (the engine); unset: not pinned, nothing checks that
+    the image's ComfyUI can load the files (docs/engine.md)."""
 
 
 class SamplerOverride(Strict):

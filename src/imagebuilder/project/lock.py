@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from imagebuilder.errors import ConfigError, LockDriftError
 from imagebuilder.project.atomic import atomic_write_text
 from imagebuilder.project.config import Config, EntryName, RepoId, RepoPath, Revision
+from imagebuilder.project.engine import EngineLock
 from imagebuilder.project.jsonguard import load_json
 from imagebuilder.project.values import is_commit_sha, is_sha256
 from imagebuilder.project.writelock import changed_underneath, writer_lock
@@ -62,6 +63,7 @@ class Lock(BaseModel):
 
     version: int = Field(ge=1, le=1)
     models: dict[EntryName, LockEntry]  # names are printed: the models.yaml rule applies
+    engine: EngineLock | None = None  # the ComfyUI the image runs, when models.yaml pins it
 
     def to_json(self) -> str:
         data = self.model_dump(mode="json", exclude_none=True)
@@ -71,7 +73,7 @@ class Lock(BaseModel):
         """The lock an image carries: without layer digests, which describe the image
         itself (so `build` and `publish`, before and after a publish, ship the same file)."""
         bare = {n: e.model_copy(update={"layer_digest": None}) for n, e in self.models.items()}
-        return Lock(version=self.version, models=bare)
+        return self.model_copy(update={"models": bare})
 
 
 def lock_path_for(config_path: Path) -> Path:
@@ -169,7 +171,7 @@ def with_recorded_digests(planned: Lock, current: Lock | None) -> Lock:
         now = current.models.get(name)
         keep = entry.layer_digest is None and now is not None and same_pin(now, entry)
         models[name] = now if keep and now is not None else entry
-    return Lock(version=planned.version, models=models)
+    return planned.model_copy(update={"models": models})
 
 
 class LockRecorder:
@@ -196,7 +198,7 @@ class LockRecorder:
             if now.layer_digest != digest:
                 entry = now.model_copy(update={"layer_digest": digest})
                 models = {**current.models, name: entry}
-                write_lock(self.path, Lock(version=current.version, models=models))
+                write_lock(self.path, current.model_copy(update={"models": models}))
 
 
 def drift(config: Config, lock: Lock | None) -> list[str]:
@@ -220,7 +222,22 @@ def drift(config: Config, lock: Lock | None) -> list[str]:
         for name in lock.models
         if name not in config.models
     )
+    problems.extend(engine_drift(config, lock))
     return problems
+
+
+def engine_drift(config: Config, lock: Lock) -> list[str]:
+    """How the locked engine disagrees with models.yaml's `image.comfyui`, if it does."""
+    if config.image.comfyui is None:
+        return []
+    if lock.engine is None:
+        return ["engine: models.yaml pins ComfyUI (image.comfyui), the lock records no engine"]
+    if lock.engine.base != config.image.base:
+        return [
+            f"engine: the lock's ComfyUI was read from {lock.engine.base}, models.yaml's base "
+            f"is {config.image.base}"
+        ]
+    return []
 
 
 def require_current(config: Config, lock: Lock | None, lock_file: Path) -> Lock:

@@ -182,7 +182,7 @@ def proposed_lock(
             continue
         ref = change.proposed if change is not None else runs_now.get(name)
         models[name] = _pin(name, entry, ref)
-    return Lock(version=1, models=models)
+    return Lock(version=1, models=models, engine=previous.engine if previous else None)
 
 
 def _pin(name: str, entry: ModelEntry, ref: FileRef | None) -> LockEntry:

@@ -1,0 +1,68 @@
+"""The inference core as part of the pinned stack: models.yaml's `image.comfyui` and the
+lock's `engine` record (ComfyUI version, commit, Python, torch, and where each came from).
+
+Pure data. How the facts are learned (the base image's registry, a running worker's
+/system_stats) lives in ``oci.base_engine`` and the commands.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from imagebuilder.project.comfyversion import ComfyVersion, check_comfy_version
+from imagebuilder.project.strict import Strict
+
+ComfyVersionText = Annotated[str, AfterValidator(check_comfy_version)]
+GITHUB_API = "https://api.github.com/repos/Comfy-Org/ComfyUI"
+
+
+class EngineSource(StrEnum):
+    BASE = "base"  # the base image carries ComfyUI; `lock` reads which one from its registry
+
+
+class EngineSettings(Strict):
+    """Which ComfyUI the image runs (`image.comfyui`). Set, the engine is pinned: `lock`
+    records it, `verify` checks every file against it, `check-workflows` uses its node
+    schema, `check-updates` moves it together with the models that need it."""
+
+    source: EngineSource = Field(default=EngineSource.BASE, strict=False)
+    """`base`: the base image carries ComfyUI; `lock` reads its version (and git commit)
+    from the image in its registry, without Docker and without pulling it."""
+    releases_api: str = Field(
+        default=GITHUB_API, pattern=r"^https?://[A-Za-z0-9.:-]{1,200}(/[A-Za-z0-9._~/-]{0,200})?$"
+    )
+    """GitHub-API-shaped endpoint of the ComfyUI repository (`{api}/releases`), for
+    `check-updates` to name the release a base tag's ComfyUI belongs to."""
+
+
+class EngineLock(BaseModel):
+    """The lock's record of the engine: what the image runs, and where each fact came from."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    source: EngineSource = Field(strict=False)
+    base: str | None = Field(default=None, max_length=600)  # the base ref it was read from
+    comfyui_version: ComfyVersionText
+    commit: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")
+    python: str | None = Field(default=None, pattern=r"^[0-9][0-9.]{0,20}$")
+    torch: str | None = Field(default=None, pattern=r"^[0-9][0-9A-Za-z.+_-]{0,60}$")
+    sources: dict[str, str] = Field(default_factory=dict)  # fact -> where it was read
+    bytes_read: int | None = Field(default=None, ge=0)  # to learn it from the registry
+
+    @property
+    def version(self) -> ComfyVersion:
+        return ComfyVersion.parse(self.comfyui_version)
+
+    @property
+    def label(self) -> str:
+        """ "ComfyUI 0.3.64 (a125cd84)": how messages name the engine."""
+        commit = f" ({self.commit[:8]})" if self.commit else ""
+        return f"ComfyUI {self.comfyui_version}{commit}"
+
+    def same_identity(self, other: EngineLock) -> bool:
+        """The same engine, however many bytes it took to learn it."""
+        bare = {"bytes_read": None}
+        return self.model_copy(update=bare) == other.model_copy(update=bare)
