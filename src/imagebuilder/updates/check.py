@@ -18,7 +18,7 @@ import copy
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from imagebuilder.errors import HubError, ImageBuilderError
 from imagebuilder.hub.client import Hub, RemoteFile
@@ -34,6 +34,7 @@ from imagebuilder.updates.content import (
 )
 from imagebuilder.updates.dates import commit_dates
 from imagebuilder.updates.discovery import Listings, gather_listings
+from imagebuilder.updates.entryresult import EntryResult, held_back, with_planned
 from imagebuilder.updates.headerfacts import (
     CachedInspector,
     HeaderFacts,
@@ -50,7 +51,6 @@ from imagebuilder.updates.planning import (
 )
 from imagebuilder.updates.proposal import (
     Change,
-    ChangeKind,
     Problem,
     Proposal,
     SkippedSource,
@@ -58,48 +58,9 @@ from imagebuilder.updates.proposal import (
 )
 
 
-@dataclass(frozen=True)
-class _EntryResult:
-    """What checking one entry found."""
-
-    changes: tuple[Change, ...] = ()
-    options: tuple[Change, ...] = ()
-    notes: tuple[str, ...] = ()
-    problem: ImageBuilderError | None = None
-    lora_missing_for_new_base: bool = False
-
-
 def _follows_a_base(entry: ModelEntry) -> bool:
     rule = entry.updates
     return rule is not None and (rule.follows is not None or entry.role is Role.LORA)
-
-
-def _with(
-    found: _EntryResult,
-    change: Change | None,
-    options: Sequence[Change],
-    notes: Sequence[str],
-    lora_missing_for_new_base: bool = False,
-) -> _EntryResult:
-    """``found`` plus what the entry's update rule planned."""
-    return replace(
-        found,
-        changes=found.changes + ((change,) if change else ()),
-        options=found.options + tuple(options),
-        notes=found.notes + tuple(notes),
-        lora_missing_for_new_base=lora_missing_for_new_base,
-    )
-
-
-def _held_back(name: str, result: _EntryResult, reason: str) -> _EntryResult:
-    """The base's result with its newer release moved from changes to options."""
-    moved = [c for c in result.changes if c.kind is ChangeKind.NEWER_RELEASE]
-    return replace(
-        result,
-        changes=tuple(c for c in result.changes if c.kind is not ChangeKind.NEWER_RELEASE),
-        options=result.options + tuple(replace(c, why=f"{c.why}; {reason}") for c in moved),
-        notes=result.notes + tuple(f"{name}: {c.proposed.path} {reason}" for c in moved),
-    )
 
 
 class _Checker:
@@ -161,17 +122,15 @@ class _Checker:
             for where, (names, error) in sorted(self._skipped.items())
         )
 
-    def check_entry(self, name: str, base: BasePlan | None) -> tuple[_EntryResult, BasePlan | None]:
+    def check_entry(self, name: str, base: BasePlan | None) -> tuple[EntryResult, BasePlan | None]:
         entry = self.config.models[name]
         item, finding = self.resolved[name], self.findings[name]
         pinned = pinned_file(item, finding)
         if item.error is not None or pinned is None:
-            return _EntryResult(
-                problem=item.error or HubError("unknown error", location=name)
-            ), None
+            return EntryResult(problem=item.error or HubError("unknown error", location=name)), None
         moved = finding.status is Status.UP_TO_DATE and finding.current_commit != finding.new_commit
         notes = (f"{name}: {finding.why}",) if moved else ()
-        found = _EntryResult(notes=notes)
+        found = EntryResult(notes=notes)
         try:
             change = content_change(finding, pinned, item, self.read_many, self.inspector)
             found = replace(found, changes=(change,) if change else ())
@@ -183,18 +142,18 @@ class _Checker:
                 lora = plan_lora(
                     name, entry, rule, pinned=pinned, files=files, base=base, reads=self.reads
                 )
-                return _with(
+                return with_planned(
                     found, lora.change, lora.options, lora.notes, lora.missing_for_new_base
                 ), None
             plan = plan_base(name, entry, rule, pinned=pinned, files=files, reads=self.reads)
-            return _with(found, plan.change, plan.options, plan.notes), plan
+            return with_planned(found, plan.change, plan.options, plan.notes), plan
         except ImageBuilderError as error:  # what was found before it still counts
             return replace(found, problem=error), None
 
     def _check_all(
         self, names: list[str], plans: dict[str, BasePlan]
-    ) -> dict[str, tuple[_EntryResult, BasePlan | None]]:
-        def one(name: str) -> tuple[_EntryResult, BasePlan | None]:
+    ) -> dict[str, tuple[EntryResult, BasePlan | None]]:
+        def one(name: str) -> tuple[EntryResult, BasePlan | None]:
             return self.check_entry(name, self._base(name, plans))
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
@@ -213,7 +172,7 @@ class _Checker:
             return self._proposal(names, results)
         # A base may not move without its LoRA: it keeps its pin, and those LoRAs are
         # planned again against the unmoved base.
-        results |= {base: _held_back(base, results[base], why) for base, why in reasons.items()}
+        results |= {base: held_back(base, results[base], why) for base, why in reasons.items()}
         unmoved = plans | {b: replace(plans[b], change=None, release=None) for b in reasons}
         # A LoRA whose lookup failed keeps its problem: planning it again against the
         # unmoved base could succeed on a retry and hide why the base was held back.
@@ -231,7 +190,7 @@ class _Checker:
         return plans.get(followed) if followed else None
 
     def _held_back_reasons(
-        self, results: dict[str, _EntryResult], plans: dict[str, BasePlan]
+        self, results: dict[str, EntryResult], plans: dict[str, BasePlan]
     ) -> dict[str, str]:
         """Why each base proposed to move must be held back: its LoRA cannot move with
         it (missing, misfit, or not looked up at all: a failed search, listing or header
@@ -260,7 +219,7 @@ class _Checker:
         error = self._skipped[where][1]
         return f"held back: its LoRA {lora} could not be looked up ({where}: {error.message})"
 
-    def _proposal(self, names: list[str], results: Mapping[str, _EntryResult]) -> Proposal:
+    def _proposal(self, names: list[str], results: Mapping[str, EntryResult]) -> Proposal:
         changes: list[Change] = []
         options: list[Change] = []
         problems: list[Problem] = []
