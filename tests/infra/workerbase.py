@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from imagebuilder.oci.auth import Credentials
 from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.transport import RegistryTransport
+from infra.hostile import ORIGINAL
 from infra.registry import RegistryServer
 
 GZIP_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -137,3 +138,9 @@ def _push_blob(
         location = client.start_upload(repository)
         client.finish_upload(repository, location, digest, blob)
     return {"mediaType": media_type, "digest": digest, "size": len(blob)}
+
+
+def engine_yaml(base: str) -> str:
+    """The shipped models.yaml on ``base``, with the engine pinned to what the base carries."""
+    line = next(x for x in ORIGINAL.splitlines() if x.strip().startswith("base:"))
+    return ORIGINAL.replace(line, f"  base: {base}\n  comfyui:\n    source: base")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,7 @@ from imagebuilder.errors import ExitCode, RegistryError
 from imagebuilder.oci.base_engine import ScanLimits, parse_version_file, read_base_engine
 from imagebuilder.oci.engine_pin import engine_of_base
 from imagebuilder.oci.reference import parse_reference
-from infra.hostile import ORIGINAL
-from infra.project import cli_json, use_registry
+from infra.project import cli_json
 from infra.registry import RegistryServer
 from infra.workerbase import (
     COMMIT_A,
@@ -24,6 +22,7 @@ from infra.workerbase import (
     Layer,
     client_for,
     comfyui_files,
+    engine_yaml,
     gzip_layer,
     noise,
     push_base,
@@ -32,21 +31,6 @@ from infra.workerbase import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-def engine_yaml(base: str) -> str:
-    """The shipped models.yaml on ``base``, with the engine pinned to what the base carries."""
-    line = next(x for x in ORIGINAL.splitlines() if x.strip().startswith("base:"))
-    return ORIGINAL.replace(line, f"  base: {base}\n  comfyui:\n    source: base")
-
-
-@pytest.fixture
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, registry: RegistryServer) -> Path:
-    use_registry(monkeypatch, registry)
-    monkeypatch.delenv("IMAGEBUILDER_REGISTRY_USERNAME")  # the base is read with the Docker
-    monkeypatch.delenv("IMAGEBUILDER_REGISTRY_PASSWORD")  # config's login for its host only
-    monkeypatch.setenv("IMAGEBUILDER_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path
 
 
 def read(registry: RegistryServer, base: str, **limits: int):  # type: ignore[no-untyped-def]

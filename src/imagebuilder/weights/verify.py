@@ -16,6 +16,7 @@ from imagebuilder.project.config import Config, Role
 from imagebuilder.project.lock import Lock
 from imagebuilder.weights.budget import Budget, Component, gib, plan_budget
 from imagebuilder.weights.compat import check_lora
+from imagebuilder.weights.engine_needs import engine_need
 from imagebuilder.weights.header import Header
 from imagebuilder.weights.inspection import summarize
 from imagebuilder.weights.remote import fetch_header
@@ -66,6 +67,7 @@ def check_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
     problems: list[str] = []
     headers = _read_headers(hub, lock, problems)
     files = {name: summarize(header).as_dict() for name, header in headers.items()}
+    warnings = engine_checks(lock, headers, files, problems)
     lora_checks: dict[str, Any] = {}
     for name, _entry in config.entries_by_role(Role.LORA):
         base = config.lora_base(name)
@@ -85,7 +87,7 @@ def check_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
             f"peak GPU memory {gib(budget.peak_bytes)} ({budget.peak_stage}) exceeds "
             f"image.gpu_memory_gb = {config.image.gpu_memory_gb} GiB"
         )
-    warnings = [w for check in lora_checks.values() for w in check["warnings"]]
+    warnings += [w for check in lora_checks.values() for w in check["warnings"]]
     return {
         "ok": not problems,
         "problems": problems,
@@ -93,4 +95,29 @@ def check_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
         "files": files,
         "lora_checks": lora_checks,
         "budget": budget.as_dict(),
+        "engine": lock.engine.model_dump(mode="json") if lock.engine else None,
     }
+
+
+def engine_checks(
+    lock: Lock, headers: dict[str, Header], files: dict[str, Any], problems: list[str]
+) -> list[str]:
+    """Each file's ComfyUI floor against the locked engine: a problem when the engine is
+    older (it would load the file and compute wrong images); a warning when nothing pins
+    the engine, so nothing can check."""
+    warnings = []
+    for name, header in headers.items():
+        need = engine_need(header)
+        files[name]["needs_engine"] = need.as_dict()
+        if need.comfyui is None:
+            continue
+        if lock.engine is None:
+            warnings.append(
+                f"{name} needs ComfyUI >= {need.comfyui} ({need.reason}); the engine is not "
+                "pinned (image.comfyui in models.yaml), so nothing checks the image runs one"
+            )
+            continue
+        problem = need.problem_with(lock.engine.version)
+        if problem is not None:
+            problems.append(f"{problem} (engine: {lock.engine.label} of {lock.engine.base})")
+    return warnings
