@@ -12,7 +12,9 @@ from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, parse_steps
 
 if TYPE_CHECKING:
-    pass
+    from imagebuilder.comfy.node_schema import NodeSchema
+    from imagebuilder.project.config import Config
+    from imagebuilder.project.engine import EngineLock
 
 VariantOption = Annotated[
     str | None, typer.Option("--variant", help="Render for this variant (default: each one).")
@@ -42,6 +44,16 @@ def render_workflows(
     output.emit({"written": result.written}, as_json, human)
 
 
+def locked_engine(config_path: Path, loaded: Config) -> EngineLock | None:
+    """The engine the lock records, when models.yaml pins one (else None)."""
+    from imagebuilder.project.lock import load_lock, lock_path_for
+
+    if loaded.image.comfyui is None:
+        return None
+    lock = load_lock(lock_path_for(config_path))
+    return lock.engine if lock is not None else None
+
+
 def check_workflows(
     config: ConfigOption = DEFAULT_CONFIG,
     object_info: Annotated[
@@ -66,6 +78,11 @@ def check_workflows(
     """Check every workflow, as every variant renders it, against the pinned stack and
     ComfyUI's node schema (offline, from the project's snapshot)."""
     from imagebuilder.comfy.checks import Severity, check_stack
+    from imagebuilder.comfy.engine_schema import (
+        require_snapshot_of,
+        schema_for_engine,
+        versioned_snapshot,
+    )
     from imagebuilder.comfy.object_info import (
         fetch_snapshot,
         load_snapshot,
@@ -78,11 +95,28 @@ def check_workflows(
 
     templates = templates_dir_for(config)
     loaded = load_config(config).config
+    engine = locked_engine(config, loaded)
     snapshot = object_info or snapshot_path(templates)
     if refresh_object_info:
-        write_snapshot(snapshot, fetch_snapshot(refresh_object_info))
+        document = fetch_snapshot(refresh_object_info)
+        served = document["comfyui"].get("version")
+        if engine is not None and isinstance(served, str):
+            snapshot = object_info or versioned_snapshot(templates, served)
+            if served != engine.comfyui_version:
+                output.warn(
+                    f"the worker at {output.printable(refresh_object_info)} runs ComfyUI "
+                    f"{output.printable(served)}, the locked engine is {engine.label}: it is "
+                    "not running this image"
+                )
+        write_snapshot(snapshot, document)
         output.log(f"wrote {snapshot} from {output.printable(refresh_object_info)}")
-    schema = load_snapshot(snapshot)
+    if engine is not None and object_info is not None:
+        require_snapshot_of(object_info, engine.comfyui_version, engine.label)
+    schema: NodeSchema | None
+    if engine is not None and object_info is None:
+        schema, snapshot = schema_for_engine(templates, engine.comfyui_version, engine.label)
+    else:
+        schema = load_snapshot(snapshot)
     if schema is None and object_info is not None:
         raise WorkflowError("no such snapshot file", location=str(object_info))
     problems = check_stack(loaded, templates, schema)
