@@ -53,7 +53,7 @@ def test_verify_without_a_pinned_engine_warns(qwen_hub, hub_env, tmp_path, capsy
     assert any("the engine is not pinned" in w for w in report["warnings"])
 
 
-def _engine_project(registry, isolated, capsys, version: str) -> Path:  # type: ignore[no-untyped-def]
+def _engine_project(registry, isolated: Path, capsys, version: str) -> Path:  # type: ignore[no-untyped-def]
     base = push_base(registry, "worker/schema", version, worker_layers(version))
     config = isolated / "models.yaml"
     config.write_text(engine_yaml(base))
