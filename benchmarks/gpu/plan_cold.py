@@ -105,6 +105,10 @@ class ColdStart(Harness):
                     self.guarded(f"{path}_{case}", self.scenario, path, drop)
         if "new_dropped_with_libraries" in parts and self.time_left() > 60:
             self.guarded("new_dropped_with_libraries", self.scenario, "new", True, True)
+        if "importtime" in parts and self.time_left() > 20:
+            self.guarded("importtime", self.importtime)
+        if "new_warm_job_later" in parts and self.time_left() > 35:
+            self.guarded("new_warm_job_later", self.scenario, "new", False, False, True)
         if "join" in parts and self.time_left() > 45:
             self.guarded("join", self.join_split_file)
 
@@ -140,14 +144,16 @@ class ColdStart(Harness):
             "PYTHONPATH": os.pathsep.join(p for p in paths if p),
         }
 
-    def start_only(self, label: str, flags: list[str], cache: Path) -> dict[str, Any]:
+    def start_only(
+        self, label: str, flags: list[str], cache: Path, env: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         timing = self.logs / f"timing-{label}.jsonl"
         server = StartProcess(
             self.comfyui,
             self.base,
             self.logs / f"comfyui-{label}.log",
             extra_flags=flags,
-            env=self.env(timing, cache),
+            env=self.env(timing, cache) | (env or {}),
         )
         self.live.append(server)
         t0 = time.time()
@@ -176,6 +182,31 @@ class ColdStart(Harness):
             "saved_seconds": round(empty["answers"] - compiled["answers"], 3),
             "pyc_files": sum(1 for _ in cache.rglob("*.pyc")),
             "pyc_bytes": size,
+        }
+
+    def importtime(self) -> None:
+        """One start under -X importtime (compiled cache): where the start's seconds go,
+        as self time summed per top-level package and the slowest modules (cumulative)."""
+        cache = self.compiled_cache or self.fresh_cache("compiled")
+        label = "importtime"
+        self.start_only(label, self.chosen_flags, cache, {"PYTHONPROFILEIMPORTTIME": "1"})
+        per_package: dict[str, float] = {}
+        slowest: list[tuple[float, str]] = []
+        for line in (self.logs / f"comfyui-{label}.log").read_text(errors="replace").splitlines():
+            if not line.startswith("import time:") or "|" not in line or "self [us]" in line:
+                continue
+            own, cumulative, name = (part.strip() for part in line[12:].split("|", 2))
+            top = name.split(".")[0]
+            per_package[top] = per_package.get(top, 0.0) + int(own) / 1e6
+            slowest.append((int(cumulative) / 1e6, name))
+        slowest.sort(reverse=True)
+        self.record["cold_start"]["importtime"] = {
+            "self_seconds_by_package": dict(
+                sorted(((k, round(v, 3)) for k, v in per_package.items()), key=lambda kv: -kv[1])[
+                    :30
+                ]
+            ),
+            "slowest_cumulative": [[name, round(s, 3)] for s, name in slowest[:40]],
         }
 
     def flags(self) -> None:
@@ -229,9 +260,14 @@ class ColdStart(Harness):
             )
         )
 
-    def scenario(self, path: str, drop: bool, python_libraries: bool = False) -> None:
+    def scenario(
+        self, path: str, drop: bool, python_libraries: bool = False, job_later: bool = False
+    ) -> None:
+        """job_later: the job arrives once the entrypoint's warm-up is done (a worker
+        started ahead of its traffic), not at t=0."""
         case = "page_cache_dropped" if drop else "page_cache_warm"
         label = f"{path}_{case}" + ("_with_libraries" if python_libraries else "")
+        label += "_job_later" if job_later else ""
         timing = self.logs / f"timing-{label}.jsonl"
         events = self.logs / f"start-{label}.jsonl"
         cache = self.fresh_cache(label) if path == "today" else self.compiled_cache
@@ -252,6 +288,8 @@ class ColdStart(Harness):
         self.live.append(server)
         t0 = time.time()
         answers = server.start(timeout=240)
+        ready = wait_for_event(events, ("warmup_done", "warmup_failed"), 240) if job_later else None
+        queued = time.time() - t0
         first = server.run(graph, timeout=300)
         first_image = time.time() - t0
         warm = server.run(second, timeout=120)
@@ -263,6 +301,8 @@ class ColdStart(Harness):
             "flags": self.chosen_flags if path == "new" else [],
             "drop": dropped,
             "answers": round(answers, 3),
+            "job_queued": round(queued, 3),
+            "ready": round(ready - t0, 3) if ready else None,
             "first_image": round(first_image, 3),
             "first_job_wall": round(first.wall_seconds, 3),
             "warm_job_seconds": warm.server_seconds or warm.wall_seconds,
@@ -324,6 +364,17 @@ def _copy(src: Any, out: Any, length: int) -> None:
         data = src.read(min(64 << 20, left))
         out.write(data)
         left -= len(data)
+
+
+def wait_for_event(events: Path, names: tuple[str, ...], timeout: float) -> float | None:
+    """The wall-clock time of the first of these entrypoint events, once it is logged."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for record in _records(events):
+            if record.get("ib_start") in names:
+                return float(record["t"])
+        time.sleep(0.05)
+    return None
 
 
 def _records(path: Path) -> list[dict[str, Any]]:

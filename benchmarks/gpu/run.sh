@@ -78,9 +78,16 @@ if [ "$mode" = serve ]; then
     --front-end-root "$front" --disable-auto-launch --disable-api-nodes
 fi
 
+summaries=()
 for one in ${plan//,/ }; do
   python3 "$here/bench.py" --comfyui "$comfyui" --rendered "$rendered" --base "$work" \
     --logs "$out/logs" --out "$out/raw-$one.json" --plan "$one"
+  if [ "$one" != cold ]; then summaries+=("$out/raw-$one.json"); fi
 done
-python3 "$here/summarize.py" "$out"/raw-*.json --weights "$out/weights.jsonl" \
-  --out "$out/measurements.json"
+if [ -f "$out/raw-cold.json" ]; then
+  python3 "$here/summarize_cold.py" "$out/raw-cold.json" --out "$out/cold-start.json" --markdown
+fi
+if [ ${#summaries[@]} -gt 0 ]; then
+  python3 "$here/summarize.py" "${summaries[@]}" --weights "$out/weights.jsonl" \
+    --out "$out/measurements.json"
+fi

@@ -98,6 +98,7 @@ def main(argv: list[str]) -> int:
                 settings.warmup_workflow,
                 settings.warmup_steps,
                 settings.warmup_timeout,
+                settings.warmup_grace,
             ),
             name="warmup",
             daemon=True,

@@ -40,6 +40,7 @@ class Settings:
     warmup_workflow: str = ""
     warmup_steps: int = 1
     warmup_timeout: float = 900.0
+    warmup_grace: float = 0.5  # seconds after ComfyUI answers before looking at its queue
     join: tuple[JoinFile, ...] = field(default_factory=tuple)
 
 
@@ -84,6 +85,7 @@ def parse(data: Any) -> Settings:
         warmup_workflow=str(warmup.get("workflow", "")) if warmup.get("enabled", True) else "",
         warmup_steps=_int(warmup.get("steps"), 1, 1, 100),
         warmup_timeout=float(warmup.get("timeout_seconds", 900.0)),
+        warmup_grace=float(warmup.get("grace_seconds", 0.5)),
         join=joins,
     )
 

@@ -2,9 +2,11 @@
 
 The first job of a fresh worker loads every model (seconds to tens of seconds); run
 here, that load happens before a real job arrives, or at worst while it waits in the
-same queue. The input is an 8x8 PNG uploaded under its own name, the sampler runs one
-step, and SaveImage becomes PreviewImage (ComfyUI's temp folder), so nothing lands
-among the worker's outputs. Any failure is logged, never raised.
+same queue (if a job is already queued once ComfyUI has answered for a moment, the
+warm-up is skipped: that job loads the models itself). The input is an 8x8 PNG
+uploaded under its own name, the sampler runs one step, and SaveImage becomes
+PreviewImage (ComfyUI's temp folder), so nothing lands among the worker's outputs.
+Any failure is logged, never raised.
 """
 
 from __future__ import annotations
@@ -93,7 +95,19 @@ def _upload(url: str, png: bytes) -> None:
     )
 
 
-def run_warmup(url: str, workflow_path: str, steps: int, timeout: float) -> bool:
+def _jobs_in_queue(url: str) -> int:
+    try:
+        queue = _request(f"{url}/queue")
+    except (OSError, ValueError):
+        return 0
+    if not isinstance(queue, dict):
+        return 0
+    return sum(len(queue.get(key) or []) for key in ("queue_running", "queue_pending"))
+
+
+def run_warmup(
+    url: str, workflow_path: str, steps: int, timeout: float, grace: float = 0.5
+) -> bool:
     started = time.monotonic()
     deadline = started + timeout
     try:
@@ -103,6 +117,17 @@ def run_warmup(url: str, workflow_path: str, steps: int, timeout: float) -> bool
             log("warmup_failed", reason=f"ComfyUI did not answer within {timeout:.0f} s")
             return False
         answered = time.monotonic() - started
+        time.sleep(grace)
+        waiting = _jobs_in_queue(url)
+        if waiting:
+            # A real job is already there: it loads the models itself, and a warm-up
+            # queued ahead of it would only delay it.
+            log(
+                "warmup_skipped",
+                reason=f"{waiting} job(s) already queued",
+                after=round(answered, 3),
+            )
+            return True
         _upload(url, tiny_png())
         body = json.dumps(
             {"prompt": warmup_graph(graph, UPLOAD_NAME, steps), "client_id": "imagebuilder-warmup"}
