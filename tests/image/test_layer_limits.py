@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from imagebuilder.errors import LayerTooLarge
-from imagebuilder.image.plan import check_layer_limits
+from imagebuilder.image.layers import refuse_oversized_layers
 from imagebuilder.project.load import load_config
 from imagebuilder.project.lock import Lock, LockEntry
 
@@ -36,10 +36,10 @@ def test_the_20_gb_diffusion_model_does_not_fit_ghcr() -> None:
     config = load_config(ROOT / "models.yaml").config
     lock = lock_with_sizes({"diffusion_model": 20_430_000_000})
     with pytest.raises(LayerTooLarge) as caught:
-        check_layer_limits(config, lock, "ghcr.io/example/worker")
+        refuse_oversized_layers(config, lock, "ghcr.io/example/worker")
     assert "diffusion_model (20.4 GB)" in caught.value.message
     assert "publish --split-large-files" in (caught.value.hint or "")
-    check_layer_limits(config, lock, "registry.example.com/worker")  # no limit there
+    refuse_oversized_layers(config, lock, "registry.example.com/worker")  # no limit there
 
 
 def test_tar_headers_count_toward_the_limit() -> None:
@@ -47,5 +47,5 @@ def test_tar_headers_count_toward_the_limit() -> None:
     limit = config.image.registries["ghcr.io"].max_layer_bytes
     lock = lock_with_sizes({"vae": limit - 100})  # the file fits, its layer does not
     with pytest.raises(LayerTooLarge) as caught:
-        check_layer_limits(config, lock, "ghcr.io/example/worker")
+        refuse_oversized_layers(config, lock, "ghcr.io/example/worker")
     assert "vae" in caught.value.message

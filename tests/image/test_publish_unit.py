@@ -8,34 +8,33 @@ from pathlib import Path
 import pytest
 
 from imagebuilder.errors import LayerTooLarge
-from imagebuilder.image.publish.modelstream import ModelSource
-from imagebuilder.image.publish.plan import (
+from imagebuilder.image.layers import (
     PART_HEADROOM,
     ModelLayerPlan,
-    check_layer_limits,
-    image_lock_json,
-    join_script,
+    ModelSource,
+    fit_layer_limit,
     max_layer_bytes,
-    oci_labels,
 )
+from imagebuilder.image.publish.plan import image_lock_json, join_script, oci_labels
 from imagebuilder.image.publish.previous import digests_by_history, history_line
 from imagebuilder.project.config import Registry
 from imagebuilder.project.lock import Lock, LockEntry
+from imagebuilder.project.pins import Pin
 
 GIB = 1 << 30
 
 
 def plan(name: str, size: int) -> ModelLayerPlan:
-    source = ModelSource(name, "o/r", f"{name}.safetensors", "a" * 40, "b" * 64, size, f"m/{name}")
-    return ModelLayerPlan(source, size + 3072, None)
+    pin = Pin("o/r", f"{name}.safetensors", "a" * 40, "b" * 64, size)
+    return ModelLayerPlan(ModelSource(name, pin, size, f"m/{name}"), size + 3072)
 
 
 def test_layer_limit_names_every_file_and_the_options() -> None:
     limit = max_layer_bytes("ghcr.io", {})
     assert limit == 10_000_000_000
-    check_layer_limits([plan("small", 1000)], "ghcr.io", limit)
+    fit_layer_limit([plan("small", 1000)], "ghcr.io", limit)
     with pytest.raises(LayerTooLarge) as caught:
-        check_layer_limits([plan("unet", 20 * GIB), plan("vae", 1000)], "ghcr.io", limit)
+        fit_layer_limit([plan("unet", 20 * GIB), plan("vae", 1000)], "ghcr.io", limit)
     assert "unet" in caught.value.message and "vae" not in caught.value.message
     assert caught.value.hint and "max_layer_bytes" in caught.value.hint
     assert max_layer_bytes("ghcr.io", {"ghcr.io": Registry(max_layer_bytes=5)}) == 5
@@ -54,7 +53,7 @@ def test_image_lock_has_no_layer_digests() -> None:
 def test_split_parts_cover_the_file_and_each_fits_the_limit() -> None:
     limit = 1_000_000
     big, small = plan("unet", 2_500_000), plan("vae", 1000)
-    plans = check_layer_limits([big, small], "ghcr.io", limit, split=True)
+    plans = fit_layer_limit([big, small], "ghcr.io", limit, split=True)
     assert plans[1] == small
     parts = plans[0].parts
     assert [p.size for p in parts] == [limit - PART_HEADROOM] * 2 + [
@@ -62,11 +61,11 @@ def test_split_parts_cover_the_file_and_each_fits_the_limit() -> None:
     ]
     assert all(p.layout().total_size <= limit for p in parts)
     assert [p.layer_path for p in parts] == [f"imagebuilder/parts/unet/{i:03d}" for i in range(3)]
-    assert plans[0].cached_digests == [] and plans[0].layers == parts
+    assert plans[0].known_digests == () and plans[0].layers == parts
 
 
 def test_join_script_names_each_split_file() -> None:
-    plans = check_layer_limits([plan("unet", 2_500_000)], "ghcr.io", 1_000_000, split=True)
+    plans = fit_layer_limit([plan("unet", 2_500_000)], "ghcr.io", 1_000_000, split=True)
     script = join_script(plans).decode()
     assert "join /m/unet /imagebuilder/parts/unet" in script
     assert script.rstrip().endswith('exec "$@"')

@@ -11,8 +11,8 @@ import pytest
 
 from imagebuilder.errors import ConfigError, LockDriftError
 from imagebuilder.hub.client import Hub
+from imagebuilder.image.layers import MODEL_LABEL_PREFIX
 from imagebuilder.image.render import (
-    MODEL_LABEL_PREFIX,
     find_template,
     label_value,
     render_build,

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from imagebuilder.errors import CheckFailed, RegistryError
+from imagebuilder.image.layers import ModelSource
 from imagebuilder.image.plan import records_from_labels
-from imagebuilder.image.publish.modelstream import ModelSource
 from imagebuilder.image.publish.previous import digests_by_history, history_line
 from imagebuilder.oci import client as oci_client
 from imagebuilder.oci import transport as oci_transport
@@ -22,6 +22,7 @@ from imagebuilder.oci.auth import Credentials
 from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.image import base_layer_list, config_descriptor, parse_json, pick_platform
 from imagebuilder.oci.transport import RegistryTransport
+from imagebuilder.project.pins import Pin
 from infra.liar import LyingServer
 
 COMMIT = "a" * 40
@@ -76,7 +77,7 @@ def test_deeply_nested_registry_json_is_a_registry_error() -> None:
 
 def test_remembered_digests_must_be_digests() -> None:
     layer_path = "models/vae/v.safetensors"
-    source = ModelSource("vae", "o/r", "vae.safetensors", COMMIT, SHA, 10, layer_path)
+    source = ModelSource("vae", Pin("o/r", "vae.safetensors", COMMIT, SHA, 10), 10, layer_path)
     config = {
         "history": [{"created_by": history_line(source)}],
         "rootfs": {"diff_ids": ["../../v2/other/blobs/x"]},

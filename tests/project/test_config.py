@@ -9,7 +9,7 @@ import pytest
 
 from imagebuilder.cli import main
 from imagebuilder.errors import ConfigError, ConfigErrors, ExitCode
-from imagebuilder.image.render import ROLE_ORDER
+from imagebuilder.image.layers import ROLE_ORDER
 from imagebuilder.project.config import ROLE_FOLDERS, Role
 from imagebuilder.project.load import load_config
 from imagebuilder.project.schema import SCHEMA_PATH, models_schema_text

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from imagebuilder.comfy.workflows import rendered_workflow_files
 from imagebuilder.errors import PushFailed
-from imagebuilder.image.plan import CONTENT_HASH_LABEL, check_layer_limits, image_tags
-from imagebuilder.image.render import FileUrl, RenderedBuild, find_template, render_build
+from imagebuilder.image.layers import FileUrl, refuse_oversized_layers
+from imagebuilder.image.plan import CONTENT_HASH_LABEL, image_tags
+from imagebuilder.image.render import RenderedBuild, find_template, render_build
 from imagebuilder.image.render import write_build_context as write_context
 from imagebuilder.oci.auth import RegistryRole, credentials_for
 from imagebuilder.oci.client import RegistryClient
@@ -121,7 +122,7 @@ def build_image(
 ) -> dict[str, Any]:
     """Render, build, tag by content hash (+ extra tags), optionally push: the result."""
     if plan.push:
-        check_layer_limits(config, lock, plan.repository)  # before any byte is built
+        refuse_oversized_layers(config, lock, plan.repository)  # before any byte is built
     rendered = render_project(config, lock, plan.project, plan.build_dir, file_url)
     engine = connect_engine()
     try:

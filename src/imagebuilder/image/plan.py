@@ -1,4 +1,4 @@
-"""Pure decisions about an image: registry limits, tags, and what models it carries.
+"""Pure decisions about an image: its tags, and what models it carries.
 
 No Docker, no network: the commands feed these functions lock entries and labels.
 """
@@ -9,31 +9,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from imagebuilder.image.publish.plan import check_layer_limits as check_publish_limits
-from imagebuilder.image.publish.plan import max_layer_bytes, model_layer_plans
-from imagebuilder.image.render import MODEL_LABEL_PREFIX, plan_layers
-from imagebuilder.oci.reference import parse_reference
+from imagebuilder.image.layers import MODEL_LABEL_PREFIX, plan_layers
 from imagebuilder.project.config import Config
 from imagebuilder.project.lock import Lock
 
 CONTENT_HASH_LABEL = "io.imagebuilder.content-hash"
 RECORD_FIELDS = ("repo", "file", "commit", "sha256", "size", "destination")
-
-
-def check_layer_limits(config: Config, lock: Lock, image_name: str) -> None:
-    """Refuse, before building, a model layer too large for the target registry.
-
-    The same layers, limits and message as publish (tar headers included; ghcr.io's
-    10 GB limit applies even when models.yaml does not repeat it), so both paths refuse
-    alike.
-    """
-    registry = parse_reference(image_name).registry
-    limit = max_layer_bytes(registry, config.image.registries)
-    check_publish_limits(model_layer_plans(config, lock, _no_url), registry, limit)
-
-
-def _no_url(repo: str, file: str, commit: str) -> str:
-    return ""  # only sizes and destinations matter here
 
 
 def image_tags(content_tag: str, user_tags: list[str]) -> list[str]:
@@ -63,17 +44,7 @@ def records_from_labels(labels: dict[str, str]) -> ModelRecords:
 
 def records_from_lock(config: Config, lock: Lock) -> ModelRecords:
     layers = plan_layers(config, lock, lambda repo, path, commit: "")
-    return {
-        layer.name: {
-            "repo": layer.repo,
-            "file": layer.file,
-            "commit": layer.commit,
-            "sha256": layer.sha256,
-            "size": layer.size,
-            "destination": layer.destination,
-        }
-        for layer in layers
-    }
+    return {layer.name: layer.record() for layer in layers}
 
 
 @dataclass(frozen=True)

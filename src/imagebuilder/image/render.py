@@ -13,47 +13,26 @@ import hashlib
 import json
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined, TemplateError
 
 from imagebuilder.errors import ConfigError
+from imagebuilder.image.layers import (
+    LOCK_DESTINATION,
+    MODEL_LABEL_PREFIX,
+    FileUrl,
+    ModelLayer,
+    plan_layers,
+)
 from imagebuilder.project.atomic import atomic_write_bytes
-from imagebuilder.project.config import Config, Role
+from imagebuilder.project.config import Config
 from imagebuilder.project.lock import LOCK_NAME, Lock, require_current
 
-FileUrl = Callable[[str, str, str], str]  # (repo, path, commit) -> immutable URL
-
 TEMPLATE_NAME = "Dockerfile.j2"
-MODEL_LABEL_PREFIX = "io.imagebuilder.model."
-LOCK_DESTINATION = "/imagebuilder/models.lock.json"
 WORKFLOWS_DIR = "workflows"
-# Least to most often changed: a LoRA bump must not invalidate the 20 GB diffusion layer.
-ROLE_ORDER = {
-    role: rank
-    for rank, role in enumerate(
-        (
-            Role.VAE_APPROX,
-            Role.VAE,
-            Role.EMBEDDING,
-            Role.CLIP_VISION,
-            Role.AUDIO_ENCODER,
-            Role.UPSCALE_MODEL,
-            Role.PHOTOMAKER,
-            Role.GLIGEN,
-            Role.STYLE_MODEL,
-            Role.CONTROLNET,
-            Role.MODEL_PATCH,
-            Role.HYPERNETWORK,
-            Role.TEXT_ENCODER,
-            Role.CHECKPOINT,
-            Role.DIFFUSION_MODEL,
-            Role.LORA,
-        )
-    )
-}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMAGE_REF_CHARS = re.compile(r"^[A-Za-z0-9._/:@-]+$")
 _LABEL_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -131,42 +110,6 @@ _ENV = _environment()
 
 
 @dataclass(frozen=True)
-class ModelLayer:
-    name: str
-    role: str
-    repo: str
-    file: str
-    commit: str
-    sha256: str
-    size: int
-    url: str
-    destination: str  # absolute path inside the image
-
-    @property
-    def directory(self) -> str:
-        return str(PurePosixPath(self.destination).parent)
-
-    @property
-    def mismatch_message(self) -> str:
-        return (
-            f"imagebuilder: sha256 mismatch for {self.repo}@{self.commit}/{self.file}: "
-            f"the Hub served bytes that are not the ones models.lock.json pins "
-            f"(sha256 {self.sha256}); run imagebuilder verify, and re-lock if intended"
-        )
-
-    def label(self) -> str:
-        record = {
-            "repo": self.repo,
-            "file": self.file,
-            "commit": self.commit,
-            "sha256": self.sha256,
-            "size": self.size,
-            "destination": self.destination,
-        }
-        return json.dumps(record, sort_keys=True, separators=(",", ":"))
-
-
-@dataclass(frozen=True)
 class RenderedBuild:
     """The build context: relative path -> bytes (the Dockerfile included)."""
 
@@ -191,28 +134,6 @@ class RenderedBuild:
     def content_tag(self) -> str:
         """Same lock, template, base and workflows -> same tag, on every machine."""
         return f"models-{self.content_hash[:16]}"
-
-
-def plan_layers(config: Config, lock: Lock, file_url: FileUrl) -> list[ModelLayer]:
-    root = config.image.comfyui_root.rstrip("/")
-    ordered = sorted(config.models.items(), key=lambda item: (ROLE_ORDER[item[1].role], item[0]))
-    layers = []
-    for name, entry in ordered:
-        pinned = lock.models[name]
-        layers.append(
-            ModelLayer(
-                name=name,
-                role=entry.role.value,
-                repo=pinned.repo,
-                file=pinned.file,
-                commit=pinned.commit,
-                sha256=pinned.sha256,
-                size=pinned.size,
-                url=file_url(pinned.repo, pinned.file, pinned.commit),
-                destination=f"{root}/models/{entry.destination}",
-            )
-        )
-    return layers
 
 
 def render_build(

@@ -16,8 +16,9 @@ from imagebuilder.comfy.checks import Problem, require_consistent
 from imagebuilder.comfy.workflows import TEMPLATES_DIR, rendered_workflow_files
 from imagebuilder.errors import ConfigError
 from imagebuilder.image.build import ImageBuild, Log, connect_engine, push_verified
-from imagebuilder.image.plan import CONTENT_HASH_LABEL, check_layer_limits, image_tags
-from imagebuilder.image.render import FileUrl, find_template, render_build, write_build_context
+from imagebuilder.image.layers import FileUrl, refuse_oversized_layers
+from imagebuilder.image.plan import CONTENT_HASH_LABEL, image_tags
+from imagebuilder.image.render import find_template, render_build, write_build_context
 from imagebuilder.project.config import Config
 from imagebuilder.project.lock import Lock
 from imagebuilder.project.variants import VariantStack, differing_entries, stacks, variant_lock
@@ -95,7 +96,7 @@ def build_all_variants(
     if (plan.project / TEMPLATES_DIR).is_dir():  # before any build
         warnings = require_consistent(config, plan.project / TEMPLATES_DIR)
     if plan.push:
-        check_layer_limits(config, lock, plan.repository)
+        refuse_oversized_layers(config, lock, plan.repository)
     engine = connect_engine()
     try:
         built = []

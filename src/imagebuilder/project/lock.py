@@ -18,6 +18,7 @@ from imagebuilder.project.atomic import atomic_write_text
 from imagebuilder.project.config import Config, EntryName, RepoId, RepoPath, Revision
 from imagebuilder.project.engine import EngineLock
 from imagebuilder.project.jsonguard import load_json
+from imagebuilder.project.pins import Pin
 from imagebuilder.project.values import is_commit_sha, is_sha256
 from imagebuilder.project.writelock import changed_underneath, writer_lock
 
@@ -56,6 +57,14 @@ class LockEntry(BaseModel):
 
     def same_source(self, repo: str, file: str, revision: str) -> bool:
         return (self.repo, self.file, self.revision) == (repo, file, revision)
+
+    @property
+    def pin(self) -> Pin:
+        """This entry as the value the plans, publish and the records use."""
+        return Pin(
+            repo=self.repo, path=self.file, commit=self.commit, sha256=self.sha256,
+            size=self.size, revision=self.revision, layer_digest=self.layer_digest,
+        )  # fmt: skip
 
 
 class Lock(BaseModel):

@@ -12,8 +12,9 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 
 from imagebuilder.hub.client import Hub
+from imagebuilder.image.layers import DigestSource, ModelLayerPlan
 from imagebuilder.image.publish.modelstream import Cancelled, move_model_layers
-from imagebuilder.image.publish.plan import Action, ModelLayerPlan
+from imagebuilder.image.publish.plan import Action
 from imagebuilder.image.publish.previous import history_line, remembered_digests
 from imagebuilder.image.publish.request import LayerDone, LayerReport, PublishRequest
 from imagebuilder.oci.client import RegistryClient
@@ -41,7 +42,7 @@ def _reusable(
     client: RegistryClient, repository: str, plan: ModelLayerPlan, check_only: bool
 ) -> list[str] | None:
     """The cached digests, if the registry has every one at the expected size."""
-    cached = plan.cached_digests
+    cached = list(plan.known_digests)
     if not cached:
         return None
     if check_only:
@@ -66,7 +67,7 @@ def model_layer(
     started = time.monotonic()
     reused = _reusable(client, repository, plan, check_only)
     if reused is not None:
-        if plan.remembered and not check_only and not plan.parts:
+        if plan.known_from is DigestSource.REGISTRY and not check_only and not plan.parts:
             on_layer(plan.source.name, reused[0])
         return _reports(plan, reused, Action.REUSED, started)
     digests, transfer = move_model_layers(
@@ -123,17 +124,18 @@ def model_layers(
 
 
 def _with_known(plan: ModelLayerPlan, known: dict[str, str]) -> ModelLayerPlan:
-    if plan.cached_digests:
+    if plan.known_digests:
         return plan
     lines = [history_line(layer) for layer in plan.layers]
     if not all(line in known for line in lines):
         return plan
-    return replace(plan, remembered_digests=tuple(known[line] for line in lines), remembered=True)
+    digests = tuple(known[line] for line in lines)
+    return replace(plan, known_digests=digests, known_from=DigestSource.REGISTRY)
 
 
 def with_remembered_digests(client: RegistryClient, request: PublishRequest) -> PublishRequest:
     """Fill digests the lock lacks from what the tags' current images say (see previous)."""
-    if all(plan.cached_digests for plan in request.plans):
+    if all(plan.known_digests for plan in request.plans):
         return request
     tags = dict.fromkeys([*request.tags, *request.previous_tags])
     known = remembered_digests(client, request.target.repository, tags)

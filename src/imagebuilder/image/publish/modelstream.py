@@ -17,6 +17,7 @@ from imagebuilder import network
 from imagebuilder.errors import AnswerCutOff, CheckFailed, HubError
 from imagebuilder.hub.answers import check_content_range
 from imagebuilder.hub.client import Hub
+from imagebuilder.image.layers import ModelSource
 from imagebuilder.image.publish.upload import (
     DEFAULT_CHUNK_BYTES,
     ChunkedUpload,
@@ -24,33 +25,13 @@ from imagebuilder.image.publish.upload import (
     LayerSink,
 )
 from imagebuilder.oci.client import RegistryClient, UploadSessionLost
-from imagebuilder.oci.tarlayer import LayerEntry, LayerLayout, layout_for, stream_layer
+from imagebuilder.oci.tarlayer import stream_layer
 
 SESSION_RESTARTS = 3
 
 
 class Cancelled(Exception):
     """Another layer failed: stop this one quietly (its error is the one reported)."""
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """One pinned file and where its layer puts it."""
-
-    name: str
-    repo: str
-    file: str
-    commit: str
-    sha256: str
-    size: int
-    layer_path: str  # relative, '/'-separated path inside the layer
-
-    @property
-    def where(self) -> str:
-        return f"{self.repo}@{self.commit[:12]}/{self.file}"
-
-    def layout(self) -> LayerLayout:
-        return layout_for([LayerEntry(self.layer_path, self.size)])
 
 
 @dataclass
@@ -70,20 +51,24 @@ def hub_chunks(hub: Hub, source: ModelSource, transfer: Transfer) -> Iterator[by
     failed_at = -1
     while offset < source.size or source.size == 0:
         try:
-            with hub.stream(source.repo, source.file, source.commit, start=offset) as response:
+            with hub.stream(
+                source.pin.repo, source.pin.path, source.pin.commit, start=offset
+            ) as response:
                 if offset and response.status_code != 206:
                     raise HubError(
                         "the Hub ignored a Range request while resuming",
-                        location=source.where,
+                        location=source.pin.where,
                         hint="a proxy between you and the Hub may strip Range headers",
                     )
                 if offset:  # resumed bytes from another offset would only fail at the end
-                    check_content_range(response.headers.get("Content-Range"), offset, source.where)
+                    check_content_range(
+                        response.headers.get("Content-Range"), offset, source.pin.where
+                    )
                 for chunk in response.iter_bytes():  # as received: no re-chunking copy
                     if offset + len(chunk) > source.size:
                         raise CheckFailed(
                             f"the Hub served more than the {source.size} bytes the lock pins",
-                            location=source.where,
+                            location=source.pin.where,
                             hint="the file changed behind an immutable URL; re-run "
                             "`imagebuilder lock` and review the change",
                         )
@@ -95,12 +80,12 @@ def hub_chunks(hub: Hub, source: ModelSource, transfer: Transfer) -> Iterator[by
             if offset < source.size:
                 raise AnswerCutOff(
                     f"the Hub stream ended at byte {offset} of {source.size}",
-                    location=source.where,
+                    location=source.pin.where,
                 )
         except AnswerCutOff as cut:
             if attempts is None or offset > failed_at:  # progress since: a fresh budget
-                url = hub.file_url(source.repo, source.file, source.commit)
-                attempts = network.Attempts("download", url, source.where)
+                url = hub.file_url(source.pin.repo, source.pin.path, source.pin.commit)
+                attempts = network.Attempts("download", url, source.pin.where)
             failed_at = offset
             attempts.failed(cut)
 
@@ -138,10 +123,10 @@ def _verified(
 
     def check() -> None:
         found = file_hash.hexdigest()
-        if found != source.sha256:
+        if found != source.pin.sha256:
             raise CheckFailed(
-                f"sha256 mismatch: the Hub served {found}, the lock pins {source.sha256}",
-                location=source.where,
+                f"sha256 mismatch: the Hub served {found}, the lock pins {source.pin.sha256}",
+                location=source.pin.where,
                 hint="nothing was tagged; if the change is intended run `imagebuilder lock`, "
                 "otherwise report the file to its owner",
             )

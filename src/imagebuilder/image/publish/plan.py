@@ -1,37 +1,31 @@
-"""What publish will put in the image, decided before anything moves (pure functions).
+"""What publish puts in the image besides the model layers, decided before anything
+moves (pure functions): the labels, the small files layer and the join step.
 
-The model layers, their paths and order come from the same ``image.render.plan_layers`` the
-Dockerfile path uses, so both paths place every file at the same path. Labels come
-from the same functions too. Layer-size limits are checked here, so a file too big for
-the target registry fails in a second instead of after 10 GB of upload.
+The model layers, their order, paths and size limits come from ``image.layers``, the
+plan the Dockerfile path uses too, so both paths place every file at the same path and
+write the same labels.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from imagebuilder.errors import LayerTooLarge
-from imagebuilder.image.publish.modelstream import ModelSource
-from imagebuilder.image.render import (
+from imagebuilder.image.layers import (
     LOCK_DESTINATION,
     MODEL_LABEL_PREFIX,
+    PARTS_DIR,
     FileUrl,
+    ModelLayerPlan,
     plan_layers,
 )
-from imagebuilder.oci.tarlayer import layer_path, small_layer
-from imagebuilder.project.config import Config, Registry
+from imagebuilder.oci.tarlayer import small_layer
+from imagebuilder.project.config import Config
 from imagebuilder.project.lock import Lock
 
-# Known per-layer limits of public registries (bytes); models.yaml overrides them.
-DEFAULT_MAX_LAYER_BYTES: dict[str, int] = {"ghcr.io": 10_000_000_000}
 WORKFLOWS_SUBDIR = "user/default/workflows"  # under comfyui_root, as the Dockerfile copies it
-PARTS_DIR = "imagebuilder/parts"  # split files: /imagebuilder/parts/<entry>/000, 001, ...
 JOIN_SCRIPT = "/imagebuilder/join-parts.sh"
-PART_HEADROOM = 1 << 16  # bytes of a part layer's limit left for its tar headers
-GB = 1_000_000_000
 
 
 class Action(StrEnum):
@@ -40,96 +34,6 @@ class Action(StrEnum):
     COPIED = "copied"  # streamed from the base image's registry
     UPLOADED = "uploaded"  # streamed from the Hub (or built here) and uploaded
     COMPUTED = "computed"  # --check: digest computed, nothing moved
-
-
-@dataclass(frozen=True)
-class ModelLayerPlan:
-    """One model file: one layer, or (split) one layer per part."""
-
-    source: ModelSource
-    size: int  # exact layer size (tar headers + file + padding)
-    cached_digest: str | None  # from the lock: reuse it when the registry has it
-    remembered: bool = False  # the digests came from the registry, not the lock
-    parts: tuple[ModelSource, ...] = ()  # split: each part is a layer of its own
-    remembered_digests: tuple[str, ...] = ()  # one per layer, from a published image
-
-    @property
-    def layers(self) -> tuple[ModelSource, ...]:
-        return self.parts or (self.source,)
-
-    @property
-    def cached_digests(self) -> list[str]:
-        """A digest per layer, or [] when any is unknown."""
-        if self.remembered_digests:
-            return list(self.remembered_digests)
-        if self.cached_digest and not self.parts:
-            return [self.cached_digest]
-        return []
-
-
-def model_layer_plans(config: Config, lock: Lock, file_url: FileUrl) -> list[ModelLayerPlan]:
-    plans = []
-    for layer in plan_layers(config, lock, file_url):
-        source = ModelSource(
-            name=layer.name,
-            repo=layer.repo,
-            file=layer.file,
-            commit=layer.commit,
-            sha256=layer.sha256,
-            size=layer.size,
-            layer_path=layer_path(layer.destination),
-        )
-        size = source.layout().total_size
-        plans.append(ModelLayerPlan(source, size, lock.models[layer.name].layer_digest))
-    return plans
-
-
-def max_layer_bytes(host: str, registries: Mapping[str, Registry]) -> int | None:
-    if host in registries:
-        return registries[host].max_layer_bytes
-    return DEFAULT_MAX_LAYER_BYTES.get(host)
-
-
-def split_plan(plan: ModelLayerPlan, limit: int) -> ModelLayerPlan:
-    """The file as consecutive parts, each a layer under the limit (headers included)."""
-    part_bytes = limit - PART_HEADROOM
-    source = plan.source
-    parts = tuple(
-        replace(
-            source,
-            name=f"{source.name}.part{index:03d}",
-            size=min(part_bytes, source.size - offset),
-            layer_path=f"{PARTS_DIR}/{source.name}/{index:03d}",
-        )
-        for index, offset in enumerate(range(0, source.size, part_bytes))
-    )
-    return replace(plan, parts=parts, cached_digest=None)
-
-
-def check_layer_limits(
-    plans: list[ModelLayerPlan], host: str, limit: int | None, *, split: bool = False
-) -> list[ModelLayerPlan]:
-    """The plans if every layer fits the limit; split ones with ``split``; else an error."""
-    if limit is None:
-        return plans
-    too_big = [plan for plan in plans if plan.size > limit]
-    if not too_big:
-        return plans
-    if split:
-        if limit <= 2 * PART_HEADROOM:
-            raise LayerTooLarge(f"{host}'s layer limit of {limit} bytes is too small to split")
-        return [split_plan(plan, limit) if plan.size > limit else plan for plan in plans]
-    listed = ", ".join(f"{p.source.name} ({p.size / GB:.1f} GB)" for p in too_big)
-    raise LayerTooLarge(
-        f"{host} accepts layers up to {limit / GB:.1f} GB ({limit:,} bytes), and each model "
-        f"file is one layer: {listed}",
-        location=f"image.registries.{host}.max_layer_bytes",
-        hint="options: `imagebuilder publish --split-large-files` (parts in separate layers, "
-        "joined when the container starts); push to a registry with a larger per-layer limit "
-        "(ECR takes 52,000 MiB; a self-hosted registry has none) and change image.name; raise "
-        "max_layer_bytes in models.yaml if this registry allows more; or keep that file out "
-        "of the image and download it at container start",
-    )
 
 
 def model_labels(config: Config, lock: Lock, file_url: FileUrl) -> dict[str, str]:

@@ -11,17 +11,10 @@ from pathlib import Path
 from imagebuilder.comfy.workflows import rendered_workflow_files
 from imagebuilder.errors import ConfigError
 from imagebuilder.hub.client import Hub
-from imagebuilder.image.publish.plan import (
-    check_layer_limits,
-    files_layer,
-    max_layer_bytes,
-    model_labels,
-    model_layer_plans,
-    oci_labels,
-)
+from imagebuilder.image.layers import FileUrl, fit_layer_limit, max_layer_bytes, model_layer_plans
+from imagebuilder.image.publish.plan import files_layer, model_labels, oci_labels
 from imagebuilder.image.publish.request import PublishRequest, PublishResult
 from imagebuilder.image.publish.run import publish
-from imagebuilder.image.render import FileUrl
 from imagebuilder.oci.auth import RegistryRole
 from imagebuilder.oci.client import open_registry
 from imagebuilder.oci.image import created_time
@@ -52,7 +45,7 @@ def build_request(
     target = parse_reference(image or config.image.name)
     plans = model_layer_plans(config, lock, file_url)
     limit = max_layer_bytes(target.registry, config.image.registries)
-    plans = check_layer_limits(plans, target.registry, limit, split=split)
+    plans = fit_layer_limit(plans, target.registry, limit, split=split)
     repository = ImageReference(target.registry, target.repository)
     default_tags = [target.tag] if target.tag else ([variant] if variant else [])
     tags = [repository.with_tag(t).tag or t for t in tags or default_tags]

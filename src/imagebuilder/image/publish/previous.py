@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from imagebuilder.errors import ImageBuilderError
-from imagebuilder.image.publish.modelstream import ModelSource
+from imagebuilder.image.layers import ModelSource
 from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.image import config_descriptor, parse_json
 
@@ -24,8 +24,8 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 def history_line(source: ModelSource) -> str:
     """What a model layer's history says: the immutable source and the path it fills."""
     return (
-        f"{HISTORY_PREFIX}{source.name} {source.repo}@{source.commit} "
-        f"{source.file} -> /{source.layer_path}"
+        f"{HISTORY_PREFIX}{source.name} {source.pin.repo}@{source.pin.commit} "
+        f"{source.pin.path} -> /{source.layer_path}"
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from imagebuilder.image.publish.plan import ModelLayerPlan
+from imagebuilder.image.layers import ModelLayerPlan
 from imagebuilder.oci.reference import ImageReference
 
 LayerDone = Callable[[str, str], None]  # (entry name, layer digest): record it in the lock

@@ -89,7 +89,7 @@ def publish(
         # A check trusts only the lock: digests remembered by the very tag it checks could
         # not notice a layer whose content differs from the lock. What the lock cannot
         # vouch for is streamed from the Hub and hashed, or (--strict) refused.
-        unvouched = [plan.source.name for plan in request.plans if not plan.cached_digests]
+        unvouched = [plan.source.name for plan in request.plans if not plan.known_digests]
         if strict and unvouched:
             raise CheckFailed(
                 f"the lock has no layer digest for {', '.join(unvouched)}: "
