@@ -89,7 +89,13 @@ def check_wasted_work(workflow: str, graph: Graph, config: Config) -> list[Probl
                 )
             )
         latent = _source_type(graph, inputs.get("latent_image"))
-        if _is_one(denoise) and latent and latent.startswith("VAEEncode"):
+        encoder = str(inputs["latent_image"][0]) if latent else ""
+        if (
+            _is_one(denoise)
+            and latent
+            and latent.startswith("VAEEncode")
+            and not _used_elsewhere(graph, encoder, node_id)
+        ):
             # The measured VAE encode covers every reference image; this is one of them.
             seconds = vae_s / max(1, _reference_images(graph))
             problems.append(
@@ -105,6 +111,17 @@ def check_wasted_work(workflow: str, graph: Graph, config: Config) -> list[Probl
                 )
             )
     return problems
+
+
+def _used_elsewhere(graph: Graph, source: str, sampler: str) -> bool:
+    """Whether a node's output also feeds something besides the sampler's start latent:
+    Flux Kontext's ReferenceLatent reads the same VAE encode, so it is not wasted."""
+    for node_id, node in graph.items():
+        for name, value in node.get("inputs", {}).items():
+            is_start_latent = node_id == sampler and name == "latent_image"
+            if is_link(value) and str(value[0]) == source and not is_start_latent:
+                return True
+    return False
 
 
 def _is_one(value: Any) -> bool:

@@ -250,10 +250,11 @@ def plan_lora(
 ) -> LoraPlan:
     """The LoRA for a newly proposed base, plus cheaper (fewer steps) and newer options."""
     pattern, current = _current_release(name, entry, rule, reads.locate)
-    if current.base_version is None:
-        return LoraPlan()
     found = _candidates(pattern, files)
     moved_to = base.release if base is not None and base.change is not None else None
+    if current.base_version is None and moved_to is not None:
+        # A name without a base version cannot say which LoRA fits the new base.
+        return LoraPlan(notes=(f"{name}: its file name names no base version",))
     target = moved_to.version if moved_to is not None else current.base_version
     base_file = None
     if base is not None:
@@ -262,6 +263,7 @@ def plan_lora(
     change: Change | None = None
     reference = current
     if moved_to is not None:
+        target = moved_to.version
         lora = lora_for_base(current, found.releases, target)
         if lora is None:
             note = (

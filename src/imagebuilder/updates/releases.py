@@ -162,7 +162,7 @@ def newer_base_releases(current: Release, candidates: list[Release]) -> list[lis
     return [sorted(groups[v], key=lambda r: (r.repo, r.path)) for v in sorted(groups, reverse=True)]
 
 
-def _same_lora_line(current: Release, candidate: Release, base_version: int) -> bool:
+def _same_lora_line(current: Release, candidate: Release, base_version: int | None) -> bool:
     return (
         candidate.base_version == base_version
         and candidate.steps == current.steps
@@ -170,7 +170,9 @@ def _same_lora_line(current: Release, candidate: Release, base_version: int) -> 
     )
 
 
-def lora_for_base(current: Release, candidates: list[Release], base_version: int) -> Release | None:
+def lora_for_base(
+    current: Release, candidates: list[Release], base_version: int | None
+) -> Release | None:
     """The LoRA for ``base_version`` with the pinned step count and precision.
 
     The pinned LoRA version when the base has one, else the newest: a newer LoRA
@@ -182,7 +184,7 @@ def lora_for_base(current: Release, candidates: list[Release], base_version: int
 
 
 def newer_lora_version(
-    reference: Release, candidates: list[Release], base_version: int
+    reference: Release, candidates: list[Release], base_version: int | None
 ) -> Release | None:
     """The newest LoRA for the base, same steps and precision, newer than ``reference``."""
     if reference.lora_version is None:
@@ -198,9 +200,10 @@ def newer_lora_version(
 
 
 def fewer_step_loras(
-    current: Release, candidates: list[Release], base_version: int
+    current: Release, candidates: list[Release], base_version: int | None
 ) -> list[Release]:
-    """Cheaper LoRAs for the base: fewer steps, same precision; newest of each step count."""
+    """Cheaper LoRAs for the base: fewer steps, same precision; newest of each step count.
+    ``base_version`` None: LoRA names without a base version (Wan's lightx2v LoRAs)."""
     if current.steps is None:
         return []
     best: dict[int, Release] = {}
