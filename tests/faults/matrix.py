@@ -233,4 +233,17 @@ ROUND_TWO: dict[str, Row] = {
         "config error (exit 3); neither the userinfo nor HF_TOKEN, the registry password "
         "or the RunPod key is echoed",
     ),
+    "lora-header-403": Row(
+        "update",
+        "header range read of the new LoRA",
+        "403 every time",
+        "LoRA and base held back with the reason (options, a note); models.yaml and lock "
+        "unchanged for both",
+    ),
+    "lora-header-garbage": Row(
+        "update",
+        "header range read of the new LoRA",
+        "bytes that are not a safetensors header",
+        "LoRA and base held back with the reason; models.yaml and lock unchanged for both",
+    ),
 }

@@ -17,7 +17,7 @@ from faultproxy import Fault, FaultProxy, Kind
 from faults.budget import short_budgets
 from faults.case import Case, CaseParts
 from faults.closed import closed_port_host
-from faults.matrix import HUB_FATAL, HUB_ROUTES, TRANSIENT, Fatal
+from faults.matrix import HUB_FATAL, HUB_ROUTES, ROUND_TWO, TRANSIENT, Fatal
 from hubserver.fixtures import configure_hub_env
 from hubserver.releases import add_2511_lora_repo, add_2511_release
 from hubserver.server import HubServer
@@ -199,3 +199,37 @@ def test_retries_are_shown_only_with_debug(runner: Runner) -> None:
         assert main([*(["--debug"] if debug else []), *args]) == 0
         stderr = runner.capsys.readouterr().err
         assert ("try 1 failed" in stderr) is debug, stderr
+
+
+NEW_LORA_READ = r"^/lightx2v/Qwen-Image-Edit-2511-Lightning/resolve/"
+
+
+@pytest.mark.parametrize(
+    ("key", "fault"),
+    [
+        ("lora-header-403", Fault(Kind.STATUS, status=403)),
+        ("lora-header-garbage", Fault(Kind.ANSWER, status=200, body=b"<html>no</html>" * 8)),
+    ],
+)
+def test_a_lora_whose_header_cannot_be_read_is_never_applied(
+    runner: Runner, key: str, fault: Fault
+) -> None:
+    """Before: `update` took the LoRA without its fit check ("compat": "unknown", exit 0)."""
+    assert ROUND_TWO[key]
+    stage = runner.stage
+    stage.proxy.clear()
+    stage.proxy.add(fault, method="GET", path=NEW_LORA_READ, times=-1)
+    before = {p.name: p.read_bytes() for p in stage.template.iterdir() if p.is_file()}
+    outcome = runner.run("update")
+    stage.proxy.clear()
+    assert stage.proxy.faults_applied() == 0  # cleared; the run itself applied them
+    assert isinstance(outcome.stdout, dict), outcome.stderr
+    changed = {c["entry"] for c in outcome.stdout["applied"]}
+    assert not changed & {"lightning_lora", "diffusion_model"}, outcome.stdout["applied"]
+    held = {o["entry"]: o["why"] for o in outcome.stdout["options"]}
+    assert "could not be read or parsed" in held["lightning_lora"], held
+    assert "its LoRA lightning_lora cannot be checked" in held["diffusion_model"], held
+    assert "held back" in outcome.stderr
+    for name in ("models.yaml", "models.lock.json"):
+        if name in before:
+            assert outcome.files[name] == before[name], name

@@ -133,7 +133,11 @@ class _Checker:
         found = EntryResult(notes=notes)
         try:
             change = content_change(finding, pinned, item, self.read_many, self.inspector)
-            found = replace(found, changes=(change,) if change else ())
+            if change is not None and "; held back: " in change.why:  # header unreadable
+                note = f"{name}: {change.why.rsplit('; ', 1)[-1]}"
+                found = replace(found, options=(change,), notes=(*found.notes, note))
+            elif change is not None:
+                found = replace(found, changes=(change,))
             rule = entry.updates
             if rule is None:
                 return found, None
@@ -178,7 +182,12 @@ class _Checker:
         # unmoved base could succeed on a retry and hide why the base was held back.
         redo = [n for n in followers if self._followed(n) in reasons and results[n].problem is None]
         for name, (result, _) in self._check_all(redo, unmoved).items():
-            results[name] = replace(result, notes=results[name].notes + result.notes)
+            earlier = results[name]
+            # The LoRA held back for the new base stays listed, with its reason.
+            held = tuple(o for o in earlier.options if o.kind is ChangeKind.LORA_FOR_NEW_BASE)
+            results[name] = replace(
+                result, notes=earlier.notes + result.notes, options=held + result.options
+            )
         return self._proposal(names, results)
 
     def _followed(self, name: str) -> str | None:
@@ -206,7 +215,17 @@ class _Checker:
                     f"held back: its LoRA {name} could not be looked up ({result.problem.message})",
                 )
             elif result.lora_missing_for_new_base:
-                reasons.setdefault(followed, self._no_lora_reason(name))
+                unchecked = [
+                    o.why.rsplit("held back: ", 1)[-1]
+                    for o in result.options
+                    if o.kind is ChangeKind.LORA_FOR_NEW_BASE and o.header is None
+                ]
+                reason = (
+                    f"held back: its LoRA {name} cannot be checked ({unchecked[0]})"
+                    if unchecked
+                    else self._no_lora_reason(name)
+                )
+                reasons.setdefault(followed, reason)
         return reasons
 
     def _no_lora_reason(self, lora: str) -> str:

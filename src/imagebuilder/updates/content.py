@@ -139,15 +139,18 @@ def content_change(
         before, after = read_many([pinned, item.file])
         compat = Compatibility.UNKNOWN
         header = None
+        why = finding.why
         if isinstance(before, HeaderFacts) and isinstance(after, HeaderFacts):
             compat, header = inspector.compare(before, after), after.summary
+        elif not isinstance(after, HeaderFacts):
+            why += f"; held back: its header could not be read or parsed ({after.message})"
         return Change(
             finding.entry,
             ChangeKind.CONTENT_CHANGED,
             current,
             file_ref(item.file),
             compat,
-            finding.why,
+            why,
             header,
         )
     # An unlocked entry is not a change: what its revision serves now is what `lock` pins.

@@ -132,6 +132,13 @@ def _facts_or_raise(result: HeaderFacts | ImageBuilderError) -> HeaderFacts | No
     return result if isinstance(result, HeaderFacts) else None
 
 
+def unreadable(result: HeaderFacts | ImageBuilderError) -> str | None:
+    """Why a candidate's header gives no facts (refused, not safetensors), or None."""
+    if isinstance(result, HeaderFacts):
+        return None
+    return f"its header could not be read or parsed ({result.message})"
+
+
 def _compat(
     inspector: HeaderInspector, pinned: HeaderFacts | None, new: HeaderFacts
 ) -> Compatibility:
@@ -220,14 +227,16 @@ class _LoraContext:
     reads: HeaderReads
 
     def change(self, kind: ChangeKind, file: RemoteFile, why: str) -> Change:
-        """A LoRA change; headers read here only (the inspector caches repeats)."""
+        """A LoRA change; headers read here only (the inspector caches repeats). A LoRA
+        whose header cannot be read is never taken on trust: ``held`` says why."""
         wanted = [file, self.pinned] + ([self.base] if self.base else [])
-        facts, pinned_facts, *base_facts = (
-            _facts_or_raise(r) for r in self.reads.read_many(wanted)
-        )
+        results = self.reads.read_many(wanted)
+        facts, pinned_facts, *base_facts = (_facts_or_raise(r) for r in results)
         compat = Compatibility.UNKNOWN
         summary = None
-        if facts is not None:
+        if facts is None:
+            why += f"; held back: {unreadable(results[0])}"
+        else:
             compat = _compat(self.reads.inspector, pinned_facts, facts)
             summary = facts.summary
             base = base_facts[0] if base_facts else None
@@ -276,6 +285,12 @@ def plan_lora(
         change = context.change(ChangeKind.LORA_FOR_NEW_BASE, found.file(lora), why)
         if change.compat is Compatibility.DIFFERENT_ARCHITECTURE:
             note = f"{name}: the LoRA for base {version_text(target)} does not fit it"
+            return LoraPlan(options=(change,), notes=(note,), missing_for_new_base=True)
+        if change.header is None:  # its fit cannot be checked: held back, like a base
+            note = (
+                f"{name}: the LoRA for base {version_text(target)} is held back, and the "
+                f"base with it: {change.why.rsplit('held back: ', 1)[-1]}"
+            )
             return LoraPlan(options=(change,), notes=(note,), missing_for_new_base=True)
     options = []
     newer = newer_lora_version(reference, found.releases, target)
