@@ -51,6 +51,7 @@ from imagebuilder.updates.planning import (
 )
 from imagebuilder.updates.proposal import (
     Change,
+    ChangeKind,
     Problem,
     Proposal,
     SkippedSource,
