@@ -10,7 +10,7 @@ from imagebuilder.oci.image import (
     DOCKER_MANIFEST,
     Descriptor,
     NewLayer,
-    build_image,
+    assemble_image,
     created_time,
     pick_platform,
 )
@@ -43,8 +43,10 @@ def test_image_json_is_canonical_and_deterministic() -> None:
     manifest, config = base_image()
     layer = NewLayer(Descriptor("application/vnd.oci.image.layer.v1.tar", "sha256:" + "e" * 64, 5),
                      "sha256:" + "e" * 64, "model")  # fmt: skip
-    first = build_image(manifest, config, [layer], labels={"k": "v"}, created=created_time("0"))
-    second = build_image(manifest, config, [layer], labels={"k": "v"}, created=created_time(None))
+    first = assemble_image(manifest, config, [layer], labels={"k": "v"}, created=created_time("0"))
+    second = assemble_image(
+        manifest, config, [layer], labels={"k": "v"}, created=created_time(None)
+    )
     assert first == second
     built = json.loads(first.config)
     assert built["config"]["Labels"] == {"from.base": "yes", "k": "v"}

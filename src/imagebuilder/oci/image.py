@@ -134,7 +134,7 @@ def base_layer_list(manifest: Mapping[str, Any]) -> list[Descriptor]:
     return layers
 
 
-def build_image(
+def assemble_image(
     base_manifest: Mapping[str, Any],
     base_config: Mapping[str, Any],
     new_layers: Sequence[NewLayer],

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from imagebuilder.hub.client import Hub
 from imagebuilder.image.layers import DigestSource, ModelLayerPlan
-from imagebuilder.image.publish.modelstream import Cancelled, move_model_layers
+from imagebuilder.image.publish.modelstream import Cancelled, Transfer, move_model_layers
 from imagebuilder.image.publish.plan import Action
 from imagebuilder.image.publish.previous import history_line, remembered_digests
 from imagebuilder.image.publish.request import LayerDone, LayerReport, PublishRequest
@@ -38,46 +39,58 @@ def _reports(
     ]
 
 
-def _reusable(
-    client: RegistryClient, repository: str, plan: ModelLayerPlan, check_only: bool
-) -> list[str] | None:
-    """The cached digests, if the registry has every one at the expected size."""
-    cached = list(plan.known_digests)
-    if not cached:
+def _reusable(client: RegistryClient, repository: str, plan: ModelLayerPlan) -> list[str] | None:
+    """The known digests, if the registry has every one at the expected size."""
+    known = list(plan.known_digests)
+    if not known:
         return None
-    if check_only:
-        return cached  # --check recomputes the digest from the lock; it moves nothing
-    for layer, digest in zip(plan.layers, cached, strict=True):
+    for layer, digest in zip(plan.layers, known, strict=True):
         # One HEAD per layer: the size pins the path too (tar headers grow with it).
         if client.blob_size(repository, digest) != layer.layout().total_size:
             return None
-    return cached
+    return known
 
 
-def model_layer(
-    hub: Hub,
-    client: RegistryClient,
-    repository: str,
-    plan: ModelLayerPlan,
-    *,
-    check_only: bool,
-    cancel: threading.Event,
-    on_layer: LayerDone,
-) -> list[LayerReport]:
+@dataclass(frozen=True)
+class UploadLayer:
+    """publish's job for one model file: reuse the layer the registry has, else stream it
+    from the Hub and upload it, recording each new digest through ``on_layer``."""
+
+    hub: Hub
+    client: RegistryClient
+    repository: str
+    on_layer: LayerDone
+
+    def __call__(self, plan: ModelLayerPlan, cancel: threading.Event) -> list[LayerReport]:
+        started = time.monotonic()
+        reused = _reusable(self.client, self.repository, plan)
+        if reused is not None:
+            if plan.known_from is DigestSource.REGISTRY and not plan.parts:
+                self.on_layer(plan.source.name, reused[0])
+            return _reports(plan, reused, Action.REUSED, started)
+        digests, transfer = move_model_layers(
+            self.hub, self.client, self.repository, plan.source, list(plan.layers),
+            cancel=cancel,
+        )  # fmt: skip
+        if not plan.parts:
+            # Recorded at once: a publish interrupted later resumes without this layer.
+            self.on_layer(plan.source.name, digests[0])
+        return _with_transfer(_reports(plan, digests, Action.UPLOADED, started), transfer)
+
+
+def compute_layer(hub: Hub, plan: ModelLayerPlan, cancel: threading.Event) -> list[LayerReport]:
+    """publish --check: the lock's digests when it has them (a check moves nothing), else
+    the file streamed from the Hub and hashed."""
     started = time.monotonic()
-    reused = _reusable(client, repository, plan, check_only)
-    if reused is not None:
-        if plan.known_from is DigestSource.REGISTRY and not check_only and not plan.parts:
-            on_layer(plan.source.name, reused[0])
-        return _reports(plan, reused, Action.REUSED, started)
+    if plan.known_digests:
+        return _reports(plan, list(plan.known_digests), Action.REUSED, started)
     digests, transfer = move_model_layers(
-        hub, None if check_only else client, repository, plan.source, list(plan.layers),
-        cancel=cancel,
-    )  # fmt: skip
-    if not check_only and not plan.parts:
-        # Recorded at once: a publish interrupted later resumes without this layer.
-        on_layer(plan.source.name, digests[0])
-    reports = _reports(plan, digests, Action.COMPUTED if check_only else Action.UPLOADED, started)
+        hub, None, "", plan.source, list(plan.layers), cancel=cancel
+    )
+    return _with_transfer(_reports(plan, digests, Action.COMPUTED, started), transfer)
+
+
+def _with_transfer(reports: list[LayerReport], transfer: Transfer) -> list[LayerReport]:
     reports[0].hub_bytes, reports[0].sent_bytes = transfer.hub_bytes, transfer.sent_bytes
     return reports
 
@@ -90,29 +103,17 @@ def _first_failure(futures: list[Future[list[LayerReport]]]) -> BaseException:
     return found
 
 
+LayerJob = Callable[[ModelLayerPlan, threading.Event], list[LayerReport]]
+
+
 def model_layers(
-    hub: Hub,
-    client: RegistryClient,
-    request: PublishRequest,
-    on_layer: LayerDone,
-    check_only: bool,
+    plans: Sequence[ModelLayerPlan], parallel: int, job: LayerJob
 ) -> list[LayerReport]:
-    """All model layers, a few files at a time, in the request's layer order."""
+    """``job`` for every plan, a few files at a time, in the plans' layer order; the first
+    failure cancels the rest and is raised."""
     cancel = threading.Event()
-    with ThreadPoolExecutor(max_workers=max(1, request.parallel)) as pool:
-        futures = [
-            pool.submit(
-                model_layer,
-                hub,
-                client,
-                request.target.repository,
-                plan,
-                check_only=check_only,
-                cancel=cancel,
-                on_layer=on_layer,
-            )
-            for plan in request.plans
-        ]
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        futures = [pool.submit(job, plan, cancel) for plan in plans]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         if any(future.exception() for future in done):
             cancel.set()

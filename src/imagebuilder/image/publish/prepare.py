@@ -12,6 +12,7 @@ from imagebuilder.comfy.workflows import rendered_workflow_files
 from imagebuilder.errors import ConfigError
 from imagebuilder.hub.client import Hub
 from imagebuilder.image.layers import FileUrl, fit_layer_limit, max_layer_bytes, model_layer_plans
+from imagebuilder.image.publish.check import check_published
 from imagebuilder.image.publish.plan import files_layer, model_labels, oci_labels
 from imagebuilder.image.publish.request import PublishRequest, PublishResult
 from imagebuilder.image.publish.run import publish
@@ -119,11 +120,16 @@ def publish_project(
     same_host = request.base.api_host == target.host  # then the target's credentials fit
     base = target if same_host else open_registry(request.base.api_host, RegistryRole.BASE)
     try:
-        result = publish(
-            hub=hub, target=target, base_registry=base, request=request,
-            on_layer=LockRecorder(config_path, lock), check_only=options.check_only,
-            strict=options.strict, log=log,
-        )  # fmt: skip
+        if options.check_only:
+            result = check_published(
+                hub=hub, target=target, base_registry=base, request=request,
+                strict=options.strict, log=log,
+            )  # fmt: skip
+        else:
+            result = publish(
+                hub=hub, target=target, base_registry=base, request=request,
+                on_layer=LockRecorder(config_path, lock), log=log,
+            )  # fmt: skip
     finally:
         target.close()
         if base is not target:

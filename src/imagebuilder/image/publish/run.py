@@ -1,4 +1,5 @@
 """Publish: base layers, model layers, the files layer, config, manifest, then tags.
+(``publish --check`` computes the same image without moving anything: ``check``.)
 
 The order is the safety property: every blob exists before the manifest is PUT, and the
 manifest (by digest) exists before any tag points at it. A failure anywhere before
@@ -12,10 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from imagebuilder.errors import CheckFailed
 from imagebuilder.hub.client import Hub
 from imagebuilder.image.publish.blobs import ensure_base_layer, ensure_small_blob
-from imagebuilder.image.publish.modeljobs import model_layers, with_remembered_digests
+from imagebuilder.image.publish.modeljobs import UploadLayer, model_layers, with_remembered_digests
 from imagebuilder.image.publish.plan import JOIN_SCRIPT, Action
 from imagebuilder.image.publish.request import (
     LayerDone,
@@ -28,10 +28,11 @@ from imagebuilder.oci.digest import sha256_digest
 from imagebuilder.oci.image import (
     INDEX_TYPES,
     OCI_MANIFEST,
+    BuiltImage,
     Descriptor,
     NewLayer,
+    assemble_image,
     base_layer_list,
-    build_image,
     config_descriptor,
     parse_json,
     pick_platform,
@@ -74,72 +75,32 @@ def publish(
     base_registry: RegistryClient,
     request: PublishRequest,
     on_layer: LayerDone,
-    check_only: bool = False,
-    strict: bool = False,
     log: Callable[[str], None] = lambda _message: None,
 ) -> PublishResult:
+    """Every blob into the target repository, then the manifest, then the tags."""
     repository = request.target.repository
-    result = PublishResult(repository=f"{request.target.name}", digest="", tags=list(request.tags))
     log(f"reading base image {request.base}")
     base_manifest, base_config = read_base(base_registry, request.base, request.platform)
-    if not check_only:
-        for layer in base_layer_list(base_manifest):
-            result.layers.append(_base_report(layer, target, base_registry, request))
-    if check_only:
-        # A check trusts only the lock: digests remembered by the very tag it checks could
-        # not notice a layer whose content differs from the lock. What the lock cannot
-        # vouch for is streamed from the Hub and hashed, or (--strict) refused.
-        unvouched = [plan.source.name for plan in request.plans if not plan.known_digests]
-        if strict and unvouched:
-            raise CheckFailed(
-                f"the lock has no layer digest for {', '.join(unvouched)}: "
-                "--strict will not check what the lock cannot vouch for",
-                location=request.target.name,
-                hint="publish from this lock first (it records the digests), or drop "
-                "--strict to stream and hash those files from the Hub",
-            )
-    else:
-        request = with_remembered_digests(target, request)
-    log(f"{'checking' if check_only else 'publishing'} {len(request.plans)} model layer(s)")
-    model_reports = model_layers(hub, target, request, on_layer, check_only)
-    result.layers.extend(model_reports)
-    files_digest = sha256_digest(request.files_layer)
-    files_action = Action.COMPUTED
-    if not check_only:
-        files_action = ensure_small_blob(target, repository, request.files_layer, files_digest)
-    size = len(request.files_layer)
-    files_report = LayerReport(
-        "files", "workflows+lock", files_digest, size, files_action.value,
-        sent_bytes=size if files_action is Action.UPLOADED else 0, history=FILES_HISTORY,
-    )  # fmt: skip
-    result.layers.append(files_report)
-    new_layers = [
-        NewLayer(Descriptor(LAYER_MEDIA_TYPE, r.digest, r.size), r.digest, r.history)
-        for r in [*model_reports, files_report]
+    base_reports = [
+        _base_report(layer, target, base_registry, request)
+        for layer in base_layer_list(base_manifest)
     ]
-    entrypoint = None
-    if request.split:  # the join step runs first, then the base's own entrypoint
-        base_entrypoint = (base_config.get("config") or {}).get("Entrypoint") or []
-        entrypoint = ["/bin/sh", JOIN_SCRIPT, *base_entrypoint]
-    image = build_image(
-        base_manifest,
-        base_config,
-        new_layers,
-        labels=request.labels,
-        created=request.created,
-        entrypoint=entrypoint,
-        annotations={
-            "org.opencontainers.image.base.name": str(request.base),
-            "org.opencontainers.image.base.digest": request.base.digest or "",
-        },
+    request = with_remembered_digests(target, request)
+    log(f"publishing {len(request.plans)} model layer(s)")
+    job = UploadLayer(hub, target, repository, on_layer)
+    model_reports = model_layers(request.plans, request.parallel, job)
+    files_digest = sha256_digest(request.files_layer)
+    files = files_report(
+        request, ensure_small_blob(target, repository, request.files_layer, files_digest)
     )
-    result.digest = sha256_digest(image.manifest)
-    if not result.tags:
-        result.tags = [content_tag(result.digest)]
-    if check_only:
-        result.checked = True
-        result.current_digest = target.manifest_digest(repository, result.tags[0])
-        return result
+    image = assemble(request, base_manifest, base_config, [*model_reports, files])
+    result = PublishResult(
+        repository=request.target.name,
+        digest=sha256_digest(image.manifest),
+        tags=list(request.tags),
+        layers=[*base_reports, *model_reports, files],
+    )
+    result.tags = result.tags or [content_tag(result.digest)]
     config_digest = sha256_digest(image.config)
     action = ensure_small_blob(target, repository, image.config, config_digest)
     sent = len(image.config) if action is Action.UPLOADED else 0
@@ -153,6 +114,44 @@ def publish(
     for tag in result.tags:
         target.put_manifest(repository, tag, image.manifest, OCI_MANIFEST)
     return result
+
+
+def files_report(request: PublishRequest, action: Action) -> LayerReport:
+    """The small last layer (the lock, the workflows, the join step), as reported."""
+    size = len(request.files_layer)
+    return LayerReport(
+        "files", "workflows+lock", sha256_digest(request.files_layer), size, action.value,
+        sent_bytes=size if action is Action.UPLOADED else 0, history=FILES_HISTORY,
+    )  # fmt: skip
+
+
+def assemble(
+    request: PublishRequest,
+    base_manifest: dict[str, Any],
+    base_config: dict[str, Any],
+    layers: list[LayerReport],
+) -> BuiltImage:
+    """The image's config and manifest: the base's, plus ``layers`` (model and files)."""
+    new_layers = [
+        NewLayer(Descriptor(LAYER_MEDIA_TYPE, r.digest, r.size), r.digest, r.history)
+        for r in layers
+    ]
+    entrypoint = None
+    if request.split:  # the join step runs first, then the base's own entrypoint
+        base_entrypoint = (base_config.get("config") or {}).get("Entrypoint") or []
+        entrypoint = ["/bin/sh", JOIN_SCRIPT, *base_entrypoint]
+    return assemble_image(
+        base_manifest,
+        base_config,
+        new_layers,
+        labels=request.labels,
+        created=request.created,
+        entrypoint=entrypoint,
+        annotations={
+            "org.opencontainers.image.base.name": str(request.base),
+            "org.opencontainers.image.base.digest": request.base.digest or "",
+        },
+    )
 
 
 def content_tag(digest: str) -> str:
