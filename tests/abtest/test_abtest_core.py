@@ -18,8 +18,9 @@ from imagebuilder.abtest.graph import job_graph, upload_name
 from imagebuilder.abtest.jobs import JobFailed
 from imagebuilder.abtest.measurements import fit_workflows, measurements_document
 from imagebuilder.abtest.session import choose_arms
-from imagebuilder.abtest.summary import CaseRow, Thresholds, summarise
+from imagebuilder.abtest.summary import CaseRow, summarise
 from imagebuilder.abtest.targets import open_target
+from imagebuilder.abtest.thresholds import Thresholds
 from imagebuilder.cli import abtest as test_command
 from imagebuilder.comfy.cost import load_inputs
 from imagebuilder.comfy.workflows import rendered_graphs

@@ -58,15 +58,16 @@ def test_the_report_renders_with_every_picture_and_nothing_outside(
     html = report.read_text(encoding="utf-8")
     # Nothing in the file refers to anything it would fetch: only data: pictures, no
     # scripts, styles sheets, frames or CSS urls (the target's URL appears as text only).
-    refs = r"""(?:src|href|srcset|action|poster|data)=["'](?!data:image/jpeg;base64,)"""
+    refs = r"""(?:src|href|srcset|action|poster|data)=["'](?!data:image/(jpeg|png);base64,)"""
     assert re.findall(refs, html) == []
     assert not re.search(r"url\(|<script|<link|<iframe|<object|<embed|@import", html)
 
     browser.get(report.as_uri())
     assert browser.title == "imagebuilder test: FAILED"
     images = browser.find_elements(By.TAG_NAME, "img")
-    # inputs (1 + 1 + 2) + outputs (3 + 3 + 0) + differences (2 + 2 + 0)
-    assert len(images) == 4 + 6 + 4
+    # inputs (1 + 1 + 2) + outputs (3 + 3 + 0) + differences (2 + 2 + 0) + zoomed crops,
+    # baseline and variant, where each variant differs most (2 x (2 + 2 + 0))
+    assert len(images) == 4 + 6 + 4 + 8
     widths = browser.execute_script(
         "return Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)"
     )
@@ -87,3 +88,31 @@ def test_the_report_renders_with_every_picture_and_nothing_outside(
     prompt = browser.find_element(By.CSS_SELECTOR, "#case-fine q").text
     assert prompt == "make it <b>red</b>"  # shown as text, never as markup
     assert browser.find_elements(By.CSS_SELECTOR, "#case-fine b")[0].text == "steps4"
+    _the_decision_comes_first(browser)
+    _a_click_shows_full_size(browser)
+    zooms = browser.find_elements(By.CSS_SELECTOR, "#case-fine figure.zoomed")
+    assert len(zooms) == 2 and "largest difference: 48 px at (" in zooms[0].text
+
+
+def _the_decision_comes_first(browser: webdriver.Chrome) -> None:
+    """Right under the title: what to ship, then the thresholds it was decided with (the
+    defaults here: the run set none)."""
+    first, second = browser.find_elements(By.CSS_SELECTOR, "h1 ~ p")[:2]
+    assert first.get_attribute("id") == "recommendation"
+    assert first.text.startswith("Recommendation: ")
+    assert second.get_attribute("id") == "thresholds"
+    assert "SSIM >= 0.9 (default) and PSNR >= 25 dB (default) in every case" in second.text
+
+
+def _a_click_shows_full_size(browser: webdriver.Chrome) -> None:
+    browser.set_window_size(1800, 1600)
+    picture = browser.find_element(By.CSS_SELECTOR, "#case-fine .variant img")
+    natural = browser.execute_script("return arguments[0].naturalWidth", picture)
+    shown = browser.execute_script("return arguments[0].clientWidth", picture)
+    assert shown == 320  # the grid's preview size
+    picture.click()
+    shown = browser.execute_script("return arguments[0].clientWidth", picture)
+    assert shown == natural
+    picture.click()
+    shown = browser.execute_script("return arguments[0].clientWidth", picture)
+    assert shown == 320

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from imagebuilder.abtest.report import TestReport, markdown
 from imagebuilder.abtest.report_html import DEFAULT_MAX_SIDE, render_html
 from imagebuilder.abtest.session import RunOptions, choose_arms, run_test
 from imagebuilder.abtest.targets import open_target
+from imagebuilder.abtest.thresholds import resolve_thresholds
 from imagebuilder.comfy.checks import require_consistent
 from imagebuilder.comfy.project import templates_dir_for
 from imagebuilder.errors import ConfigError
@@ -50,6 +51,8 @@ class TestRequest:
     gpu: str | None = None
     # Step counts to compare when models.yaml declares no variants (None: 4 -> 3 -> 2).
     steps: tuple[int, ...] | None = None
+    # Thresholds given on the command line (None: models.yaml's, else the default).
+    thresholds: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,16 @@ def execute(
     arms = choose_arms(config, templates, list(request.variants))
     cost = loaded.config.cost
     price = cost.price_per_hour if cost else None
-    if request.options.thresholds.max_cost is not None and price is None:
+    from_yaml = loaded.config.test.model_dump() if loaded.config.test else {}
+    limits = resolve_thresholds(request.thresholds, from_yaml)
+    options = replace(request.options, thresholds=limits)
+    if limits.max_cost is not None and price is None:
         raise _no_price(loaded.where(("cost",)))
     target = open_target(request.target, api_base=request.runpod_api_base, poll_s=request.poll_s)
     try:
         log(f"test: {len(cases)} case(s) x {len(arms.names)} variant(s) on {target.label}")
         report, pictures, results = run_test(
-            target, arms, cases, request.options, price_per_hour=price, progress=progress
+            target, arms, cases, options, price_per_hour=price, progress=progress
         )
     finally:
         target.close()

@@ -1,7 +1,8 @@
 """The result of one `imagebuilder test` run, and its JSON and Markdown forms.
 
 The JSON holds every row and summary (no image bytes: the HTML report has the
-pictures); the Markdown is a pull-request comment: the verdict, the table, failures.
+pictures); the Markdown is a pull-request comment: the recommendation, the thresholds,
+the table, what each variant missed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from typing import Any
 
 from imagebuilder.abtest.cases import Case
 from imagebuilder.abtest.compare import MAX_SCORED_PIXELS
-from imagebuilder.abtest.summary import CaseRow, Thresholds, VariantSummary
+from imagebuilder.abtest.summary import CaseRow, VariantSummary
+from imagebuilder.abtest.thresholds import Thresholds
+from imagebuilder.abtest.verdict import Recommendation, recommend, thresholds_sentence
+
+HOW_TO_SET = (
+    "set them in models.yaml (`test: {min_ssim: ..., min_psnr_db: ...}`) or with "
+    "--min-ssim, --min-psnr, --max-seconds, --max-cost"
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,18 @@ class TestReport:
     def passed(self) -> bool:
         return all(v.passed for v in self.variants)
 
+    @property
+    def recommendation(self) -> Recommendation:
+        return recommend(self.variants)
+
+    def verdict(self, summary: VariantSummary) -> str:
+        """The verdict column: recommended, meets, below (the thresholds) or FAIL."""
+        if not summary.passed:
+            return "FAIL"
+        if summary.variant == self.recommendation.variant:
+            return "recommended"
+        return "meets" if summary.meets_thresholds else "below"
+
     def saving(self, summary: VariantSummary) -> float | None:
         """Fraction of the baseline's median seconds per job this variant saves."""
         base = next((v for v in self.variants if v.baseline), None)
@@ -48,7 +68,8 @@ class TestReport:
             "started_at": self.started_at,
             "baseline": self.baseline,
             "price_per_hour": self.price_per_hour,
-            "thresholds": asdict(self.thresholds),
+            "thresholds": self.thresholds.as_dict(),
+            "recommendation": self.recommendation.as_dict(),
             "cases": [
                 {
                     "name": c.name,
@@ -83,7 +104,7 @@ def summary_table(report: TestReport) -> list[str]:
             f"| {_num(v.median_psnr_db, '.2f', ' dB')} | {_num(v.median_execution_s, '.3f')} "
             f"| {_num(v.median_queue_s, '.3f')} | {_num(v.median_dollars, '.6f')} "
             f"| {'baseline' if v.baseline else _num(saving, '+.1%')} "
-            f"| {'pass' if v.passed else 'FAIL'} |"
+            f"| {report.verdict(v)} |"
         )
     return lines
 
@@ -98,20 +119,12 @@ def markdown(report: TestReport) -> str:
         + (f" ({target['gpu']})" if target.get("gpu") else "")
         + f", {len(report.cases)} case(s), baseline `{report.baseline}`, {report.started_at}.",
         "",
-        *summary_table(report),
+        f"**Recommendation:** {report.recommendation.sentence()}.",
         "",
+        f"Thresholds: {thresholds_sentence(report.thresholds)}; {HOW_TO_SET}.",
+        "",
+        *summary_table(report),
     ]
-    limits = report.thresholds
-    shown = [
-        f"{name} {value:g}"
-        for name, value in (
-            ("min SSIM", limits.min_ssim),
-            ("max seconds", limits.max_seconds),
-            ("max $/job", limits.max_cost),
-        )
-        if value is not None
-    ]
-    lines.append("Thresholds: " + (", ".join(shown) if shown else "none") + ".")
     seconds_note = (
         "Seconds are the target's own execution time per job (ComfyUI's history "
         "timestamps, or RunPod's executionTime); queue is waiting plus cold start."
@@ -131,7 +144,7 @@ def markdown(report: TestReport) -> str:
         ]
     problems = [(v.variant, reason) for v in report.variants for reason in v.reasons]
     if problems:
-        lines += ["", "Why:"]
+        lines += ["", "Thresholds missed and failures:"]
         lines += [f"- `{variant}`: {reason}" for variant, reason in problems]
     return "\n".join(lines) + "\n"
 

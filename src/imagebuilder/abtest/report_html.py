@@ -1,9 +1,12 @@
 """The HTML report: one self-contained file people open to look at the outputs.
 
-Every picture is a data: URI (JPEG, shrunk to ``max_side`` pixels), the styles are
-inline, there is no script: the file renders the same from an artifact download, a
-mail attachment or a disk with no network. Text from the target (error messages) is
-escaped by Jinja's autoescaping.
+Every picture is a data: URI (JPEG, at full size up to ``max_side`` pixels; the zoomed
+crops PNG), the styles are inline, there is no script: the file renders the same from an
+artifact download, a mail attachment or a disk with no network. A click on a picture
+shows it at full size (a checkbox and CSS, no script). First comes the recommendation
+and the thresholds it was decided with; each variant's output has a crop of the window
+where it differs most from the baseline, enlarged, beside the baseline's same window.
+Text from the target (error messages) is escaped by Jinja's autoescaping.
 """
 
 from __future__ import annotations
@@ -14,11 +17,23 @@ from importlib import resources
 
 import jinja2
 
+from imagebuilder.abtest import zoom
 from imagebuilder.abtest.compare import decode, preview_jpeg
-from imagebuilder.abtest.report import TestReport, summary_table, warmup_line
+from imagebuilder.abtest.report import HOW_TO_SET, TestReport, summary_table, warmup_line
 from imagebuilder.abtest.summary import CaseRow, Pictures
+from imagebuilder.abtest.verdict import thresholds_sentence
 
-DEFAULT_MAX_SIDE = 512
+
+@dataclass(frozen=True)
+class Zoom:
+    """The window where a variant differs most, cut from both outputs and enlarged."""
+
+    window: zoom.Window
+    baseline_uri: str
+    variant_uri: str
+
+
+DEFAULT_MAX_SIDE = 2048  # full size for the usual 1024-1328 px outputs
 
 
 @dataclass(frozen=True)
@@ -28,10 +43,28 @@ class Cell:
     row: CaseRow | None
     output_uri: str | None
     diff_uri: str | None
+    zoom: Zoom | None = None
 
 
 def _uri(jpeg: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+
+
+def _png_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _zoom(pictures: Pictures, case: str, variant: str, baseline: str) -> Zoom | None:
+    diff = pictures.diffs.get((case, variant))
+    mine, reference = pictures.outputs.get((case, variant)), pictures.outputs.get((case, baseline))
+    if diff is None or mine is None or reference is None:
+        return None
+    window = zoom.largest_difference(diff)
+    return Zoom(
+        window=window,
+        baseline_uri=_png_uri(zoom.png(zoom.crop(reference.pixels, window))),
+        variant_uri=_png_uri(zoom.png(zoom.crop(mine.pixels, window))),
+    )
 
 
 def _environment() -> jinja2.Environment:
@@ -61,6 +94,7 @@ def render_html(report: TestReport, pictures: Pictures, *, max_side: int = DEFAU
                     row=rows.get(key),
                     output_uri=_uri(preview_jpeg(output.pixels, max_side)) if output else None,
                     diff_uri=_uri(preview_jpeg(diff, max_side)) if diff is not None else None,
+                    zoom=_zoom(pictures, case.name, summary.variant, report.baseline),
                 )
             )
         sections.append({"case": case, "inputs": inputs, "cells": cells})
@@ -68,6 +102,9 @@ def render_html(report: TestReport, pictures: Pictures, *, max_side: int = DEFAU
     template = _environment().from_string(template_text)
     return template.render(
         caption=_caption,
+        thresholds=thresholds_sentence(report.thresholds),
+        how_to_set=HOW_TO_SET,
+        recommendation=report.recommendation,
         warmup=warmup_line(report),
         report=report,
         sections=sections,

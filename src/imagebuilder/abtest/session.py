@@ -15,7 +15,8 @@ from imagebuilder.abtest.cases import Case
 from imagebuilder.abtest.jobs import JobResult, Target
 from imagebuilder.abtest.report import TestReport
 from imagebuilder.abtest.runner import Progress, plan_jobs, run_jobs
-from imagebuilder.abtest.summary import Pictures, Thresholds, compare_rows, summarise
+from imagebuilder.abtest.summary import Pictures, compare_rows, summarise
+from imagebuilder.abtest.thresholds import Thresholds
 from imagebuilder.comfy.nodes import Graph
 from imagebuilder.comfy.workflows import rendered_graphs
 from imagebuilder.errors import ConfigError

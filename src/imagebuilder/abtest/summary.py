@@ -3,9 +3,14 @@
 Each case in each variant gives one row: its output compared with the baseline's output
 for the same case and seed, its seconds and dollars. Each variant gets medians over its
 cases and a verdict against the thresholds: every job ran and returned an image of the
-baseline's size, the worst case's SSIM is at least --min-ssim, the median seconds and
-dollars per job are at most --max-seconds and --max-cost. Dollars are execution seconds
-at the cost section's price per GPU hour.
+baseline's size, every case's SSIM and PSNR are at least the minimums, the median seconds
+and dollars per job at most the maximums. Dollars are execution seconds at the cost
+section's price per GPU hour.
+
+The quality minimums have documented defaults (DEFAULT_MIN_SSIM, DEFAULT_MIN_PSNR_DB), so
+a run always has thresholds to decide with. A default only decides which variant is
+recommended (verdict.py); a threshold the user set, in models.yaml or on the command
+line, is also a gate: missing it fails the run (exit 13), as a failed job does.
 """
 
 from __future__ import annotations
@@ -20,15 +25,9 @@ from numpy.typing import NDArray
 
 from imagebuilder.abtest.compare import Decoded, decode, difference_image, similarity
 from imagebuilder.abtest.jobs import FailureKind, JobFailed, JobResult
+from imagebuilder.abtest.thresholds import Thresholds
 
 SECONDS_PER_HOUR = 3600.0
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    min_ssim: float | None = None
-    max_seconds: float | None = None
-    max_cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,9 @@ class VariantSummary:
     median_wall_s: float | None
     median_overhead_s: float | None
     median_dollars: float | None
-    passed: bool
-    reasons: tuple[str, ...]
+    passed: bool  # no failed job, no missed threshold that gates
+    reasons: tuple[str, ...]  # every threshold missed, defaults included
+    meets_thresholds: bool = True  # no reason at all: a candidate for the recommendation
 
 
 @dataclass(frozen=True)
@@ -168,30 +168,54 @@ def _reasons(
     is_baseline: bool,
     med_seconds: float | None,
     med_dollars: float | None,
-) -> list[str]:
+) -> list[tuple[str, bool]]:
+    """Each reason with whether it gates (a failure, or a threshold the user set)."""
     # One line per reason: target messages (tracebacks, node errors) may hold newlines.
     reasons = [
-        f"{r.case}: {r.failure_kind}: {' '.join(str(r.failure).split())}" for r in rows if not r.ok
+        (f"{r.case}: {r.failure_kind}: {' '.join(str(r.failure).split())}", True)
+        for r in rows
+        if not r.ok
     ]
     for r in rows:
         if r.ok and r.same_size_as_baseline is False:
-            reasons.append(f"{r.case}: output is {r.width}x{r.height}, not the baseline's size")
+            reasons.append(
+                (f"{r.case}: output is {r.width}x{r.height}, not the baseline's size", True)
+            )
         if r.ok and not is_baseline and r.same_size_as_baseline is None:
-            reasons.append(f"{r.case}: no baseline output to compare with")
+            reasons.append((f"{r.case}: no baseline output to compare with", True))
     if limits.min_ssim is not None and not is_baseline:
         reasons.extend(
-            f"{r.case}: SSIM {r.ssim:.4f} < {limits.min_ssim:g}"
+            (f"{r.case}: SSIM {r.ssim:.4f} < {limits.min_ssim:g}", limits.gates("min_ssim"))
             for r in rows
             if r.ssim is not None and r.ssim < limits.min_ssim
+        )
+    if limits.min_psnr_db is not None and not is_baseline:
+        reasons.extend(
+            (
+                f"{r.case}: PSNR {r.psnr_db:.2f} dB < {limits.min_psnr_db:g} dB",
+                limits.gates("min_psnr_db"),
+            )
+            for r in rows
+            if r.psnr_db is not None and r.psnr_db < limits.min_psnr_db
         )
     if (
         limits.max_seconds is not None
         and med_seconds is not None
         and med_seconds > limits.max_seconds
     ):
-        reasons.append(f"median {med_seconds:.3f} s per job > {limits.max_seconds:g} s")
+        reasons.append(
+            (
+                f"median {med_seconds:.3f} s per job > {limits.max_seconds:g} s",
+                limits.gates("max_seconds"),
+            )
+        )
     if limits.max_cost is not None and med_dollars is not None and med_dollars > limits.max_cost:
-        reasons.append(f"median ${med_dollars:.6f} per job > ${limits.max_cost:g}")
+        reasons.append(
+            (
+                f"median ${med_dollars:.6f} per job > ${limits.max_cost:g}",
+                limits.gates("max_cost"),
+            )
+        )
     return reasons
 
 
@@ -227,8 +251,9 @@ def summarise(
                 median_wall_s=median_of([r.wall_s for r in mine]),
                 median_overhead_s=median_of([r.overhead_s for r in mine]),
                 median_dollars=med_dollars,
-                passed=not reasons,
-                reasons=tuple(reasons),
+                passed=not any(gating for _, gating in reasons),
+                reasons=tuple(text for text, _ in reasons),
+                meets_thresholds=not reasons,
             )
         )
     return summaries

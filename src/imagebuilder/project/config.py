@@ -246,6 +246,22 @@ class Variant(Strict):
     base; unset: the diffusion model entries no variant claims."""
 
 
+class TestThresholds(Strict):
+    """Thresholds of `imagebuilder test`; each option on the command line wins. A value set
+    here is also a gate: a variant that misses it fails the run (exit 13)."""
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    min_ssim: float | None = Field(default=None, ge=0, le=1)
+    """Lowest SSIM against the baseline any case may have (default 0.90)."""
+    min_psnr_db: float | None = Field(default=None, ge=0, le=100)
+    """Lowest PSNR in dB against the baseline any case may have (default 25)."""
+    max_seconds: float | None = Field(default=None, gt=0, le=86400)
+    """Highest median execution seconds per job (default: none)."""
+    max_cost: float | None = Field(default=None, gt=0, le=1000)
+    """Highest median dollars per job; needs cost.price_per_hour (default: none)."""
+
+
 # Variant names become image tags: keep them tag-safe and short.
 VariantName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
@@ -265,6 +281,8 @@ class Config(Strict):
     """A/B variants, each built as its own image; names become tags."""
     cost: CostSettings | None = None
     """Inputs of `imagebuilder cost`."""
+    test: TestThresholds | None = None
+    """Thresholds of `imagebuilder test` (which variant it recommends)."""
 
     def entries_by_role(self, role: Role) -> list[tuple[str, ModelEntry]]:
         return [(name, entry) for name, entry in self.models.items() if entry.role is role]
