@@ -39,13 +39,13 @@ from imagebuilder.updates.headerfacts import (
     CachedInspector,
     HeaderFacts,
     HeaderInspector,
+    HeaderReads,
+    Locate,
     SafetensorsInspector,
+    no_lines,
 )
 from imagebuilder.updates.planning import (
     BasePlan,
-    HeaderReads,
-    Locate,
-    no_lines,
     plan_base,
     plan_lora,
 )

@@ -14,8 +14,8 @@ from enum import StrEnum
 from imagebuilder.hub.client import RemoteFile
 from imagebuilder.hub.resolve import Resolved
 from imagebuilder.project.lock import Lock
-from imagebuilder.updates.headerfacts import HeaderFacts, HeaderInspector
-from imagebuilder.updates.planning import ReadMany, file_ref
+from imagebuilder.updates.headerfacts import HeaderFacts, HeaderInspector, ReadMany
+from imagebuilder.updates.planning import file_ref
 from imagebuilder.updates.proposal import Change, ChangeKind, FileRef
 from imagebuilder.weights.compat import Compatibility
 

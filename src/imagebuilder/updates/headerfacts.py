@@ -8,9 +8,11 @@ so the planning stays testable and header reads stay countable and cached.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from imagebuilder.errors import ImageBuilderError
 from imagebuilder.hub.client import RemoteFile
 from imagebuilder.updates.releases import PrecisionFamily
 from imagebuilder.weights.compat import Compatibility, check_lora, compare_models
@@ -120,3 +122,22 @@ def _header(facts: HeaderFacts) -> Header:
     if not isinstance(facts.header, Header):
         raise TypeError("HeaderFacts from another inspector")
     return facts.header
+
+
+# Reads a batch of headers (concurrently); a failed read comes back as its error.
+ReadMany = Callable[[Sequence[RemoteFile]], list[HeaderFacts | ImageBuilderError]]
+# A key path of models.yaml -> "models.yaml:LINE" (LoadedConfig.where).
+Locate = Callable[[Sequence[str | int]], str]
+
+
+def no_lines(key_path: Sequence[str | int]) -> str:
+    return "models.yaml (" + ".".join(str(key) for key in key_path) + ")"
+
+
+@dataclass(frozen=True)
+class HeaderReads:
+    """How planning reads headers and names a models.yaml line: the same for every entry."""
+
+    inspector: HeaderInspector
+    read_many: ReadMany
+    locate: Locate = no_lines

@@ -8,14 +8,20 @@ a bf16-named file whose bytes are FP8 counts, an fp8-named file holding BF16 doe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from imagebuilder.errors import ConfigError, ImageBuilderError, NetworkError
 from imagebuilder.hub.client import RemoteFile
 from imagebuilder.project.config import ModelEntry, UpdateRule
 from imagebuilder.project.pathrules import check_repo_path
-from imagebuilder.updates.headerfacts import HeaderFacts, HeaderInspector
+from imagebuilder.updates.headerfacts import (
+    HeaderFacts,
+    HeaderInspector,
+    HeaderReads,
+    Locate,
+    ReadMany,
+)
 from imagebuilder.updates.proposal import Change, ChangeKind, FileRef
 from imagebuilder.updates.releases import (
     FIRST_RELEASE,
@@ -27,24 +33,6 @@ from imagebuilder.updates.releases import (
     parse_release,
 )
 from imagebuilder.weights.compat import Compatibility
-
-# Reads a batch of headers (concurrently); a failed read comes back as its error.
-ReadMany = Callable[[Sequence[RemoteFile]], list[HeaderFacts | ImageBuilderError]]
-# A key path of models.yaml -> "models.yaml:LINE" (LoadedConfig.where).
-Locate = Callable[[Sequence[str | int]], str]
-
-
-def no_lines(key_path: Sequence[str | int]) -> str:
-    return "models.yaml (" + ".".join(str(key) for key in key_path) + ")"
-
-
-@dataclass(frozen=True)
-class HeaderReads:
-    """How planning reads headers and names a models.yaml line: the same for every entry."""
-
-    inspector: HeaderInspector
-    read_many: ReadMany
-    locate: Locate = no_lines
 
 
 @dataclass(frozen=True)
