@@ -33,7 +33,7 @@ def _scaled(out: Tensors, dtype: str) -> None:
     if not dtype.startswith("F8"):
         return
     for name in [n for n, t in out.items() if n.endswith(".weight") and t.dtype == dtype]:
-        out[name.removesuffix(".weight") + ".scale_weight"] = _t("F32")
+        out[name.removesuffix(".weight") + ".scale_weight"] = TensorSpec("F32", (), 1.0)
     out["scaled_fp8"] = _t(dtype, 0)
 
 
