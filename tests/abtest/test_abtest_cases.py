@@ -87,10 +87,10 @@ def test_bad_image_paths_are_refused_at_their_line(
     assert expected in problems[0]
 
 
-def test_three_images_duplicate_names_and_seed_range(tmp_path: Path) -> None:
+def test_nine_images_duplicate_names_and_seed_range(tmp_path: Path) -> None:
     body = (
         "version: 1\ncases:\n"
-        "  - {name: a, images: [in.png, in.png, in.png], prompt: p, seed: 1}\n"
+        "  - {name: a, images: [" + ", ".join(["in.png"] * 9) + "], prompt: p, seed: 1}\n"
         "  - {name: b, images: [in.png], prompt: p, seed: 18446744073709551616}\n"
         "  - {name: b, images: [in.png], prompt: p, seed: 2}\n"
         "  - {name: b, images: [in.png], prompt: p, seed: 2}\n"

@@ -224,6 +224,14 @@ class ComfyServer(LoopbackService):
             )
             return _entry(graph, prompt_id, messages, outputs, ok=False)
         if engine.NO_OUTPUT_MARK not in plan.prompt:
+            for node_id in plan.video_ids:  # ComfyUI lists videos under "images" too
+                is_mp4 = graph[node_id]["class_type"] == "SaveVideo"
+                name = f"video_{prompt_id[:8]}_{node_id}_.{'mp4' if is_mp4 else 'webp'}"
+                data = engine.mp4(plan.frames) if is_mp4 else engine.animated_webp(plan.frames)
+                with self.lock:
+                    self.outputs[name] = data
+                ref = {"filename": name, "subfolder": "video" if is_mp4 else "", "type": "output"}
+                outputs[node_id] = {"images": [ref], "animated": [True]}
             for node_id in plan.save_ids:
                 name = f"qwen_image_edit_{prompt_id[:8]}_{node_id}_.png"
                 with self.lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,8 @@ class Recipe:
     lora_strength: float
     sampler_id: str
     save_ids: tuple[str, ...]
+    video_ids: tuple[str, ...] = ()  # SaveVideo (MP4) / SaveAnimatedWEBP nodes
+    frames: int = 9
 
 
 def _order(node_id: str) -> tuple[int, str]:
@@ -83,24 +86,46 @@ def validate(graph: Any, inputs: set[str]) -> dict[str, Any]:
     return errors
 
 
+_SAMPLERS = ("KSampler", "KSamplerAdvanced")
+_VIDEO_SAVERS = ("SaveVideo", "SaveAnimatedWEBP")
+_CONDITIONING = ("conditioning", "positive")
+
+
+def _prompt_text(graph: dict[str, Any], link: Any) -> str:
+    """The text at the start of a conditioning chain (FluxGuidance -> ReferenceLatent ->
+    CLIPTextEncode, WanImageToVideo -> CLIPTextEncode), as ComfyUI would evaluate it."""
+    seen: set[str] = set()
+    while isinstance(link, list) and link and str(link[0]) in graph and str(link[0]) not in seen:
+        node_id = str(link[0])
+        seen.add(node_id)
+        inputs = graph[node_id].get("inputs", {})
+        for name in ("prompt", "text"):
+            if isinstance(inputs.get(name), str):
+                return str(inputs[name])
+        link = next((inputs[n] for n in _CONDITIONING if isinstance(inputs.get(n), list)), None)
+    return ""
+
+
 def recipe(graph: dict[str, Any]) -> Recipe:
     by_type: dict[str, list[str]] = {}
     for node_id in sorted(graph, key=_order):
         by_type.setdefault(graph[node_id]["class_type"], []).append(node_id)
-    sampler_id = (by_type.get("KSampler") or ["?"])[0]
+    samplers = [n for t in _SAMPLERS for n in by_type.get(t, [])]
+    noisy = [n for n in samplers if graph[n]["inputs"].get("add_noise", "enable") != "disable"]
+    sampler_id = (noisy or ["?"])[0]
     sampler = graph.get(sampler_id, {}).get("inputs", {})
-    positive = sampler.get("positive")
-    prompt_node = graph.get(positive[0], {}) if isinstance(positive, list) else {}
-    prompt_inputs = prompt_node.get("inputs", {})
     lora = graph.get((by_type.get("LoraLoaderModelOnly") or ["?"])[0], {}).get("inputs", {})
+    video = graph.get((by_type.get("WanImageToVideo") or ["?"])[0], {}).get("inputs", {})
     return Recipe(
         images=tuple(graph[n]["inputs"]["image"] for n in by_type.get("LoadImage", [])),
-        prompt=str(prompt_inputs.get("prompt", prompt_inputs.get("text", ""))),
-        seed=int(sampler.get("seed", 0)),
+        prompt=_prompt_text(graph, sampler.get("positive")),
+        seed=int(sampler.get("seed", sampler.get("noise_seed", 0))),
         steps=max(1, int(sampler.get("steps", 1))),
         lora_strength=float(lora.get("strength_model", 1.0)),
         sampler_id=sampler_id,
         save_ids=tuple(by_type.get("SaveImage", [])),
+        video_ids=tuple(n for t in _VIDEO_SAVERS for n in by_type.get(t, [])),
+        frames=int(video.get("length", 9)),
     )
 
 
@@ -115,7 +140,8 @@ def render(plan: Recipe, uploads: dict[str, bytes]) -> bytes:
         raise NodeError(plan.sampler_id, "KSampler", "Allocation on device: out of memory")
     if BAD_OUTPUT_MARK in plan.prompt:
         return b"<html>502 Bad Gateway</html>"
-    base = _pixels(uploads[plan.images[0]])
+    # Text-to-image: no input, the edit is drawn on a grey canvas.
+    base = _pixels(uploads[plan.images[0]]) if plan.images else np.full((32, 32, 3), 0.5)
     height, width = base.shape[:2]
     for name in plan.images[1:]:
         other = Image.open(io.BytesIO(uploads[name])).convert("RGB").resize((width, height))
@@ -132,4 +158,27 @@ def render(plan: Recipe, uploads: dict[str, bytes]) -> bytes:
     Image.fromarray((np.clip(out, 0, 1) * 255).round().astype(np.uint8), mode="RGB").save(
         buffer, format="PNG", compress_level=1
     )
+    return buffer.getvalue()
+
+
+def mp4(frames: int, width: int = 32, height: int = 32) -> bytes:
+    """A structurally valid MP4 (ftyp, moov with one video track, mdat) of ``frames``
+    samples: what SaveVideo writes, minus real codec data."""
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+    tkhd = bytes(76) + struct.pack(">II", width << 16, height << 16)
+    hdlr = bytes(8) + b"vide" + bytes(12) + b"VideoHandler\0"
+    stsz = bytes(4) + struct.pack(">II", 0, frames) + struct.pack(f">{frames}I", *[1] * frames)
+    stbl = box(b"stbl", box(b"stsz", stsz))
+    mdia = box(b"mdia", box(b"hdlr", hdlr) + box(b"minf", stbl))
+    moov = box(b"moov", box(b"trak", box(b"tkhd", tkhd) + mdia))
+    return box(b"ftyp", b"isom\0\0\2\0isomiso2mp41") + moov + box(b"mdat", bytes(frames))
+
+
+def animated_webp(frames: int, size: int = 16) -> bytes:
+    images = [Image.new("RGB", (size, size), (i * 7 % 256, 64, 128)) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="WEBP", save_all=True, append_images=images[1:], duration=62)
     return buffer.getvalue()

@@ -28,14 +28,18 @@ def _image_format(data: bytes) -> str | None:
     return next((kind for magic, kind in _IMAGE_MAGIC.items() if data.startswith(magic)), None)
 
 
+MAX_IMAGES = 8
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class CaseSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-    # One or two reference images: the workflow with as many LoadImage nodes runs them.
-    images: tuple[str, ...] = Field(min_length=1, max_length=2, strict=False)
+    # Reference images, none for text-to-image: the workflow with as many LoadImage nodes
+    # runs them (in node-id order).
+    images: tuple[str, ...] = Field(default=(), max_length=MAX_IMAGES, strict=False)
     prompt: str = Field(min_length=1, max_length=2000)
     seed: int = Field(ge=0, le=MAX_SEED)
     workflow: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,100}$")

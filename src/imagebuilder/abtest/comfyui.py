@@ -19,6 +19,7 @@ import httpx2
 
 from imagebuilder.abtest._http import TargetHttp, cancel_on_timeout, json_object, poll_until
 from imagebuilder.abtest.jobs import FailureKind, Job, JobFailed, TargetOutput, TargetTiming
+from imagebuilder.abtest.media import VideoFile, is_video_ref, video_facts
 from imagebuilder.errors import TimedOut
 
 DEFAULT_POLL_S = 0.05
@@ -172,21 +173,31 @@ class ComfyTarget:
             raise _execution_error(prompt_id, messages)
         outputs = _dict(entry.get("outputs"))
         images: list[bytes] = []
+        videos: list[VideoFile] = []
         for node_id in job.job_graph.output_nodes:
-            refs = _list(_dict(outputs.get(node_id)).get("images"))
+            node_output = _dict(outputs.get(node_id))
+            # "gifs": how the VideoHelperSuite nodes list their videos
+            refs = _list(node_output.get("images")) + _list(node_output.get("gifs"))
             if not refs:
                 raise JobFailed(
                     FailureKind.MISSING_OUTPUT,
-                    f"prompt {prompt_id} finished but output node {node_id} produced no image",
+                    f"prompt {prompt_id} finished but output node {node_id} produced no "
+                    "image or video",
                     node=node_id,
                 )
-            images.extend(self._fetch(ref, deadline) for ref in refs)
+            for ref in refs:
+                data = self._fetch(ref, deadline)
+                if is_video_ref(_dict(ref), node_output):
+                    videos.append(video_facts(str(_dict(ref).get("filename", "")), data))
+                else:
+                    images.append(data)
         execution = _execution_seconds(messages)
         queue = None if execution is None else max(0.0, seen - accepted - execution)
         return TargetOutput(
             images=tuple(images),
             timing=TargetTiming(execution_s=execution, queue_s=queue),
             details={"prompt_id": prompt_id},
+            videos=tuple(videos),
         )
 
 

@@ -3,8 +3,11 @@
 Pure functions over API-format graphs. The workflow for a case is the one with as many
 LoadImage nodes as the case has images (or the one the case names). Images go into the
 LoadImage nodes in node-id order (the order index.json lists them); the prompt goes
-into the text input of the node wired to the sampler's ``positive`` input; the seed into
-the sampler. A workflow where any of these cannot be found is refused, never guessed.
+into the text input of the encoder the sampler's ``positive`` conditioning starts at,
+followed upstream through FluxGuidance, ReferenceLatent, WanImageToVideo and the like;
+the seed into every sampler that adds noise (Wan 2.2's second expert continues the
+first one's noise). A case without images runs a text-to-image workflow (no LoadImage).
+A workflow where any of these cannot be found is refused, never guessed.
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from imagebuilder.abtest.cases import Case
+from imagebuilder.comfy.chains import upstream
 from imagebuilder.comfy.nodes import IMAGE_INPUTS, OUTPUT_NODES, Graph, is_link, node_sort_key
 from imagebuilder.errors import WorkflowError
 
 SEED_INPUTS = {"KSampler": "seed", "KSamplerAdvanced": "noise_seed"}
 PROMPT_INPUTS = ("prompt", "text")  # TextEncodeQwenImageEdit(Plus), CLIPTextEncode
+# How conditioning nodes name the conditioning they pass on: FluxGuidance and
+# ReferenceLatent ("conditioning"), WanImageToVideo and InstructPix2Pix-style ("positive").
+CONDITIONING_INPUTS = ("conditioning", "positive", "conditioning_to", "cond")
 
 
 @dataclass(frozen=True)
@@ -69,29 +76,40 @@ def choose_workflow(case: Case, workflows: Mapping[str, Graph]) -> str:
     return fitting[0]
 
 
-def _sampler(graph: Graph, workflow: str) -> tuple[str, str]:
+def _noise_samplers(graph: Graph, workflow: str) -> list[tuple[str, str]]:
+    """(node id, seed input) of every sampler that adds noise; the first one is where the
+    prompt's conditioning is looked for."""
     samplers = _nodes_of(graph, set(SEED_INPUTS))
-    if len(samplers) != 1:
+    adding = [
+        node_id
+        for node_id in samplers
+        if graph[node_id].get("inputs", {}).get("add_noise", "enable") != "disable"
+    ]
+    if not adding:
         raise WorkflowError(
-            f"workflow {workflow!r} has {len(samplers)} samplers; a test case needs exactly one",
+            f"workflow {workflow!r} has {len(samplers)} samplers and none adds noise; a test "
+            "case needs one that takes its seed",
             location=workflow,
         )
-    node_id = samplers[0]
-    return node_id, SEED_INPUTS[graph[node_id]["class_type"]]
+    return [(node_id, SEED_INPUTS[graph[node_id]["class_type"]]) for node_id in adding]
 
 
 def _prompt_node(graph: Graph, sampler_id: str, workflow: str) -> tuple[str, str]:
     positive = graph[sampler_id].get("inputs", {}).get("positive")
-    node_id = str(positive[0]) if is_link(positive) else None
-    inputs = graph.get(node_id, {}).get("inputs", {}) if node_id else {}
-    for name in PROMPT_INPUTS:
-        if isinstance(inputs.get(name), str) and node_id is not None:
-            return node_id, name
+    start = [str(positive[0])] if is_link(positive) and str(positive[0]) in graph else []
+    chain = start + list(upstream(graph, start[0], CONDITIONING_INPUTS)) if start else []
+    for node_id in chain:
+        inputs = graph[node_id].get("inputs", {})
+        for name in PROMPT_INPUTS:
+            if isinstance(inputs.get(name), str):
+                return node_id, name
     raise WorkflowError(
-        f"workflow {workflow!r}: the sampler's positive input is not wired to a text "
-        "encoder with a 'prompt' or 'text' input",
+        f"workflow {workflow!r}: the sampler's positive conditioning does not start at a text "
+        "encoder with a 'prompt' or 'text' input (followed through: "
+        f"{', '.join(str(graph[n].get('class_type')) for n in chain) or 'nothing'})",
         location=workflow,
-        hint="wire the positive conditioning straight from the prompt's encoder node",
+        hint="wire the positive conditioning from the prompt's encoder node, directly or "
+        "through conditioning nodes (FluxGuidance, ReferenceLatent, WanImageToVideo, ...)",
     )
 
 
@@ -112,11 +130,16 @@ def job_graph(case: Case, workflows: Mapping[str, Graph], job: str) -> JobGraph:
         name = upload_name(image.data, image.format, job)
         graph[node_id]["inputs"]["image"] = name
         uploads.append((name, image.data))
-    sampler_id, seed_input = _sampler(graph, workflow)
-    graph[sampler_id]["inputs"][seed_input] = case.seed
-    prompt_id, prompt_input = _prompt_node(graph, sampler_id, workflow)
+    samplers = _noise_samplers(graph, workflow)
+    for sampler_id, seed_input in samplers:
+        graph[sampler_id]["inputs"][seed_input] = case.seed
+    prompt_id, prompt_input = _prompt_node(graph, samplers[0][0], workflow)
     graph[prompt_id]["inputs"][prompt_input] = case.prompt
     outputs = tuple(_nodes_of(graph, OUTPUT_NODES))
     if not outputs:
-        raise WorkflowError(f"workflow {workflow!r} saves no image", location=workflow)
+        raise WorkflowError(
+            f"workflow {workflow!r} saves no image or video",
+            location=workflow,
+            hint=f"end the graph with one of: {', '.join(sorted(OUTPUT_NODES))}",
+        )
     return JobGraph(workflow=workflow, graph=graph, uploads=tuple(uploads), output_nodes=outputs)

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imagebuilder.abtest.graph import JobGraph
+from imagebuilder.abtest.media import VideoFile
 from imagebuilder.project.redact import redact
 
 
@@ -65,6 +66,7 @@ class TargetOutput:
     images: tuple[bytes, ...]
     timing: TargetTiming
     details: dict[str, Any] = field(default_factory=dict)  # prompt/job id, for the report
+    videos: tuple[VideoFile, ...] = ()  # video outputs, reported as files (not scored)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class CaseRow:
     width: int | None = None
     height: int | None = None
     output_bytes: int | None = None
+    frames: int | None = None  # a video output's frame count (videos are not scored)
     same_size_as_baseline: bool | None = None
     scored_size: str | None = None  # "WxH" when SSIM/PSNR ran on a shrunk copy
     ssim: float | None = None
@@ -92,6 +93,9 @@ def _row(result: JobResult, price: float | None) -> tuple[CaseRow, Decoded | Non
     base = CaseRow(case=job.case, variant=job.variant, workflow=job.job_graph.workflow, ok=False)
     failure = result.failure
     decoded = None
+    output = result.output
+    if failure is None and output is not None and output.videos and not output.images:
+        return _video_row(base, result, price), None
     if failure is None and result.output is not None and not result.output.images:
         failure = JobFailed(FailureKind.MISSING_OUTPUT, "the job returned no image")
     if failure is None and result.output is not None:
@@ -125,6 +129,40 @@ def _row(result: JobResult, price: float | None) -> tuple[CaseRow, Decoded | Non
     return row, decoded
 
 
+def _video_row(base: CaseRow, result: JobResult, price: float | None) -> CaseRow:
+    """A video job: its first video's facts; every video listed in the details."""
+    assert result.output is not None
+    first = result.output.videos[0]
+    timing = result.output.timing
+    return replace(
+        base,
+        ok=True,
+        width=first.width,
+        height=first.height,
+        output_bytes=first.bytes,
+        frames=first.frames,
+        execution_s=timing.execution_s,
+        queue_s=timing.queue_s,
+        wall_s=result.wall_s,
+        dollars=None
+        if timing.execution_s is None or price is None
+        else timing.execution_s * price / SECONDS_PER_HOUR,
+        details={
+            **result.output.details,
+            "videos": [video.as_dict() for video in result.output.videos],
+        },
+    )
+
+
+def _video_against(row: CaseRow, reference: CaseRow | None) -> CaseRow:
+    if reference is None or not reference.ok or reference.frames is None:
+        return row
+    shape = (row.width, row.height, row.frames)
+    return replace(
+        row, same_size_as_baseline=shape == (reference.width, reference.height, reference.frames)
+    )
+
+
 def compare_rows(
     results: Sequence[JobResult], baseline: str, price: float | None
 ) -> tuple[list[CaseRow], Pictures]:
@@ -136,9 +174,13 @@ def compare_rows(
         if decoded is not None:
             pictures.outputs[(row.case, row.variant)] = decoded
     compared = []
+    by_key = {(row.case, row.variant): row for row in rows}
     for row in rows:
         mine = pictures.outputs.get((row.case, row.variant))
         reference = pictures.outputs.get((row.case, baseline))
+        if row.frames is not None:  # a video: same frame size and length, never scored
+            compared.append(_video_against(row, by_key.get((row.case, baseline))))
+            continue
         if mine is None or reference is None:
             compared.append(row)
             continue

@@ -91,7 +91,10 @@ OUTPUT_COUNTS: dict[str, int] = {
 
 SAMPLERS = frozenset({"KSampler", "KSamplerAdvanced"})
 IMAGE_INPUTS = frozenset({"LoadImage"})
-OUTPUT_NODES = frozenset({"SaveImage", "PreviewImage"})
+# Nodes whose results a job returns: images, and videos (Wan, Hunyuan, LTX workflows).
+OUTPUT_NODES = frozenset(
+    {"SaveImage", "PreviewImage", "SaveVideo", "SaveWEBM", "SaveAnimatedWEBP", "SaveAnimatedPNG"}
+)
 
 
 def canonical_folder(folder: str) -> str:
