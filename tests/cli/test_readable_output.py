@@ -97,15 +97,18 @@ def test_cost_fits_80_columns_and_compares_4_3_2_steps(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The shipped stack declares no variants: cost compares 4, 3 and 2 steps for both
-    workflows, one line each, with the measured numbers and where they came from."""
+    workflows, one line each, plus the measured scaled-FP8 base, with the measured
+    numbers and where they came from."""
     monkeypatch.setenv("COLUMNS", "80")
     capsys.readouterr()
     assert main(["cost", "-c", str(ROOT / "models.yaml")]) == 0
     out = capsys.readouterr().out
     assert all(len(line) <= 80 for line in out.splitlines()), out
-    rows = [line.split() for line in out.splitlines()[1:7]]
+    rows = [line.split() for line in out.splitlines()[1:9]]
     assert [(r[0], r[1]) for r in rows] == [
-        (f"steps{s}", f"qwen_image_edit_{w}") for w in (1, 2) for s in (4, 3, 2)
+        (arm, f"qwen_image_edit_{w}")
+        for w in (1, 2)
+        for arm in ("steps4", "steps3", "steps2", "scaled_fp8")
     ]
     assert rows[0][-1] == "baseline" and rows[1][-1].startswith("+")
     assert "source of cold start: H200" in out.replace("\n  ", " ")

@@ -176,7 +176,8 @@ def test_check_updates_golden(
     lock = "locked" if with_lock else "no-lock"
     moved = ["diffusion_model", "lightning_lora", "text_encoder", "vae"]
     for name, text, order in (
-        (f"current-{lock}", before, list(ENTRIES)),
+        # The scaled 2509 base beside the LoRA: an option row above the entries.
+        (f"current-{lock}", before, ["diffusion_model", *ENTRIES]),
         (f"2511-{lock}", after, moved),
     ):
         assert_fits(text, width)

@@ -21,6 +21,9 @@ VAE = "split_files/vae/qwen_image_vae.safetensors"
 FP8MIXED_2511 = f"{DIFFUSION_DIR}/qwen_image_edit_2511_fp8mixed.safetensors"
 INT8_2511 = f"{DIFFUSION_DIR}/qwen_image_edit_2511_int8_convrot.safetensors"
 LORA_2511_4STEPS = "Qwen-Image-Edit-2511-Lightning-4steps-V1.0-bf16.safetensors"
+SCALED_2509 = "Qwen-Image-Edit-2509/qwen_image_edit_2509_fp8_e4m3fn_scaled.safetensors"
+# lightx2v's fused FP8 + Lightning 2511 base (scaled FP8 with the 4-step LoRA merged in).
+FUSED_2511 = "qwen_image_edit_2511_fp8_e4m3fn_scaled_lightning_comfyui_4steps_v1.0.safetensors"
 
 
 def made_up_sha(name: str) -> str:
@@ -57,12 +60,19 @@ def add_2511_release(server: HubServer) -> None:
     )
 
 
-def add_2511_lora_repo(server: HubServer, *, steps: tuple[int, ...] = (4, 8)) -> None:
+def add_2511_lora_repo(
+    server: HubServer, *, steps: tuple[int, ...] = (4, 8), fused: bool = True
+) -> None:
+    """lightx2v's 2511 repo: the Lightning LoRAs and (``fused``) the fused 4-step base."""
     files = {
         f"Qwen-Image-Edit-2511-Lightning-{n}steps-V1.0-bf16.safetensors": lora(f"2511-{n}", 60 + n)
         for n in steps
     }
     files["README.md"] = {"text": "# Qwen-Image-Edit-2511-Lightning\n"}
+    if fused:
+        files[FUSED_2511] = transformer(
+            "2511-fused-4steps", "F8_E4M3", 69, scaled=True, edit_2511=True
+        )
     server.add_repo(
         {
             "id": LORA_2511_REPO,

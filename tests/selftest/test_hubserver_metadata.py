@@ -46,6 +46,7 @@ def test_tree_of_subfolder_with_expand(qwen_hub: HubServer) -> None:
     assert [e.path for e in entries] == [
         LORA_4STEP,
         LORA_4STEP.replace("4steps", "8steps"),
+        "Qwen-Image-Edit-2509/qwen_image_edit_2509_fp8_e4m3fn_scaled.safetensors",
     ]
     assert isinstance(entries[0], RepoFile) and entries[0].last_commit is not None
     assert entries[0].last_commit.title == "Upload Qwen-Image-Edit-2509 Lightning"

@@ -49,14 +49,20 @@ def change_of(proposal: Proposal, entry: str) -> Change:
     return found[0]
 
 
-def test_up_to_date_stack_reads_no_header(
+def test_up_to_date_stack_reads_only_the_headers_it_shortlists(
     shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
 ) -> None:
     qwen_hub.stats.reset()
     proposal = run(shipped, pinned, hub)
     assert proposal.exit_code() is ExitCode.OK
     assert set(proposal.up_to_date) == set(shipped.config.models)
-    assert qwen_hub.stats.matching(route="resolve") == []  # nothing to shortlist
+    # No newer release; the scaled 2509 file beside the LoRA is the one alternative the
+    # names shortlist: its header and the pin's are read, nothing else.
+    read = {(r.file or "").rsplit("/", 1)[-1] for r in qwen_hub.stats.matching(route="resolve")}
+    assert read == {
+        "qwen_image_edit_2509_fp8_e4m3fn.safetensors",
+        "qwen_image_edit_2509_fp8_e4m3fn_scaled.safetensors",
+    }
 
 
 def test_2511_proposes_only_fp8mixed_and_the_2511_lora(
@@ -248,7 +254,8 @@ def test_pickle_and_foreign_files_are_never_candidates(
     qwen_hub.stats.reset()
     proposal = run(shipped, pinned, hub)
     assert proposal.changes == ()
-    assert qwen_hub.stats.matching(route="resolve") == []
+    read = [r.file or "" for r in qwen_hub.stats.matching(route="resolve")]
+    assert not any(path.endswith((".ckpt", ".pt")) for path in read)
 
 
 def test_a_different_architecture_is_offered_never_proposed(
@@ -265,6 +272,10 @@ def test_a_different_architecture_is_offered_never_proposed(
     add_2511_lora_repo(qwen_hub)
     proposal = run(shipped, pinned, hub)
     assert proposal.changes == ()
-    [option] = [o for o in proposal.options if o.entry == "diffusion_model"]
+    [option] = [
+        o
+        for o in proposal.options
+        if o.entry == "diffusion_model" and o.kind is ChangeKind.NEWER_RELEASE
+    ]
     assert option.compat is Compatibility.DIFFERENT_ARCHITECTURE
     assert "never applied automatically" in option.why

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import PurePosixPath
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -119,6 +119,10 @@ class UpdateRule(Strict):
     """Hub model searches that discover more repos to look in."""
     follows: EntryName | None = None
     """For a LoRA: the base entry it follows to new versions (same steps and precision)."""
+    alternatives: Literal["option", "change", "off"] = "option"
+    """For a diffusion model: the same release in a better FP8 form (scaled or mixed where
+    the pin is plain FP8) is reported as an option, proposed as a change (when `pattern`
+    matches its path), or not looked for. Fused base+LoRA files are always options."""
 
 
 class ModelEntry(Strict):

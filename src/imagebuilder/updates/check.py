@@ -1,7 +1,8 @@
 """check-updates: compare the pinned stack with the Hub and build one coherent proposal.
 
 A one-way pipeline around the pure planners: listings (``discovery``) -> candidates
-(content changes from ``content``, newer releases and LoRAs from ``planning``) -> one
+(content changes from ``content``, newer releases and LoRAs from ``planning``, better
+FP8 forms and fused files from ``alternatives``) -> one
 plan per entry (bases first, then the LoRAs that follow them; a base whose LoRA cannot
 move with it is held back) -> the proposal, with commit dates for what it proposes.
 Each step returns new values; nothing found is edited afterwards.
@@ -25,6 +26,7 @@ from imagebuilder.hub.client import Hub, RemoteFile
 from imagebuilder.hub.resolve import MAX_CONCURRENT_HUB_CALLS, resolve_from_snapshots
 from imagebuilder.project.config import Config, ModelEntry, Role
 from imagebuilder.project.lock import Lock
+from imagebuilder.updates.alternatives import Engine, engine_of, plan_alternatives
 from imagebuilder.updates.content import (
     Status,
     content_change,
@@ -77,6 +79,7 @@ class _Checker:
         strict: bool,
     ) -> None:
         self.config = config
+        self.engine = engine_of(lock)  # what proposed files must load on
         self.hub = hub
         self.workers = workers
         self.strict = strict
@@ -124,6 +127,22 @@ class _Checker:
         )
 
     def check_entry(self, name: str, base: BasePlan | None) -> tuple[EntryResult, BasePlan | None]:
+        """What the entry's rules find, then (for a base) its alternatives: a better FP8
+        form of the same file, fused base+LoRA files (``alternatives``)."""
+        found, plan = self._check_rules(name, base)
+        entry, pinned = (
+            self.config.models[name],
+            pinned_file(self.resolved[name], self.findings[name]),
+        )
+        if found.problem is not None or pinned is None or _follows_a_base(entry):
+            return found, plan
+        more = plan_alternatives(
+            self.config, name, pinned=pinned, files=self.listings.all_files(),
+            engine=self.engine, read_many=self.read_many, base_moves=bool(plan and plan.change),
+        )  # fmt: skip
+        return with_planned(found, more.change, more.options, more.notes), plan
+
+    def _check_rules(self, name: str, base: BasePlan | None) -> tuple[EntryResult, BasePlan | None]:
         entry = self.config.models[name]
         item, finding = self.resolved[name], self.findings[name]
         pinned = pinned_file(item, finding)
@@ -278,10 +297,12 @@ def check_updates(
     max_workers: int = MAX_CONCURRENT_HUB_CALLS,
     locate: Locate = no_lines,
     strict: bool = False,
+    engine: Engine | None = None,
 ) -> Proposal:
     """The proposal for ``config`` against the Hub; ``locate`` turns key paths into lines.
 
     ``strict``: an extra source that fails fails its entries too (else it is skipped).
+    ``engine``: the ComfyUI proposals must load on (default: the lock's, else assumed).
     """
     checker = _Checker(
         config,
@@ -292,6 +313,7 @@ def check_updates(
         locate=locate,
         strict=strict,
     )
+    checker.engine = engine or checker.engine
     try:
         return checker.run()
     finally:

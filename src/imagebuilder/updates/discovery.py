@@ -40,6 +40,18 @@ class Listings:
                     sources += [(repo, CANDIDATE_REVISION) for repo in found]
         return list(dict.fromkeys(sources))
 
+    def all_files(self) -> list[RemoteFile]:
+        """Every file of every repo read (pinned, configured and searched), once per
+        canonical repo: where alternatives of a base are looked for."""
+        files: list[RemoteFile] = []
+        seen: set[str] = set()
+        for snapshot in self.snapshots.values():
+            if isinstance(snapshot, ImageBuilderError) or snapshot.repo.lower() in seen:
+                continue
+            seen.add(snapshot.repo.lower())
+            files.extend(f for f in snapshot.files.values() if f.sha256 is not None)
+        return files
+
     def candidate_files(
         self, entry: ModelEntry
     ) -> tuple[list[RemoteFile], list[tuple[str, ImageBuilderError]]]:

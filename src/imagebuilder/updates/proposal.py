@@ -28,6 +28,9 @@ class ChangeKind(StrEnum):
     REPO_RENAMED = "repo-renamed"  # the Hub redirects the pinned repo to a new name
     FEWER_STEPS = "fewer-steps"  # option: a LoRA distilled for fewer steps (cheaper)
     NEWER_LORA = "newer-lora"  # option: a newer LoRA version for the same base
+    BETTER_PRECISION = "better-precision"  # the same base in scaled/mixed FP8 (plain pinned)
+    FUSED_LORA = "fused-lora"  # option: a base with the LoRA merged in (pairs with lora-merged)
+    LORA_MERGED = "lora-merged"  # option: the LoRA entry goes, merged into its fused base
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Change:
     compat: Compatibility = Compatibility.UNKNOWN
     why: str = ""
     header: str | None = None  # one-line header summary of the proposed file
+    goes_with: tuple[str, ...] = ()  # entries whose change must be applied with this one
 
     @property
     def size_delta(self) -> int | None:
@@ -81,6 +85,7 @@ class Change:
             "size_delta": self.size_delta,
             "why": self.why,
             "header": self.header,
+            "goes_with": list(self.goes_with),
         }
 
 
@@ -168,6 +173,7 @@ def merge_entry_changes(found: list[Change]) -> Change | None:
     order = (
         ChangeKind.NEWER_RELEASE,
         ChangeKind.LORA_FOR_NEW_BASE,
+        ChangeKind.BETTER_PRECISION,
         ChangeKind.CONTENT_CHANGED,
         ChangeKind.REPO_RENAMED,
     )
