@@ -30,8 +30,7 @@ from imagebuilder.project.comfyversion import ComfyVersion
 from imagebuilder.project.config import Config
 from imagebuilder.project.load import LoadedConfig, load_config
 from imagebuilder.project.lock import Lock, load_lock
-from imagebuilder.updates.alternatives import Engine
-from imagebuilder.updates.basefacts import model_name
+from imagebuilder.updates.basefacts import Engine, model_name
 from imagebuilder.updates.check import check_updates
 from imagebuilder.updates.proposal import Change, ChangeKind, Proposal
 

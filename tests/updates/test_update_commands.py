@@ -74,6 +74,7 @@ def test_json_schema(
     change = data["changes"][0]
     assert set(change) == {
         "entry", "kind", "current", "proposed", "compat", "size_delta", "why", "header",
+        "goes_with",
     }  # fmt: skip
     assert set(change["proposed"]) == {"repo", "file", "commit", "sha256", "size", "date"}
     assert [c["entry"] for c in data["changes"]] == ["diffusion_model", "lightning_lora"]

@@ -22,12 +22,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from imagebuilder.hub.client import RemoteFile
-from imagebuilder.project.comfyversion import ComfyVersion
 from imagebuilder.project.config import Config, Role
 from imagebuilder.project.pathrules import check_repo_path
 from imagebuilder.updates.basefacts import (
     FUSED_NAME,
+    Engine,
     core_parameters,
+    engine_of,
+    engine_problem,
     fused_steps,
     model_name,
     per_step_saving,
@@ -37,17 +39,12 @@ from imagebuilder.updates.headerfacts import HeaderFacts
 from imagebuilder.updates.planning import ReadMany, file_ref
 from imagebuilder.updates.proposal import Change, ChangeKind, FileRef
 from imagebuilder.weights.compat import Compatibility, compare_models
-from imagebuilder.weights.engine_needs import engine_need
 from imagebuilder.weights.header import Header
 from imagebuilder.weights.inspection import (
     Precision,
     summarize,
 )
 
-# What the shipped worker runs when the lock does not say (ComfyUI a125cd84, the commit
-# the GPU benchmark measured): it reads the legacy scaled_fp8 layout; mixed precision
-# (.comfy_quant / .weight_scale) needs 0.3.68, which the marker table states.
-ASSUMED_ENGINE = ComfyVersion(0, 3, 64)
 SIZE_CLASS = 0.05  # a better FP8 form of the same model is within 5% of the pinned size
 _PLAIN_FP8 = (Precision.FP8_E4M3, Precision.FP8_E5M2)
 _BETTER_FP8 = (Precision.FP8_SCALED, Precision.FP8_MIXED)
@@ -55,30 +52,6 @@ GRID_ARTIFACTS = (
     "Lightning LoRAs on a plain downcast FP8 base can show grid artifacts; their authors "
     "recommend scaled FP8 bases"
 )
-
-
-@dataclass(frozen=True)
-class Engine:
-    """The ComfyUI the proposals must load on, and how it is known."""
-
-    version: ComfyVersion
-    known: bool  # False: the lock does not record the engine; ASSUMED_ENGINE stands in
-
-    @property
-    def label(self) -> str:
-        if self.known:
-            return f"ComfyUI {self.version}"
-        return f"ComfyUI {self.version} (assumed: the lock does not record the engine)"
-
-
-def engine_of(lock: object) -> Engine:
-    """The engine the lock records (``lock.engine``, once the stack pins its ComfyUI), else
-    the assumed one."""
-    recorded = getattr(lock, "engine", None)
-    version = getattr(recorded, "version", None)
-    if isinstance(version, ComfyVersion):
-        return Engine(version, known=True)
-    return Engine(ASSUMED_ENGINE, known=False)
 
 
 @dataclass(frozen=True)
@@ -200,23 +173,13 @@ def _applies(base: _Base, file: RemoteFile) -> bool:
     )
 
 
-def _engine_problem(candidate: Header, engine: Engine) -> str | None:
-    need = engine_need(candidate)
-    if need.comfyui is None or engine.version >= need.comfyui:
-        return None
-    return (
-        f"not proposed: needs ComfyUI >= {need.comfyui} ({need.reason}); "
-        f"the engine is {engine.label}"
-    )
-
-
 def _precision(
     config: Config, base: _Base, file: RemoteFile, candidate: Header, engine: Engine
 ) -> tuple[Change | None, str]:
     summary = summarize(candidate)
     if summary.precision not in _BETTER_FP8:
         return None, f"not a better FP8 form: {summary.precision_label}"
-    why_not = same_base(base.header, candidate) or _engine_problem(candidate, engine)
+    why_not = same_base(base.header, candidate) or engine_problem(candidate, engine)
     if why_not:
         return None, why_not if why_not.startswith(
             "not proposed"
@@ -275,7 +238,7 @@ def _fused(
     layout = compare_models(base.header, candidate)
     if layout.verdict is Compatibility.DIFFERENT_ARCHITECTURE:
         return [], f"is a fused file of another layout ({(layout.differences or ('',))[0]})"
-    problem = _engine_problem(candidate, engine)
+    problem = engine_problem(candidate, engine)
     if problem:
         return [], f"is a fused base+LoRA file; {problem}"
     summary = summarize(candidate)
@@ -310,3 +273,6 @@ def _fused(
         goes_with=(base.name,),
     )
     return [base_option, lora_option], ""
+
+
+__all__ = ["Alternatives", "Engine", "engine_of", "plan_alternatives"]

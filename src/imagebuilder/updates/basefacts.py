@@ -1,5 +1,6 @@
 """What a base file's name and header say: its release, a LoRA fused into it, whether
-it holds the same model as the pin, and what the benchmark measured for it.
+it holds the same model as the pin, whether the engine loads it, and what the benchmark
+measured for it.
 
 Pure functions over paths, headers and models.yaml's `cost:` block (alternatives.py
 plans with them).
@@ -10,8 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from imagebuilder.project.comfyversion import ComfyVersion
 from imagebuilder.project.config import Config
 from imagebuilder.weights.compat import Compatibility, compare_models
+from imagebuilder.weights.engine_needs import engine_need
 from imagebuilder.weights.header import Header
 from imagebuilder.weights.inspection import fingerprint, is_quantization_aux, summarize
 
@@ -111,3 +114,43 @@ def per_step_saving(config: Config, file_name: str) -> str:
             f"vs {base.seconds_per_step:.3f} s)"
         )
     return f"measured on {cost.gpu}: " + ", ".join(parts) + f" (cost.variants.{key})"
+
+
+# What the shipped worker runs when the lock does not say (ComfyUI a125cd84, the commit
+# the GPU benchmark measured): it reads the legacy scaled_fp8 layout; mixed precision
+# (.comfy_quant / .weight_scale) needs 0.3.68, which the marker table states.
+ASSUMED_ENGINE = ComfyVersion(0, 3, 64)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The ComfyUI the proposals must load on, and how it is known."""
+
+    version: ComfyVersion
+    known: bool  # False: the lock does not record the engine; ASSUMED_ENGINE stands in
+
+    @property
+    def label(self) -> str:
+        if self.known:
+            return f"ComfyUI {self.version}"
+        return f"ComfyUI {self.version} (assumed: the lock does not record the engine)"
+
+
+def engine_of(lock: object) -> Engine:
+    """The engine the lock records (``lock.engine``, once the stack pins its ComfyUI), else
+    the assumed one."""
+    recorded = getattr(lock, "engine", None)
+    version = getattr(recorded, "version", None)
+    if isinstance(version, ComfyVersion):
+        return Engine(version, known=True)
+    return Engine(ASSUMED_ENGINE, known=False)
+
+
+def engine_problem(candidate: Header, engine: Engine) -> str | None:
+    need = engine_need(candidate)
+    if need.comfyui is None or engine.version >= need.comfyui:
+        return None
+    return (
+        f"not proposed: needs ComfyUI >= {need.comfyui} ({need.reason}); "
+        f"the engine is {engine.label}"
+    )
