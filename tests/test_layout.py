@@ -156,3 +156,40 @@ def test_runtime_dependencies_are_exactly_what_src_imports() -> None:
         and top not in {"imagebuilder", "__future__"}
     }
     assert declared == imported
+
+
+def _listed(text: str) -> set[str]:
+    """The package names in double (docstring) or single (Markdown) backticks."""
+    return set(re.findall(r"``?([a-z_]+)``?", text))
+
+
+def _docstring_imports(package: str) -> set[str]:
+    init = SRC / package / "__init__.py"
+    doc = " ".join((ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or "").split())
+    if "imports nothing from imagebuilder" in doc:
+        return set()
+    found = re.search(r"May import (.*?)\.(?:\s|$)", doc)
+    assert found, f"{init.relative_to(ROOT)}: its docstring does not say what it may import"
+    return _listed(re.sub(r"\([^)]*\)", "", found.group(1)))  # asides in parentheses
+
+
+def test_package_docstrings_state_the_import_rules() -> None:
+    packages = [name for name in ALLOWED if (SRC / name / "__init__.py").is_file()]
+    wrong = {
+        package: (sorted(_docstring_imports(package)), sorted(ALLOWED[package]))
+        for package in packages
+        if _docstring_imports(package) != ALLOWED[package]
+    }
+    assert not wrong, f"docstring says, rules say: {wrong}"
+
+
+def test_development_guide_states_the_import_rules() -> None:
+    text = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
+    table = text.split("| package ", 1)[1].split("\n\n", 1)[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        package = cells[0].strip("`")
+        allowed = cells[1].split("(")[0]  # an aside in parentheses names no package
+        rows[package] = set() if "nothing" in allowed else _listed(allowed)
+    assert rows == ALLOWED

@@ -21,8 +21,8 @@ from imagebuilder.errors import ExitCode, FileNotFoundOnHub, RepoNotFound
 from imagebuilder.updates.proposal import (
     Change,
     ChangeKind,
+    EntryProblem,
     FileRef,
-    Problem,
     Proposal,
     SkippedSource,
 )
@@ -100,7 +100,7 @@ def synthetic() -> Proposal:
     return Proposal(
         changes=(base, bytes_changed),
         options=(option,),
-        problems=(Problem("vae", FileNotFoundOnHub("gone", location="org/x@main")),),
+        problems=(EntryProblem("vae", FileNotFoundOnHub("gone", location="org/x@main")),),
         up_to_date=("clip", "extra"),
         unlocked=("extra",),
         skipped_sources=(

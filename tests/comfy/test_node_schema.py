@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 from imagebuilder.cli import main
-from imagebuilder.comfy.checks import Problem, Severity, check_stack, check_workflow
+from imagebuilder.comfy.checks import Problem, Severity, check_stack_workflows, check_workflow
 from imagebuilder.comfy.node_schema import NodeSchema
 from imagebuilder.comfy.object_info import load_snapshot, snapshot_path
 from imagebuilder.comfy.workflows import rendered_graphs
@@ -124,7 +124,7 @@ def test_check_workflows_fails_offline_on_a_missing_node(
     assert "error: qwen_image_edit_1.json node 110: ComfyUI 0.3.64" in out
     assert "'ConditioningZeroOutPlus'" in out
     # Without the snapshot the same graph passes the pin checks: the schema caught it.
-    assert check_stack(shipped_config(), tmp_path / "workflows", None) != []
+    assert check_stack_workflows(shipped_config(), tmp_path / "workflows", None) != []
     (tmp_path / "workflows" / "schema" / "object_info.json").unlink()
     assert main(["check-workflows", "--config", str(config)]) == 0
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from imagebuilder.cli import main
-from imagebuilder.comfy.checks import Problem, Severity, check_stack, check_workflow
+from imagebuilder.comfy.checks import Problem, Severity, check_stack_workflows, check_workflow
 from imagebuilder.comfy.workflows import rendered_graphs
 from imagebuilder.errors import ExitCode
 from imagebuilder.project.config import Config
@@ -27,7 +27,7 @@ def only(problems: list[Problem]) -> Problem:
 
 
 def test_shipped_stack_is_consistent(tmp_path: Path) -> None:
-    assert check_stack(shipped_config(), TEMPLATES) == []
+    assert check_stack_workflows(shipped_config(), TEMPLATES) == []
 
 
 def test_unpinned_loader_file_is_an_error_with_node_id() -> None:
@@ -110,7 +110,7 @@ def test_sampler_settings_off_the_loras_distillation_are_warnings_with_reasons(
 
 def test_each_variant_is_checked_and_named(tmp_path: Path) -> None:
     config = load_config(project(tmp_path, variant_yaml(), with_templates=False)).config
-    problems = check_stack(config, TEMPLATES)
+    problems = check_stack_workflows(config, TEMPLATES)
     # steps3 runs the 4-step LoRA at 3 steps, in both workflows; lora8 at 8 is consistent.
     assert {(p.variant, p.workflow, p.node) for p in problems} == {
         ("steps3", "qwen_image_edit_1", "3"),

@@ -12,8 +12,8 @@ from imagebuilder.project.yamledit import render_scalar, set_scalars
 from imagebuilder.updates.proposal import (
     Change,
     ChangeKind,
+    EntryProblem,
     FileRef,
-    Problem,
     Proposal,
     merge_entry_changes,
 )
@@ -109,7 +109,10 @@ def test_exit_codes() -> None:
     assert updates.exit_code() is ExitCode.UPDATES_AVAILABLE
     failing = Proposal(
         changes=updates.changes,
-        problems=(Problem("v", FileNotFoundOnHub("gone")), Problem("w", NetworkError("down"))),
+        problems=(
+            EntryProblem("v", FileNotFoundOnHub("gone")),
+            EntryProblem("w", NetworkError("down")),
+        ),
     )
     assert failing.exit_code() is ExitCode.NETWORK
     assert failing.as_dict()["status"] == "error"
@@ -162,7 +165,7 @@ def golden_proposal() -> Proposal:
     return Proposal(
         changes=(base, lora),
         options=(cheaper,),
-        problems=(Problem("vae", FileNotFoundOnHub("file not found", location="org/x@main")),),
+        problems=(EntryProblem("vae", FileNotFoundOnHub("file not found", location="org/x@main")),),
         up_to_date=("text_encoder",),
     )
 

@@ -5,6 +5,6 @@ cases (the sample file) -> jobs (one rendered graph per case and variant) -> a t
 (SSIM, PSNR, sizes, seconds, dollars) -> a verdict, reports and a measurements file.
 Pure functions everywhere but the two target clients and the runner's threads.
 
-May import ``imagebuilder.errors``, ``imagebuilder.network`` (the retry policy and the
-command's deadline), ``imagebuilder.project`` and ``imagebuilder.comfy``.
+May import ``errors``, ``network`` (the retry policy and the command's deadline),
+``project`` and ``comfy``.
 """

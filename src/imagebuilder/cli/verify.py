@@ -32,14 +32,14 @@ def verify(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -
     """Check every pinned file remotely (headers, sizes, LoRA fit) and the memory budget."""
     from imagebuilder.comfy.project import workflow_summary
     from imagebuilder.errors import ExitCode
-    from imagebuilder.weights.verify import check_stack, stack_budget
+    from imagebuilder.weights.verify import stack_budget, verify_stack
 
     loaded, _, lock = load_locked(config)
     # The workflows first: they are local and cheap, and a graph pointing at a file the
     # image does not hold fails the job whatever the headers say (WorkflowError, exit 11).
     workflows = workflow_summary(loaded.config, config)
     output.warn_each(w.render() for w in workflows.warnings)
-    report = check_stack(loaded.config, lock, make_hub())
+    report = verify_stack(loaded.config, lock, make_hub())
     report["workflows"] = workflows.as_dict()
     budget = stack_budget(loaded.config, lock)  # pure and cheap: for the table
 

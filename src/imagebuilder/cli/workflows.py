@@ -77,7 +77,7 @@ def check_workflows(
 ) -> None:
     """Check every workflow, as every variant renders it, against the pinned stack and
     ComfyUI's node schema (offline, from the project's snapshot)."""
-    from imagebuilder.comfy.checks import Severity, check_stack
+    from imagebuilder.comfy.checks import Severity, check_stack_workflows
     from imagebuilder.comfy.engine_schema import (
         require_snapshot_of,
         schema_for_engine,
@@ -119,7 +119,7 @@ def check_workflows(
         schema = load_snapshot(snapshot)
     if schema is None and object_info is not None:
         raise WorkflowError("no such snapshot file", location=str(object_info))
-    problems = check_stack(loaded, templates, schema)
+    problems = check_stack_workflows(loaded, templates, schema)
 
     def human() -> None:
         for problem in problems:

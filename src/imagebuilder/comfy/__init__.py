@@ -1,5 +1,5 @@
 """ComfyUI: loader nodes, the worker's workflows rendered from templates, their
 consistency checks, import-template and the cost model.
 
-May import ``imagebuilder.errors`` and ``imagebuilder.project``.
+May import ``errors`` and ``project``.
 """

@@ -34,7 +34,7 @@ from imagebuilder.project.variants import stacks
 __all__ = [
     "Problem",
     "Severity",
-    "check_stack",
+    "check_stack_workflows",
     "check_workflow",
     "require_consistent",
 ]
@@ -227,7 +227,7 @@ def check_workflow(
     return problems
 
 
-def check_stack(
+def check_stack_workflows(
     config: Config,
     templates_dir: Path = TEMPLATES_DIR,
     schema: NodeSchema | None = None,
@@ -249,7 +249,7 @@ def check_stack(
 
 def require_consistent(config: Config, templates_dir: Path = TEMPLATES_DIR) -> list[Problem]:
     """The warnings (for the caller to show); a WorkflowError listing every error if any."""
-    problems = check_stack(config, templates_dir)
+    problems = check_stack_workflows(config, templates_dir)
     errors = [p for p in problems if p.severity is Severity.ERROR]
     warnings = [p for p in problems if p.severity is Severity.WARNING]
     if errors:

@@ -1,5 +1,5 @@
 """All Hugging Face Hub access (through huggingface_hub only), its failures, checks on
 what it answers, and resolving models.yaml into a lock.
 
-May import ``imagebuilder.errors`` and ``imagebuilder.project``.
+May import ``errors``, ``network`` (the retry policy) and ``project``.
 """

@@ -29,7 +29,7 @@ from imagebuilder.project import redact
 
 USERNAME_ENV = "IMAGEBUILDER_REGISTRY_USERNAME"
 PASSWORD_ENV = "IMAGEBUILDER_REGISTRY_PASSWORD"  # noqa: S105 (a variable name, not a secret)
-MAX_CONFIG_BYTES = 1_000_000
+MAX_DOCKER_CONFIG_BYTES = 1_000_000
 _PARAM = re.compile(r'([A-Za-z_]+)="([^"\\]*)"')
 _HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -66,7 +66,7 @@ def docker_config_path() -> Path:
 
 def _read_config(path: Path) -> dict[str, object]:
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
+        if path.stat().st_size > MAX_DOCKER_CONFIG_BYTES:
             return {}
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):

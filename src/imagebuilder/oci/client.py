@@ -24,7 +24,7 @@ from imagebuilder.oci.digest import sha256_digest
 from imagebuilder.oci.transport import RegistryTransport, raise_for_registry, read_capped
 
 MAX_MANIFEST_BYTES = 4_000_000  # the distribution spec's own limit
-MAX_CONFIG_BYTES = 8_000_000
+MAX_IMAGE_CONFIG_BYTES = 8_000_000
 MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.oci.image.index.v1+json",
@@ -70,7 +70,7 @@ class RegistryClient:
         length = response.headers.get("Content-Length", "")
         return int(length) if length.isascii() and length.isdigit() else 0
 
-    def read_blob(self, repository: str, digest: str, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    def read_blob(self, repository: str, digest: str, limit: int = MAX_IMAGE_CONFIG_BYTES) -> bytes:
         """A small blob (an image config), verified against its digest; read again when
         the answer is cut off."""
         path = f"/v2/{repository}/blobs/{digest}"

@@ -1,5 +1,5 @@
 """The project on disk: the models.yaml schema, loading with line numbers, round-trip
 edits, the lock file, A/B variants, atomic file writes.
 
-Pure data and files; may import only ``imagebuilder.errors``.
+Pure data and files. May import ``errors``.
 """

@@ -23,7 +23,7 @@ from imagebuilder.project.yamlguard import check_text, load_guarded
 
 # A models.yaml is a few KB. The limit keeps the (pure Python) YAML parser's worst case
 # under a second: a 128 KiB file of one plain scalar parses in ~0.2 s.
-MAX_CONFIG_BYTES = 128 * 1024
+MAX_YAML_BYTES = 128 * 1024
 
 KeyPath = Sequence[str | int]
 
@@ -74,9 +74,9 @@ def load_yaml(path: Path) -> YamlSource:
             hint="run from the repository root or pass --config PATH",
             file=str(path),
         ) from None
-    if size > MAX_CONFIG_BYTES:
+    if size > MAX_YAML_BYTES:
         raise ConfigError(
-            f"file is {size} bytes, over the {MAX_CONFIG_BYTES}-byte limit for a config",
+            f"file is {size} bytes, over the {MAX_YAML_BYTES}-byte limit for a config",
             location=str(path),
             file=str(path),
         )

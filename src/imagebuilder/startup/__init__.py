@@ -1,8 +1,8 @@
 """The image's own start path: the entrypoint that imagebuilder installs in every image.
 
-It runs inside the worker image, under the base image's Python, so it imports the
-standard library only (tests/test_layout.py holds that). It wraps the base image's own
-command (worker-comfyui's handler still serves jobs) and, configured by the
+It runs inside the worker image, under the base image's Python: it imports nothing from
+imagebuilder, the standard library only (tests/test_layout.py holds that). It wraps the
+base image's own command (worker-comfyui's handler still serves jobs) and, configured by the
 /imagebuilder/start.json that `render` and `publish` write from models.yaml:
 
 - joins files that were published as parts (reflink, else copy_file_range);

@@ -54,7 +54,7 @@ from imagebuilder.updates.planning import (
 from imagebuilder.updates.proposal import (
     Change,
     ChangeKind,
-    Problem,
+    EntryProblem,
     Proposal,
     SkippedSource,
     merge_entry_changes,
@@ -261,7 +261,7 @@ class _Checker:
     def _proposal(self, names: list[str], results: Mapping[str, EntryResult]) -> Proposal:
         changes: list[Change] = []
         options: list[Change] = []
-        problems: list[Problem] = []
+        problems: list[EntryProblem] = []
         current: list[str] = []
         notes: list[str] = []
         unlocked = [n for n in names if self.findings[n].status is Status.UNLOCKED]
@@ -272,7 +272,7 @@ class _Checker:
             options += result.options
             notes += result.notes
             if result.problem is not None:
-                problems.append(Problem(name, result.problem))
+                problems.append(EntryProblem(name, result.problem))
             elif merged is None:
                 current.append(name)
         dated, date_notes = commit_dates(self.hub, self.workers, changes)

@@ -90,7 +90,9 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Problem:
+class EntryProblem:
+    """An entry that could not be checked (the others still were)."""
+
     entry: str
     error: ImageBuilderError
 
@@ -114,7 +116,7 @@ class SkippedSource:
 class Proposal:
     changes: tuple[Change, ...] = ()
     options: tuple[Change, ...] = ()
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[EntryProblem, ...] = ()
     up_to_date: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())  # facts worth a line: moved branches, ...
     skipped_sources: tuple[SkippedSource, ...] = ()

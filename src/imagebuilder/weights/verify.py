@@ -62,7 +62,7 @@ def _read_headers(hub: Hub, lock: Lock, problems: list[str]) -> dict[str, Header
         return dict(zip(to_read, pool.map(read, to_read), strict=True))
 
 
-def check_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
+def verify_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
     """The verification report; ``problems`` lists every failed check, one line each."""
     problems: list[str] = []
     headers = _read_headers(hub, lock, problems)

@@ -17,7 +17,7 @@ from imagebuilder.hub.client import Hub
 from imagebuilder.image.publish.modeljobs import compute_layer, model_layers
 from imagebuilder.image.publish.plan import Action
 from imagebuilder.image.publish.request import PublishRequest, PublishResult
-from imagebuilder.image.publish.run import assemble, content_tag, files_report, read_base
+from imagebuilder.image.publish.run import assemble, digest_tag, files_report, read_base
 from imagebuilder.oci.client import RegistryClient
 from imagebuilder.oci.digest import sha256_digest
 
@@ -49,7 +49,7 @@ def check_published(
     files = files_report(request, Action.COMPUTED)
     image = assemble(request, base_manifest, base_config, [*model_reports, files])
     digest = sha256_digest(image.manifest)
-    tags = list(request.tags) or [content_tag(digest)]
+    tags = list(request.tags) or [digest_tag(digest)]
     return PublishResult(
         repository=request.target.name,
         digest=digest,

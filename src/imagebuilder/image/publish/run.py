@@ -100,7 +100,7 @@ def publish(
         tags=list(request.tags),
         layers=[*base_reports, *model_reports, files],
     )
-    result.tags = result.tags or [content_tag(result.digest)]
+    result.tags = result.tags or [digest_tag(result.digest)]
     config_digest = sha256_digest(image.config)
     action = ensure_small_blob(target, repository, image.config, config_digest)
     sent = len(image.config) if action is Action.UPLOADED else 0
@@ -154,8 +154,10 @@ def assemble(
     )
 
 
-def content_tag(digest: str) -> str:
-    """The default tag: a function of the manifest digest, so of the lock and the base."""
+def digest_tag(digest: str) -> str:
+    """publish's default tag, ``models-`` and 16 hex of the manifest digest (so a function
+    of the lock, the base and the workflows). Not the Docker path's content tag, which
+    hashes the build context: the two paths make different images of the same stack."""
     return f"models-{digest.removeprefix('sha256:')[:16]}"
 
 
