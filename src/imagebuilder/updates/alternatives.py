@@ -35,8 +35,8 @@ from imagebuilder.updates.basefacts import (
     per_step_saving,
     same_base,
 )
-from imagebuilder.updates.headerfacts import HeaderFacts
-from imagebuilder.updates.planning import ReadMany, file_ref
+from imagebuilder.updates.headerfacts import HeaderFacts, ReadMany
+from imagebuilder.updates.planning import file_ref
 from imagebuilder.updates.proposal import Change, ChangeKind, FileRef
 from imagebuilder.weights.compat import Compatibility, compare_models
 from imagebuilder.weights.header import Header
