@@ -145,7 +145,7 @@ def test_a_dead_hub_ends_fast_once_and_changes_nothing(
     outcome = runner.run(command, endpoint)
     stage.proxy.clear()  # release hung connections before the next case
     assert outcome.exit_code == fatal.exit_code, outcome.stderr
-    lines = outcome.stderr.splitlines()
+    lines = _logical_lines(outcome.stderr)
     errors = [line for line in lines if line.startswith("error:")]
     if fatal.once:
         assert len(errors) == 1, outcome.stderr
@@ -233,3 +233,15 @@ def test_a_lora_whose_header_cannot_be_read_is_never_applied(
     for name in ("models.yaml", "models.lock.json"):
         if name in before:
             assert outcome.files[name] == before[name], name
+
+
+def _logical_lines(stderr: str) -> list[str]:
+    """stderr's messages whole: notes and warnings wrap at 80 columns, their continuation
+    lines indented, so a message is its first line plus the indented ones after it."""
+    lines: list[str] = []
+    for line in stderr.splitlines():
+        if line.startswith("  ") and lines:
+            lines[-1] += " " + line.strip()
+        else:
+            lines.append(line)
+    return lines
