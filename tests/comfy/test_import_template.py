@@ -177,3 +177,37 @@ def test_cli_json_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture
     data = json.loads(capsys.readouterr().out)
     assert data["format"] == "ui" and len(data["entries"]) == 4
     assert main(["import-template", str(tmp_path / "none.json")]) == ExitCode.WORKFLOW
+
+
+HUGE = {"raw": {"size": 30_000_000}}  # declared by the Hub's metadata, never read
+
+
+def test_import_template_reads_a_workflow_from_its_hub_url(
+    qwen_small_hub: Any, hub_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A workflow shared on the Hub is imported from its pasted URL (or owner/name/path),
+    the same entries as from the file; a model file is refused by size, unread."""
+    hub_env(qwen_small_hub)
+    source = OFFICIAL / "image_qwen_image_edit_2509.json"
+    qwen_small_hub.add_repo(
+        {
+            "id": "someone/flows",
+            "commits": [
+                {"files": {"edit/qwen.json": {"text": source.read_text()}, "huge.json": HUGE}}
+            ],
+        }
+    )
+    capsys.readouterr()
+    assert main(["import-template", str(source), "--json"]) == 0
+    local = json.loads(capsys.readouterr().out)
+    endpoint = qwen_small_hub.url.rstrip("/")
+    for pasted in (
+        f"{endpoint}/someone/flows/blob/main/edit/qwen.json",
+        f"{endpoint}/someone/flows/resolve/main/edit/qwen.json?download=true",
+        "someone/flows/edit/qwen.json@main",
+    ):
+        assert main(["import-template", pasted, "--json"]) == 0, capsys.readouterr().err
+        remote = json.loads(capsys.readouterr().out)
+        assert remote["entries"] == local["entries"] and remote["source"] == "qwen.json"
+    assert main(["import-template", "someone/flows/huge.json"]) == ExitCode.CONFIG
+    assert "30,000,000 bytes, over the" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -103,3 +104,34 @@ def test_inspect_remote_and_malformed_local(qwen_hub, hub_env, tmp_path, capsys)
 @pytest.mark.parametrize("target", ["nonsense", "owner/name/../etc.safetensors"])
 def test_inspect_rejects_bad_targets(target: str) -> None:
     assert main(["inspect", target]) == 2
+
+
+def test_inspect_takes_a_pasted_hub_url(qwen_hub, hub_env, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Before: `'https:/' is not a Hub repo id`. A download link and the file's page both
+    name the file; the loopback Hub is the configured endpoint, as a mirror would be."""
+    hub_env(qwen_hub)
+    path = "Qwen-Image-Edit-2509/Qwen-Image-Edit-2509-Lightning-4steps-V1.0-bf16.safetensors"
+    endpoint = os.environ["HF_ENDPOINT"].rstrip("/")
+    for url in (
+        f"{endpoint}/lightx2v/Qwen-Image-Lightning/resolve/main/{path}?download=true",
+        f"{endpoint}/lightx2v/Qwen-Image-Lightning/blob/main/{path}",
+    ):
+        assert main(["inspect", url, "--json"]) == 0, capsys.readouterr().err
+        assert json.loads(capsys.readouterr().out)["lora"]["ranks"] == [64]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://example.com/a/b/resolve/main/m.safetensors", "not a Hugging Face URL"),
+        ("https://huggingface.co/datasets/a/b/resolve/main/m.safetensors", "a dataset"),
+        ("https://huggingface.co/a/b", "does not name one file"),
+        ("https://huggingface.co/a/b/resolve/main%0Aevil/m.safetensors", "revision"),
+    ],
+)
+def test_a_url_that_names_no_hub_file_is_a_usage_error(
+    url: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["inspect", url]) == 2
+    assert says in capsys.readouterr().err

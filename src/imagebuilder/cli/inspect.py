@@ -48,7 +48,9 @@ def _table(summary: HeaderSummary, needs_engine: dict[str, Any]) -> Table:
 
 
 def inspect(
-    target: Annotated[str, typer.Argument(help="A local file, or owner/name/path@revision.")],
+    target: Annotated[
+        str, typer.Argument(help="A local file, owner/name/path@revision, or a Hub file URL.")
+    ],
     against: Annotated[
         str | None,
         typer.Option(help="A base model (for a LoRA) or a second model to compare with."),

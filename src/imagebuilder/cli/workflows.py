@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from imagebuilder.cli import output
-from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, parse_steps
+from imagebuilder.cli._common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    make_hub,
+    parse_steps,
+)
 
 if TYPE_CHECKING:
     from imagebuilder.comfy.node_schema import NodeSchema
@@ -189,24 +195,57 @@ def cost(  # noqa: PLR0917 (a CLI command: one parameter per option)
     output.emit(report.as_dict(), as_json, human)
 
 
+def _read_workflow_source(source: str) -> tuple[Any, str, str]:
+    """(document, file name, where) of a local workflow file or a workflow on the Hub
+    (a pasted URL, or owner/name/path@revision when no such local file exists)."""
+    from pathlib import PurePosixPath
+
+    from imagebuilder.comfy.template_models import (
+        MAX_WORKFLOW_BYTES,
+        parse_workflow,
+        read_workflow,
+    )
+    from imagebuilder.project.huburls import looks_like_url
+    from imagebuilder.weights.targets import TargetSyntaxError, hub_file
+
+    local = Path(source)
+    on_disk = local.exists() or local.is_absolute() or source.startswith(".")
+    if not looks_like_url(source) and (on_disk or source.count("/") < 2):
+        return read_workflow(local), local.name, source
+    try:
+        found = hub_file(source, model=False)
+    except TargetSyntaxError as error:
+        raise typer.BadParameter(str(error), param_hint="FILE") from None
+    where = f"{found.repo}@{found.revision}/{found.path}"
+    data = make_hub().read_small_file(found.repo, found.path, found.revision, MAX_WORKFLOW_BYTES)
+    return parse_workflow(data, where), PurePosixPath(found.path).name, where
+
+
 def import_template(
-    file: Annotated[Path, typer.Argument(help="A ComfyUI workflow (UI or API format).")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A ComfyUI workflow (UI or API format): a file, its Hub URL, or "
+            "owner/name/path@revision.",
+            show_default=False,
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Print the models.yaml entries a ComfyUI workflow needs (repo, file, folder, role)."""
     from imagebuilder.comfy.import_template import import_workflow, imported_yaml
-    from imagebuilder.comfy.template_models import read_workflow
     from imagebuilder.errors import WorkflowError
     from imagebuilder.updates.known_rules import update_rules
 
-    result = import_workflow(read_workflow(file), file.name, update_rules)
+    document, name, where = _read_workflow_source(file)
+    result = import_workflow(document, name, update_rules)
     if not result.entries:
         found = f"none of its {len(result.skipped)} model files can be imported: " + "; ".join(
             result.skipped
         )
         raise WorkflowError(
             found if result.skipped else "no model files found to import",
-            location=str(file),
+            location=where,
             hint="import-template reads model loaders (UNETLoader, CLIPLoader, VAELoader, "
             "LoraLoaderModelOnly, ...) and the models list the official templates carry",
         )

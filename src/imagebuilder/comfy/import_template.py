@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from imagebuilder.comfy.nodes import LOADERS, canonical_folder
 from imagebuilder.comfy.template_models import (
@@ -22,11 +22,10 @@ from imagebuilder.comfy.template_models import (
     template_models,
 )
 from imagebuilder.project.config import ROLE_FOLDERS, Role
+from imagebuilder.project.huburls import parse_file_url
 from imagebuilder.project.pathrules import check_repo_path
-from imagebuilder.project.values import check_repo_id, check_revision
 from imagebuilder.project.yamlsource import round_trip_yaml
 
-_HUB_HOST = "huggingface.co"
 # "4steps", "8-step", "4steps_lora" (Wan): no letter may follow, "_" may.
 _STEPS_IN_NAME = re.compile(r"(\d+)[-_ ]?steps?(?![a-z])", re.IGNORECASE)
 _FOLDER_ROLE = {folder: role for role, folders in ROLE_FOLDERS.items() for folder in folders}
@@ -86,16 +85,12 @@ class ImportResult:
 
 
 def parse_hub_url(url: str) -> tuple[str, str, str]:
-    """(repo, path, revision) from https://huggingface.co/OWNER/NAME/resolve/REV/PATH."""
-    parts = urlsplit(url)
-    segments = [unquote(s) for s in parts.path.split("/")[1:]]
-    if parts.scheme != "https" or parts.hostname != _HUB_HOST or len(segments) < 5:
-        raise ValueError(f"{url!r} is not a Hugging Face file URL")
-    if segments[2] not in ("resolve", "blob"):
-        raise ValueError(f"{url!r} is not a Hugging Face file URL (no /resolve/)")
-    repo = check_repo_id(f"{segments[0]}/{segments[1]}")
-    # The revision lands in models.yaml too: same rules as there (no newline, no "..").
-    return repo, check_repo_path("/".join(segments[4:])), check_revision(segments[3])
+    """(repo, path, revision) from https://huggingface.co/OWNER/NAME/resolve/REV/PATH: a
+    template names the public Hub, over https only."""
+    if urlsplit(url).scheme != "https":
+        raise ValueError(f"{url!r} is not a Hugging Face file URL (https only)")
+    found = parse_file_url(url)
+    return found.repo, found.path, found.revision
 
 
 def _role_for(model: TemplateModel) -> Role | None:

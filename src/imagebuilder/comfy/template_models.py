@@ -37,18 +37,23 @@ def read_workflow(path: Path) -> Any:
         raise WorkflowError(
             "file not found",
             location=str(path),
-            hint="pass a ComfyUI workflow saved as JSON (UI or API format)",
+            hint="pass a ComfyUI workflow saved as JSON (UI or API format), or its Hub URL",
         )
     if path.stat().st_size > MAX_WORKFLOW_BYTES:
         raise WorkflowError(f"workflow is over {MAX_WORKFLOW_BYTES} bytes", location=str(path))
+    return parse_workflow(path.read_bytes(), str(path))
+
+
+def parse_workflow(data: bytes, where: str) -> Any:
+    """A workflow's JSON, from a file or the Hub; WorkflowError for anything else."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WorkflowError(f"not a JSON workflow: {exc}", location=str(path)) from None
+        raise WorkflowError(f"not a JSON workflow: {exc}", location=where) from None
     except (RecursionError, ValueError):  # nested too deep, or an integer of 5000 digits
         raise WorkflowError(
             "not a usable JSON workflow: nested too deeply or numbers too long",
-            location=str(path),
+            location=where,
         ) from None
 
 

@@ -27,7 +27,7 @@ from imagebuilder.hub.failures import hub_endpoint, translate
 from imagebuilder.project import redact
 
 __all__ = ["CommitInfo", "Hub", "RemoteFile", "RepoSnapshot", "hub_endpoint"]
-from imagebuilder.errors import AnswerCutOff, HubError, NetworkError
+from imagebuilder.errors import AnswerCutOff, ConfigError, FileNotFoundOnHub, HubError, NetworkError
 
 _T = TypeVar("_T")
 
@@ -186,6 +186,27 @@ class Hub:
                 location=where,
                 hint="check the network; run again",
             )
+
+    def read_small_file(self, repo: str, path: str, revision: str, max_bytes: int) -> bytes:
+        """A whole small file (a workflow JSON), refused unread when the Hub says it is
+        over ``max_bytes``: one metadata request, then one ranged read of its size."""
+        snapshot = self.snapshot(repo, revision)
+        remote = snapshot.files.get(path)
+        if remote is None:
+            raise FileNotFoundOnHub(
+                f"{path}: file not found at this revision",
+                location=f"{repo}@{revision}",
+                hint="check the path inside the repo (case matters) and the revision",
+            )
+        if remote.size > max_bytes:
+            raise ConfigError(
+                f"{path} is {remote.size:,} bytes, over the {max_bytes:,} this reads",
+                location=f"{repo}@{revision}",
+                hint="point at the workflow JSON itself, not a model file",
+            )
+        if remote.size == 0:
+            return b""
+        return self.read_range(remote.repo, path, remote.commit, 0, remote.size)
 
     def read_range(self, repo: str, path: str, commit: str, start: int, length: int) -> bytes:
         """Bytes [start, start+length) of a file; never more, whatever the server sends.

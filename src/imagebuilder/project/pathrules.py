@@ -14,6 +14,12 @@ PICKLE_SUFFIXES = frozenset({".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"})
 
 
 def check_repo_path(value: str) -> str:
+    """A model file's path in its repo: safe, and a .safetensors file."""
+    return _safetensors_suffix(check_safe_repo_path(value))
+
+
+def check_safe_repo_path(value: str) -> str:
+    """Any file's path in its repo (a workflow JSON): relative, no '..', nothing hidden."""
     if (
         not value
         or value.startswith("/")
@@ -25,7 +31,7 @@ def check_repo_path(value: str) -> str:
             f"{value!r} is not a safe relative path in the repo "
             "(no leading '/', no '..', no backslashes, control or bidi characters)"
         )
-    return _safetensors_suffix(value)
+    return value
 
 
 def _safetensors_suffix(value: str) -> str:

@@ -1,15 +1,23 @@
-"""What `imagebuilder inspect` reads: a local file, or ``owner/name/path[@revision]`` on the
-Hub (one ranged read of the header, never a download), and what it reports about it."""
+"""What `imagebuilder inspect` reads: a local file, or a file on the Hub as
+``owner/name/path[@revision]`` or a pasted Hub URL (one ranged read of the header, never
+a download), and what it reports about it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from imagebuilder.errors import FileNotFoundOnHub, PickleFormatRefused
 from imagebuilder.hub.client import Hub
-from imagebuilder.project.pathrules import PICKLE_SUFFIXES, check_repo_path
+from imagebuilder.hub.failures import hub_endpoint
+from imagebuilder.project.huburls import URL_FORM, HubFile, looks_like_url, parse_file_url
+from imagebuilder.project.pathrules import (
+    PICKLE_SUFFIXES,
+    check_repo_path,
+    check_safe_repo_path,
+)
 from imagebuilder.project.values import check_repo_id, check_revision
 from imagebuilder.weights.compat import check_lora, compare_models
 from imagebuilder.weights.engine_needs import engine_need
@@ -22,9 +30,33 @@ class TargetSyntaxError(ValueError):
     """Neither a file nor ``owner/name/path[@revision]``: a usage error, not a failure."""
 
 
+def hub_file(target: str, *, model: bool = True) -> HubFile:
+    """``owner/name/path[@revision]`` or a pasted Hub URL (``.../resolve/REV/PATH``, or
+    the ``/blob/`` page); TargetSyntaxError for anything else. A model file must be
+    .safetensors; with ``model`` False any safe path will do (a workflow JSON)."""
+    try:
+        if looks_like_url(target):
+            return parse_file_url(target, hub_endpoint(), model=model)
+        ref, _, revision = target.partition("@")
+        parts = ref.split("/", 2)
+        if len(parts) != 3:
+            raise ValueError(
+                f"{target!r} is neither a file, owner/name/path[@revision] nor a Hub URL "
+                f"({URL_FORM})"
+            )
+        return HubFile(
+            repo=check_repo_id("/".join(parts[:2])),
+            path=(check_repo_path if model else check_safe_repo_path)(parts[2]),
+            revision=check_revision(revision or "main"),
+        )
+    except ValueError as error:
+        raise TargetSyntaxError(str(error)) from None
+
+
 def read_target(target: str, make_hub: Callable[[], Hub]) -> Header:
-    """A local file when the path exists, else ``owner/name/path/in/repo[@revision]``."""
-    suffix = Path(target.partition("@")[0]).suffix.lower()
+    """A local file when the path exists, else a file on the Hub (``hub_file``)."""
+    named = urlsplit(target).path if looks_like_url(target) else target.partition("@")[0]
+    suffix = Path(named).suffix.lower()
     if suffix in PICKLE_SUFFIXES:  # refused by name, local or remote: exit 7, not a usage error
         raise PickleFormatRefused(
             f"{suffix} is a pickle-based format, refused: loading it can run arbitrary code",
@@ -33,15 +65,8 @@ def read_target(target: str, make_hub: Callable[[], Hub]) -> Header:
         )
     if Path(target).is_file():
         return read_local_header(Path(target))
-    ref, _, revision = target.partition("@")
-    parts = ref.split("/", 2)
-    try:
-        if len(parts) != 3:
-            raise ValueError(f"{target!r} is neither a file nor owner/name/path[@revision]")
-        repo, path = check_repo_id("/".join(parts[:2])), check_repo_path(parts[2])
-        revision = check_revision(revision or "main")
-    except ValueError as error:
-        raise TargetSyntaxError(str(error)) from None
+    found = hub_file(target)
+    repo, path, revision = found.repo, found.path, found.revision
     hub = make_hub()
     remote = hub.snapshot(repo, revision).files.get(path)
     if remote is None:
