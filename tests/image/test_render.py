@@ -83,6 +83,19 @@ def test_same_inputs_same_tag_and_a_lora_bump_changes_it() -> None:
     assert render_build(config, bumped, TEMPLATE, URLS).content_tag != first.content_tag
 
 
+def test_the_content_tag_does_not_depend_on_the_hub_endpoint() -> None:
+    """Before: the URLs in the Dockerfile were hashed, so HF_ENDPOINT (a mirror, the
+    loopback Hub) changed the tag of the same models."""
+    config = project_config()
+    lock = fake_lock(config)
+    public = render_build(config, lock, TEMPLATE, URLS)
+    mirror_urls = Hub(endpoint="http://mirror.internal:8080", token="").file_url
+    mirrored = render_build(config, lock, TEMPLATE, mirror_urls)
+    assert "http://mirror.internal:8080/" in mirrored.dockerfile  # it downloads from there
+    assert mirrored.dockerfile != public.dockerfile
+    assert mirrored.content_tag == public.content_tag
+
+
 def test_drifted_lock_is_refused() -> None:
     config = project_config()
     lock = fake_lock(config)

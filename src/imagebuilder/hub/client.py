@@ -23,7 +23,7 @@ from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_st
 
 from imagebuilder import network
 from imagebuilder.hub import answers, transport
-from imagebuilder.hub.failures import hub_endpoint, translate
+from imagebuilder.hub.failures import DEFAULT_ENDPOINT, hub_endpoint, translate
 from imagebuilder.project import redact
 
 __all__ = ["CommitInfo", "Hub", "RemoteFile", "RepoSnapshot", "hub_endpoint"]
@@ -63,6 +63,12 @@ class CommitInfo:
     commit: str
     title: str
     date: datetime | None
+
+
+def public_file_url(repo: str, path: str, commit: str) -> str:
+    """The file's URL on the public Hub, whatever HF_ENDPOINT says: what an image's
+    content tag is computed from, so a mirror or a loopback Hub gives the same tag."""
+    return hf_hub_url(repo, path, revision=commit, endpoint=DEFAULT_ENDPOINT)
 
 
 class Hub:

@@ -20,6 +20,7 @@ from pathlib import Path
 from jinja2 import Environment, StrictUndefined, TemplateError
 
 from imagebuilder.errors import ConfigError
+from imagebuilder.hub.client import public_file_url
 from imagebuilder.image.layers import (
     LOCK_DESTINATION,
     MODEL_LABEL_PREFIX,
@@ -116,12 +117,17 @@ class RenderedBuild:
     files: Mapping[str, bytes]
     layers: tuple[ModelLayer, ...]
     base: str
+    # The files as hashed for the content tag: the Dockerfile with the public Hub's URLs
+    # (None: ``files`` themselves). The endpoint a build downloads from (HF_ENDPOINT: a
+    # mirror, a loopback Hub) is not part of what the image holds.
+    hashed_files: Mapping[str, bytes] | None = field(default=None, compare=False, repr=False)
     content_hash: str = field(init=False)
 
     def __post_init__(self) -> None:
         digest = hashlib.sha256()
-        for path in sorted(self.files):
-            data = self.files[path]
+        hashed = self.hashed_files if self.hashed_files is not None else self.files
+        for path in sorted(hashed):
+            data = hashed[path]
             digest.update(f"{path}\0{len(data)}\0".encode())
             digest.update(data)
         object.__setattr__(self, "content_hash", digest.hexdigest())
@@ -156,15 +162,36 @@ def render_build(
                 hint="workflow files are <name>.json with letters, digits, '.', '_', '-'",
             )
     layers = plan_layers(config, lock, file_url)
+    public_layers = plan_layers(config, lock, public_file_url)
+    dockerfile = _dockerfile(config, template_text, layers, hub_secret, bool(workflows))
+    public = _dockerfile(config, template_text, public_layers, hub_secret, bool(workflows))
+    files = {
+        "Dockerfile": dockerfile.encode("utf-8"),
+        LOCK_NAME: lock.for_image().to_json().encode(),
+    }
+    files |= {f"{WORKFLOWS_DIR}/{name}": data for name, data in sorted(workflows.items())}
+    hashed = files | {"Dockerfile": public.encode("utf-8")}
+    return RenderedBuild(
+        files=files, layers=tuple(layers), base=config.image.base, hashed_files=hashed
+    )
+
+
+def _dockerfile(
+    config: Config,
+    template_text: str,
+    layers: list[ModelLayer],
+    hub_secret: bool,
+    workflows: bool,
+) -> str:
     root = config.image.comfyui_root.rstrip("/")
     try:
-        dockerfile = _ENV.from_string(template_text).render(
+        return _ENV.from_string(template_text).render(
             base=config.image.base,
             layers=layers,
             hub_secret=hub_secret,
             lock_name=LOCK_NAME,
             lock_destination=LOCK_DESTINATION,
-            workflows=bool(workflows),
+            workflows=workflows,
             workflows_destination=f"{root}/user/default/workflows/",
             labels=[(f"{MODEL_LABEL_PREFIX}{layer.name}", layer.label()) for layer in layers],
         )
@@ -172,12 +199,6 @@ def render_build(
         raise ConfigError(
             f"the Dockerfile template failed to render: {error}", location=TEMPLATE_NAME
         ) from None
-    files = {
-        "Dockerfile": dockerfile.encode("utf-8"),
-        LOCK_NAME: lock.for_image().to_json().encode(),
-    }
-    files |= {f"{WORKFLOWS_DIR}/{name}": data for name, data in sorted(workflows.items())}
-    return RenderedBuild(files=files, layers=tuple(layers), base=config.image.base)
 
 
 def find_template(project_dir: Path) -> Path:
