@@ -36,7 +36,7 @@ from imagebuilder.updates.content import (
 )
 from imagebuilder.updates.dates import commit_dates
 from imagebuilder.updates.discovery import Listings, gather_listings
-from imagebuilder.updates.entryresult import EntryResult, held_back, with_planned
+from imagebuilder.updates.entryresult import EntryResult, gather, held_back, with_planned
 from imagebuilder.updates.headerfacts import (
     CachedInspector,
     HeaderFacts,
@@ -52,12 +52,9 @@ from imagebuilder.updates.planning import (
     plan_lora,
 )
 from imagebuilder.updates.proposal import (
-    Change,
     ChangeKind,
-    EntryProblem,
     Proposal,
     SkippedSource,
-    merge_entry_changes,
 )
 
 
@@ -259,31 +256,14 @@ class _Checker:
         return f"held back: its LoRA {lora} could not be looked up ({where}: {error.message})"
 
     def _proposal(self, names: list[str], results: Mapping[str, EntryResult]) -> Proposal:
-        changes: list[Change] = []
-        options: list[Change] = []
-        problems: list[EntryProblem] = []
-        current: list[str] = []
-        notes: list[str] = []
-        unlocked = [n for n in names if self.findings[n].status is Status.UNLOCKED]
-        for name in names:
-            result = results[name]
-            merged = merge_entry_changes(list(result.changes))
-            changes += [merged] if merged else []
-            options += result.options
-            notes += result.notes
-            if result.problem is not None:
-                problems.append(EntryProblem(name, result.problem))
-            elif merged is None:
-                current.append(name)
-        dated, date_notes = commit_dates(self.hub, self.workers, changes)
-        return Proposal(
+        parts = gather(names, results)
+        dated, date_notes = commit_dates(self.hub, self.workers, list(parts.changes))
+        return replace(
+            parts,
             changes=tuple(dated),
-            options=tuple(options),
-            problems=tuple(problems),
-            up_to_date=tuple(current),
-            notes=(*notes, *date_notes),
+            notes=(*parts.notes, *date_notes),
             skipped_sources=self.skipped_sources(),
-            unlocked=tuple(unlocked),
+            unlocked=tuple(n for n in names if self.findings[n].status is Status.UNLOCKED),
             pins=current_pins(self.resolved.values(), self.findings),
         )
 

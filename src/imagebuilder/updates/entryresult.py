@@ -6,11 +6,17 @@ release into an option when its LoRA cannot move with it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from imagebuilder.errors import ImageBuilderError
-from imagebuilder.updates.proposal import Change, ChangeKind
+from imagebuilder.updates.proposal import (
+    Change,
+    ChangeKind,
+    EntryProblem,
+    Proposal,
+    merge_entry_changes,
+)
 
 
 @dataclass(frozen=True)
@@ -49,4 +55,31 @@ def held_back(name: str, result: EntryResult, reason: str) -> EntryResult:
         changes=tuple(c for c in result.changes if c.kind is not ChangeKind.NEWER_RELEASE),
         options=result.options + tuple(replace(c, why=f"{c.why}; {reason}") for c in moved),
         notes=result.notes + tuple(f"{name}: {c.proposed.path} {reason}" for c in moved),
+    )
+
+
+def gather(names: Sequence[str], results: Mapping[str, EntryResult]) -> Proposal:
+    """The entries' results as one proposal (in models.yaml's order): one change per
+    entry at most, every option and note, a problem per entry that failed."""
+    changes: list[Change] = []
+    options: list[Change] = []
+    problems: list[EntryProblem] = []
+    current: list[str] = []
+    notes: list[str] = []
+    for name in names:
+        result = results[name]
+        merged = merge_entry_changes(list(result.changes))
+        changes += [merged] if merged else []
+        options += result.options
+        notes += result.notes
+        if result.problem is not None:
+            problems.append(EntryProblem(name, result.problem))
+        elif merged is None:
+            current.append(name)
+    return Proposal(
+        changes=tuple(changes),
+        options=tuple(options),
+        problems=tuple(problems),
+        up_to_date=tuple(current),
+        notes=tuple(notes),
     )
