@@ -79,6 +79,12 @@ def _apply(config: Config, variant: Variant) -> Config:
         for name, entry in config.models.items()
         if entry.role not in picks or name in picks[entry.role]
     }
+    # A LoRA whose base this variant swapped out patches the base it picked instead.
+    bases = sorted(picks[Role.DIFFUSION_MODEL])
+    for name, entry in models.items():
+        base = config.lora_base(name) if entry.role is Role.LORA else None
+        if base is not None and base not in models and len(bases) == 1:
+            models[name] = entry.model_copy(update={"base": bases[0]})
     return config.model_copy(update={"sampler": sampler, "models": models, "variants": {}})
 
 
