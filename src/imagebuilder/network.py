@@ -178,7 +178,7 @@ def known_unreachable(url: str | httpx2.URL) -> None:
         raise aborted
 
 
-def _abort(url: str | httpx2.URL, error: NetworkError) -> CommandAborted:
+def abort(url: str | httpx2.URL, error: NetworkError) -> CommandAborted:
     """The command ends with ``error``; later calls to the same origin fail the same way."""
     with _policy_lock:
         return _unreachable.setdefault(origin(url), CommandAborted(error))
@@ -219,7 +219,9 @@ class Attempts:
         self.url = url
         self.where = where
         current = policy()
-        # retry=False: one try (a request whose body cannot be sent again), same messages.
+        # retry=False: one try (a request whose body cannot be sent again), same messages;
+        # its caller decides what a timeout means (an upload asks the offset and resumes).
+        self.retry = retry
         self.policy = current if retry else replace(current, retries=0, timeout_retries=0)
         self.count = 0
         self.timeouts = 0
@@ -236,7 +238,7 @@ class Attempts:
         import httpx2  # noqa: PLC0415 -- see TYPE_CHECKING above
 
         if isinstance(error, httpx2.ConnectError):
-            raise _abort(
+            raise abort(
                 self.url,
                 _unreachable_error(error, self.url, self.what if self.name_unreachable else None),
             )
@@ -244,17 +246,17 @@ class Attempts:
         if isinstance(error, httpx2.TimeoutException):
             self.timeouts += 1
             if self.timeouts > self.policy.timeout_retries:
-                # Accepts but never answers: as good as down; the command ends here, once.
-                raise _abort(
-                    self.url,
-                    TimedOut(
-                        f"{self.what}: no answer from {origin(self.url)} within "
-                        f"{self._timeout_of(error):g} s ({self.timeouts} tries)",
-                        location=self.where,
-                        hint="the server accepted the connection but does not answer; try "
-                        "later, or raise IMAGEBUILDER_READ_TIMEOUT",
-                    ),
+                timed_out = TimedOut(
+                    f"{self.what}: no answer from {origin(self.url)} within "
+                    f"{self._timeout_of(error):g} s ({self.timeouts} tries)",
+                    location=self.where,
+                    hint="the server accepted the connection but does not answer; try "
+                    "later, or raise IMAGEBUILDER_READ_TIMEOUT",
                 )
+                if not self.retry:
+                    raise timed_out  # one try: the caller may resume (see abort)
+                # Accepts but never answers: as good as down; the command ends here, once.
+                raise abort(self.url, timed_out)
         elif self.count > self.policy.retries:
             raise NetworkError(
                 f"{self.what}: the connection to {origin(self.url)} kept failing "

@@ -136,7 +136,10 @@ class FaultProxy(OnLoopback):
         if fault is not None and fault.kind is Kind.HANG:
             self._stop.wait(fault.seconds or None)
             return
-        if fault is not None and fault.kind is Kind.RESET:
+        if fault is not None and fault.kind in (Kind.RESET, Kind.DIE):
+            if fault.kind is Kind.DIE:
+                with contextlib.suppress(OSError):
+                    self._listener.close()
             _reset(client)
             return
         if fault is not None and fault.kind in (Kind.STATUS, Kind.ANSWER):

@@ -17,6 +17,7 @@ class Kind(Enum):
     STATUS = "status"  # answer ``status`` (429, 500, 503...) without asking upstream
     TRICKLE = "trickle"  # relay the head, then the body one byte every ``seconds``
     ANSWER = "answer"  # answer ``status`` with ``body`` (JSON) without asking upstream
+    DIE = "die"  # reset this request, then stop listening: every later connect is refused
 
 
 @dataclass(frozen=True)

@@ -246,4 +246,16 @@ ROUND_TWO: dict[str, Row] = {
         "bytes that are not a safetensors header",
         "LoRA and base held back with the reason; models.yaml and lock unchanged for both",
     ),
+    "patch-hang-once": Row(
+        "publish",
+        "registry: blob PATCH",
+        "the first PATCH never answers (read timeout), once",
+        "the upload asks the registry's offset and resumes; same digest, image re-read",
+    ),
+    "registry-dies": Row(
+        "publish",
+        "registry: blob PATCH",
+        "the registry dies mid-upload (a PATCH reset, then every connect refused)",
+        "exit 6, one error line naming the PATCH (not the status GET), nothing tagged",
+    ),
 }

@@ -23,9 +23,11 @@ from faults.budget import short_budgets
 from faults.case import Case, CaseParts
 from faults.closed import closed_port_host
 from faults.matrix import (
+    BLOB_UPLOAD,
     MANIFEST_GET,
     REGISTRY_FATAL,
     REGISTRY_ROUTES,
+    ROUND_TWO,
     TRANSIENT,
     RegistryFatal,
     Route,
@@ -262,3 +264,41 @@ def test_the_report_counts_the_bytes_it_sent(runner: Runner) -> None:
             assert layer["sent_bytes"] >= layer["size"] > 0, layer
         if layer["kind"] in ("files", "config"):
             assert layer["action"] == "uploaded" and layer["sent_bytes"] == layer["size"]
+
+
+def test_a_patch_that_never_answers_once_is_resumed(runner: Runner) -> None:
+    """Before: the PATCH was sent with retry=False and its timeout ended the publish."""
+    assert ROUND_TWO["patch-hang-once"]
+    stage = runner.stage
+    expected = runner.baseline_digest()
+    _break(stage, (("registry", BLOB_UPLOAD),), Fault(Kind.HANG), 1)
+    run, _ = runner.publish("faults-patch-hang", "--parallel", "1")
+    stage.registry_proxy.clear()
+    assert run.exit_code == 0, run.stderr
+    assert run.result["digest"] == expected
+    verify_image(stage.registry, "faults-patch-hang", expected)
+
+
+def test_a_registry_that_dies_mid_upload_is_named_by_the_upload(runner: Runner) -> None:
+    """The error names the failed upload, never the status query that found the registry
+    gone (a status query that is refused no longer replaces the PATCH's error)."""
+    assert ROUND_TWO["registry-dies"]
+    stage = runner.stage
+    with FaultProxy(stage.registry.port) as dying:
+        # The PATCH is cut; the registry is gone by the time the status is asked.
+        dying.add(Fault(Kind.RESET), method="PATCH", path=r"/blobs/uploads/")
+        dying.add(Fault(Kind.DIE), method="GET", path=r"/blobs/uploads/")
+        project = runner.tmp_path / "project"
+        shutil.copytree(stage.template, project)
+        _env(runner.monkeypatch, stage.hub, runner.tmp_path / "hf_home", stage.hub_proxy.url)
+        use_registry(runner.monkeypatch, stage.registry, stage.registry_proxy.host, dying.host)
+        short_budgets(runner.monkeypatch)
+        image = f"{dying.host}/faults-dies"
+        runner.capsys.readouterr()
+        args = ["publish", "-c", str(project / "models.yaml"), "--image", image]
+        code = main([*args, "--parallel", "1"])
+        stderr = runner.capsys.readouterr().err
+    assert code == 6, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "PATCH /v2/faults-dies/blobs/uploads/" in errors[0], stderr
+    assert tags(stage.registry, "faults-dies") == []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from imagebuilder import network
-from imagebuilder.errors import NetworkError
+from imagebuilder.errors import CommandAborted, NetworkError, TimedOut
 from imagebuilder.oci.client import RegistryClient, UploadSessionLost
 
 # Peak memory is about (QUEUE_DEPTH + 3) chunks per layer in flight: 8 MiB keeps three
@@ -123,6 +123,7 @@ class ChunkedUpload:
         attempts = network.Attempts(
             f"upload of bytes {start}-{start + len(chunk) - 1}", self._location, self._repository
         )
+        timeouts = 0
         while True:
             piece = chunk[sent_from:]
             try:
@@ -133,10 +134,15 @@ class ChunkedUpload:
                 self._offset = start + len(chunk)
                 return
             except NetworkError as error:
+                # A PATCH that did not answer is resumed like one cut off, once (the policy's
+                # timeout retries): a registry that never answers ends the command.
+                timeouts += isinstance(error, TimedOut)
+                if timeouts > attempts.policy.timeout_retries:
+                    raise network.abort(self._location, error) from None
                 attempts.failed(error)  # waits, or raises this (the upload's) error
                 try:
                     held = self._client.upload_offset(self._repository, self._location)
-                except NetworkError:
+                except (NetworkError, CommandAborted):
                     raise error from None  # name the failed upload, not the status call
                 if not start <= held <= start + len(chunk):
                     raise UploadSessionLost(
