@@ -258,4 +258,11 @@ ROUND_TWO: dict[str, Row] = {
         "the registry dies mid-upload (a PATCH reset, then every connect refused)",
         "exit 6, one error line naming the PATCH (not the status GET), nothing tagged",
     ),
+    "history-less-base": Row(
+        "publish --tag",
+        "a base image whose config has no history (ko, crane, kaniko, by hand)",
+        "(no fault) a second release with a lock without layer digests",
+        "history lines up with the layers; the second publish reuses every model layer "
+        "(0 bytes from the Hub), same digest",
+    ),
 }

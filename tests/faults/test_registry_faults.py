@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 
 from faultproxy import Fault, FaultProxy, Kind
@@ -36,6 +37,11 @@ from faults.registry_case import Run, project_files, tags, timed, verify_image
 from hubserver.fixtures import configure_hub_env
 from hubserver.server import HubServer
 from imagebuilder.cli import main
+from imagebuilder.oci.auth import Credentials
+from imagebuilder.oci.client import RegistryClient
+from imagebuilder.oci.digest import sha256_digest
+from imagebuilder.oci.image import canonical_json
+from imagebuilder.oci.transport import RegistryTransport
 from infra.fixtures import TinyBase
 from infra.project import make_project, use_registry
 from infra.registry import RegistryServer
@@ -302,3 +308,68 @@ def test_a_registry_that_dies_mid_upload_is_named_by_the_upload(runner: Runner) 
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "PATCH /v2/faults-dies/blobs/uploads/" in errors[0], stderr
     assert tags(stage.registry, "faults-dies") == []
+
+
+def _history_less_copy(registry: RegistryServer, base: TinyBase, repository: str) -> str:
+    """The tiny base re-pushed with no history in its config (as ko or crane write it)."""
+    name, digest = base.ref.split("/", 1)[1].split("@")
+    client = RegistryClient(
+        RegistryTransport(registry.host, Credentials(registry.username, registry.password))
+    )
+    try:
+        manifest = json.loads(client.get_manifest(name, digest).body)
+        config = json.loads(client.read_blob(name, manifest["config"]["digest"]))
+        config.pop("history", None)
+        config_bytes = canonical_json(config)
+        config_digest = sha256_digest(config_bytes)
+        location = client.start_upload(repository)
+        client.finish_upload(repository, location, config_digest, config_bytes)
+        for layer in manifest["layers"]:
+            assert client.mount_blob(repository, layer["digest"], name)
+        manifest["config"] = {
+            "mediaType": manifest["config"]["mediaType"],
+            "digest": config_digest,
+            "size": len(config_bytes),
+        }
+        body = canonical_json(manifest)
+        client.put_manifest(repository, "latest", body, manifest["mediaType"])
+        return sha256_digest(body)
+    finally:
+        client.close()
+
+
+def test_a_base_without_history_lines_up_and_its_layers_are_reused(
+    runner: Runner, tiny_base_image: TinyBase
+) -> None:
+    """Before: the config had fewer history entries than layers, nothing was remembered,
+    and every release moved every model layer again."""
+    assert ROUND_TWO["history-less-base"]
+    stage = runner.stage
+    stage.hub_proxy.clear()
+    stage.registry_proxy.clear()
+    digest = _history_less_copy(stage.registry, tiny_base_image, "faults-nohistory-base")
+    base = TinyBase(f"{stage.registry_proxy.host}/faults-nohistory-base@{digest}", "", digest)
+    template = make_project(runner.tmp_path / "t", f"{stage.registry_proxy.host}/x", base)
+    shutil.copy(stage.template / "models.lock.json", template / "models.lock.json")
+    repository = "faults-nohistory"
+    first_run = runner.elsewhere("first")
+    shutil.copytree(template, first_run.tmp_path / "project")
+    first, _ = first_run.publish(repository, "--tag", "latest")
+    assert first.exit_code == 0, first.stderr
+    manifest = verify_image(stage.registry, repository, first.result["digest"])
+    config = json.loads(
+        httpx2.get(
+            f"{stage.registry.url}/v2/{repository}/blobs/{manifest['config']['digest']}",
+            auth=(stage.registry.username, stage.registry.password),
+        ).content
+    )
+    layered = [h for h in config["history"] if not h.get("empty_layer")]
+    assert len(layered) == len(config["rootfs"]["diff_ids"]) == len(manifest["layers"])
+    second_run = runner.elsewhere("second")  # a release job: its lock has no layer digests
+    shutil.copytree(template, second_run.tmp_path / "project")
+    second, _ = second_run.publish(repository, "--tag", "latest")
+    assert second.exit_code == 0, second.stderr
+    assert second.result["digest"] == first.result["digest"]
+    models = [layer for layer in second.result["layers"] if layer["kind"] == "model"]
+    assert models and {layer["action"] for layer in models} == {"reused"}, models
+    assert sum(layer["hub_bytes"] for layer in models) == 0

@@ -134,6 +134,25 @@ def base_layer_list(manifest: Mapping[str, Any]) -> list[Descriptor]:
     return layers
 
 
+BASE_WITHOUT_HISTORY = "base image layer (the base's config has no history for it)"
+
+
+def _base_history(config: Mapping[str, Any], base_layers: int) -> list[Any]:
+    """The base's history, lined up with its layers: one entry per non-empty layer, as
+    readers (ours, to reuse layers; docker history) pair them. Bases built by ko, crane,
+    kaniko or by hand may carry no history or less than their layers; those layers get a
+    placeholder entry each, ahead of the base's own (it cannot say which layers they
+    describe, so those become notes)."""
+    history = [h for h in config.get("history") or [] if isinstance(h, dict)]
+    layered = [h for h in history if not h.get("empty_layer")]
+    if len(layered) == base_layers:
+        return history
+    created = config.get("created") if isinstance(config.get("created"), str) else None
+    placeholder = {"created_by": BASE_WITHOUT_HISTORY} | ({"created": created} if created else {})
+    notes = [h | {"empty_layer": True} for h in history]
+    return [dict(placeholder) for _ in range(base_layers)] + notes
+
+
 def assemble_image(
     base_manifest: Mapping[str, Any],
     base_config: Mapping[str, Any],
@@ -150,8 +169,9 @@ def assemble_image(
     if entrypoint is not None:
         runtime["Entrypoint"] = entrypoint
     rootfs = config.setdefault("rootfs", {"type": "layers", "diff_ids": []})
+    base_layers = len(rootfs.get("diff_ids", []))
     rootfs["diff_ids"] = [*rootfs.get("diff_ids", []), *(n.diff_id for n in new_layers)]
-    history = list(config.get("history") or [])
+    history = _base_history(config, base_layers)
     history += [{"created": created, "created_by": n.created_by} for n in new_layers]
     history.append(
         {"created": created, "created_by": "imagebuilder publish: labels", "empty_layer": True}
