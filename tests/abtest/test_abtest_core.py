@@ -87,7 +87,7 @@ def test_similarity_identical_noisy_and_resized() -> None:
 
 
 def test_decode_refuses_what_is_not_an_image() -> None:
-    with pytest.raises(JobFailed, match="not a readable image"):
+    with pytest.raises(JobFailed, match=r"not an image \(17 bytes, starting '<html>oops</html>'\)"):
         decode(b"<html>oops</html>")
     assert decode(png(3, size=20)).size == (20, 20)
 

@@ -236,9 +236,9 @@ class ComfyServer(LoopbackService):
                 name = f"qwen_image_edit_{prompt_id[:8]}_{node_id}_.png"
                 with self.lock:
                     self.outputs[name] = png
-                outputs[node_id] = {
-                    "images": [{"filename": name, "subfolder": "", "type": "output"}]
-                }
+                many = 400 if engine.MANY_OUTPUTS_MARK in plan.prompt else 1
+                ref = {"filename": name, "subfolder": "", "type": "output"}
+                outputs[node_id] = {"images": [ref] * many}
         messages.append(["execution_success", {"prompt_id": prompt_id, "timestamp": _now_ms()}])
         return _entry(graph, prompt_id, messages, outputs, ok=True)
 

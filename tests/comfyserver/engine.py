@@ -23,6 +23,7 @@ NODE_ERROR_MARK = "[node-error]"  # the sampler raises, as a CUDA OOM would
 HANG_MARK = "[hang]"  # execution never finishes (until interrupted)
 NO_OUTPUT_MARK = "[no-output]"  # finishes, but the save node writes nothing
 BAD_OUTPUT_MARK = "[bad-output]"  # the saved "image" is not one
+MANY_OUTPUTS_MARK = "[many-outputs]"  # the save node lists 400 images (a broken history)
 _PLACEHOLDER = re.compile(r"\{\{.*\}\}")
 
 

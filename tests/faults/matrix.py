@@ -265,4 +265,22 @@ ROUND_TWO: dict[str, Row] = {
         "history lines up with the layers; the second publish reuses every model layer "
         "(0 bytes from the Hub), same digest",
     ),
+    "many-images-per-node": Row(
+        "test (ComfyUI)",
+        "GET /history",
+        "a save node listing 400 images",
+        "the job fails as bad_output naming the node, before any /view download",
+    ),
+    "not-an-image": Row(
+        "test (ComfyUI)",
+        "GET /view",
+        "an HTML error page instead of the PNG",
+        "the job fails as bad_output: size and first bytes, no Python repr",
+    ),
+    "markdown-worker-text": Row(
+        "test (RunPod)",
+        "GET /status",
+        "a job error holding HTML, ESC/OSC hyperlinks and BEL",
+        "the Markdown summary shows it escaped: no control character, no live HTML",
+    ),
 }

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from comfyserver import ComfyServer, RunpodServer
+from comfyserver import MANY_OUTPUTS_MARK, ComfyServer, RunpodServer
 from comfyserver.cli import CasesRun, CasesRunner
 from comfyserver.project import make_project
 from faultproxy import Fault, FaultProxy, Kind
@@ -33,6 +33,7 @@ ONE_JOB = ("--variant", "steps4")  # the baseline alone: one job, no warm-up
 
 @dataclass
 class Worker:
+    server: ComfyServer | RunpodServer
     proxy: FaultProxy
     url: str  # --target, or RUNPOD_API_BASE
     run: CasesRunner
@@ -54,7 +55,7 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def comfy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Worker]:
     with ComfyServer(seconds_per_step=0.01) as server, FaultProxy(_port(server.origin)) as proxy:
-        yield Worker(proxy, proxy.url, CasesRunner(make_project(tmp_path), capsys))
+        yield Worker(server, proxy, proxy.url, CasesRunner(make_project(tmp_path), capsys))
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def runpod(
         monkeypatch.setenv("RUNPOD_API_KEY", server.api_key)
         monkeypatch.setenv("RUNPOD_API_BASE", f"{proxy.url}/v2")
         runner = CasesRunner(make_project(tmp_path), capsys)
-        yield Worker(proxy, f"runpod://{server.endpoint_id}", runner), server
+        yield Worker(server, proxy, f"runpod://{server.endpoint_id}", runner), server
 
 
 def _port(origin: str) -> int:
@@ -249,3 +250,44 @@ def test_no_secret_is_echoed_from_a_target(
     assert outcome.code == 3, outcome.err
     for secret in ["hunter2secret", *SECRETS.values()]:
         assert secret not in outcome.out and secret not in outcome.err
+
+
+def test_a_node_listing_hundreds_of_images_fails_before_downloading(comfy: Worker) -> None:
+    """Before: every listed image was downloaded (400 refs -> 400 /view per job)."""
+    assert ROUND_TWO["many-images-per-node"]
+    outcome, _ = comfy.timed(comfy.url)
+    assert outcome.code == 0
+    outcome = comfy.run(comfy.url, {"cat": f"{MANY_OUTPUTS_MARK} a cat"}, *ONE_JOB)
+    assert outcome.code == 13, outcome.err
+    row = _row(outcome)
+    assert row["failure_kind"] == "bad_output" and "lists 400 outputs" in row["failure"], row
+    views = [seen for seen in comfy.proxy.seen if seen.target.startswith("/view")]
+    assert len(views) == 1  # the first run's one output; none for the broken history
+
+
+def test_an_output_that_is_no_image_is_described_not_repr(comfy: Worker) -> None:
+    assert ROUND_TWO["not-an-image"]
+    page = Fault(Kind.ANSWER, status=200, body=b"<html>502 Bad Gateway</html>")
+    comfy.proxy.add(page, method="GET", path=r"^/view", times=-1)
+    outcome, _ = comfy.timed(comfy.url)
+    assert outcome.code == 13, outcome.err
+    failure = str(_row(outcome)["failure"])
+    assert "BytesIO" not in failure and "object at 0x" not in failure, failure
+    assert "not an image (28 bytes, starting '<html>502 Bad Gateway</h')" in failure
+
+
+def test_worker_text_in_the_markdown_summary_is_escaped(
+    runpod: tuple[Worker, RunpodServer],
+) -> None:
+    assert ROUND_TWO["markdown-worker-text"]
+    worker, _ = runpod
+    hostile = r"<img src=x onerror=alert(1)> \u001b]8;;https://evil/\u0007click\u001b]8;;\u0007 `x`"
+    body = f'{{"id": "job-1", "status": "FAILED", "error": "{hostile}"}}'.encode()
+    worker.proxy.add(Fault(Kind.ANSWER, status=200, body=body), path=r"/status/", times=-1)
+    summary = worker.run.project.parent / "summary.md"
+    outcome, _ = worker.timed(worker.url, "--markdown-out", str(summary))
+    assert outcome.code == 13, outcome.err
+    text = summary.read_text()
+    assert "onerror" in text  # the message is there ...
+    assert "<img" not in text and "\x1b" not in text and "\x07" not in text  # ... defused
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text

@@ -23,6 +23,9 @@ from imagebuilder.abtest.media import VideoFile, is_video_ref, video_facts
 from imagebuilder.errors import TimedOut
 
 DEFAULT_POLL_S = 0.05
+# A save node writes one image per batch item; an edit's batch is 1-4. A history that
+# lists hundreds is broken or hostile: each one would be a download.
+MAX_IMAGES_PER_NODE = 16
 
 
 class ComfyTarget:
@@ -183,6 +186,13 @@ class ComfyTarget:
                     FailureKind.MISSING_OUTPUT,
                     f"prompt {prompt_id} finished but output node {node_id} produced no "
                     "image or video",
+                    node=node_id,
+                )
+            if len(refs) > MAX_IMAGES_PER_NODE:
+                raise JobFailed(
+                    FailureKind.BAD_OUTPUT,
+                    f"output node {node_id} lists {len(refs)} outputs; at most "
+                    f"{MAX_IMAGES_PER_NODE} per node are fetched",
                     node=node_id,
                 )
             for ref in refs:

@@ -73,11 +73,22 @@ def decode(data: bytes) -> Decoded:
                 small = source.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
                 del source
             pixels = np.asarray(small.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+    except UnidentifiedImageError:
+        raise JobFailed(
+            FailureKind.BAD_OUTPUT,
+            f"output is not an image ({len(data):,} bytes, starting {_peek(data)})",
+        ) from None
+    except (OSError, Image.DecompressionBombError) as error:
         raise JobFailed(
             FailureKind.BAD_OUTPUT, f"output is not a readable image: {error}"
         ) from None
     return Decoded(pixels=pixels, full_size=full)
+
+
+def _peek(data: bytes) -> str:
+    """The first bytes as text a reader can place ('<html>502 Bad Gateway'), not a repr."""
+    head = data[:24].decode("latin-1")
+    return "'" + "".join(c if c.isprintable() and c.isascii() else "." for c in head) + "'"
 
 
 def _same_size(image: Decoded, baseline: Decoded) -> bool:

@@ -7,6 +7,7 @@ the table, what each variant missed.
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from imagebuilder.abtest.compare import MAX_SCORED_PIXELS
 from imagebuilder.abtest.summary import CaseRow, VariantSummary
 from imagebuilder.abtest.thresholds import Thresholds
 from imagebuilder.abtest.verdict import Recommendation, recommend, thresholds_sentence
+from imagebuilder.project.characters import terminal_safe
 
 HOW_TO_SET = (
     "set them in models.yaml (`test: {min_ssim: ..., min_psnr_db: ...}`) or with "
@@ -115,8 +117,8 @@ def markdown(report: TestReport) -> str:
     lines = [
         f"### imagebuilder test: {verdict}",
         "",
-        f"Target `{target.get('target')}`"
-        + (f" ({target['gpu']})" if target.get("gpu") else "")
+        f"Target `{_md(str(target.get('target')))}`"
+        + (f" ({_md(str(target['gpu']))})" if target.get("gpu") else "")
         + f", {len(report.cases)} case(s), baseline `{report.baseline}`, {report.started_at}.",
         "",
         f"**Recommendation:** {report.recommendation.sentence()}.",
@@ -145,8 +147,14 @@ def markdown(report: TestReport) -> str:
     problems = [(v.variant, reason) for v in report.variants for reason in v.reasons]
     if problems:
         lines += ["", "Thresholds missed and failures:"]
-        lines += [f"- `{variant}`: {reason}" for variant, reason in problems]
+        lines += [f"- `{variant}`: {_md(reason)}" for variant, reason in problems]
     return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """Worker text for Markdown, as the terminal gets it: no control characters (ESC, OSC,
+    BEL), no HTML a renderer would act on, no backtick to break out of code spans."""
+    return html.escape(terminal_safe(text), quote=False).replace("`", "'")
 
 
 def warmup_line(report: TestReport) -> str:
