@@ -7,7 +7,7 @@ the table, what each variant missed.
 
 from __future__ import annotations
 
-import html
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from imagebuilder.abtest.thresholds import Thresholds
 from imagebuilder.abtest.verdict import Recommendation, recommend, thresholds_sentence
 from imagebuilder.project.characters import terminal_safe
 
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 HOW_TO_SET = (
     "set them in models.yaml (`test: {min_ssim: ..., min_psnr_db: ...}`) or with "
     "--min-ssim, --min-psnr, --max-seconds, --max-cost"
@@ -153,8 +154,9 @@ def markdown(report: TestReport) -> str:
 
 def _md(text: str) -> str:
     """Worker text for Markdown, as the terminal gets it: no control characters (ESC, OSC,
-    BEL), no HTML a renderer would act on, no backtick to break out of code spans."""
-    return html.escape(terminal_safe(text), quote=False).replace("`", "'")
+    BEL), no HTML tag a renderer would act on (a "<" that opens one is escaped; "SSIM
+    0.82 < 0.9" stays as it is), no backtick to break out of code spans."""
+    return _TAG_START.sub("&lt;", terminal_safe(text)).replace("`", "'")
 
 
 def warmup_line(report: TestReport) -> str:
