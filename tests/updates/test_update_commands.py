@@ -69,7 +69,7 @@ def test_json_schema(
     assert data["status"] == "updates-available" and data["exit_code"] == 100
     assert set(data) == {
         "schema_version", "status", "exit_code", "changes", "options", "problems",
-        "up_to_date", "notes", "skipped_sources", "unlocked",
+        "up_to_date", "notes", "skipped_sources", "unlocked", "engine",
     }  # fmt: skip
     change = data["changes"][0]
     assert set(change) == {

@@ -14,6 +14,7 @@ from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, l
 
 if TYPE_CHECKING:
     from imagebuilder.project.config import Config
+    from imagebuilder.project.engine import EngineCatalog
     from imagebuilder.updates.proposal import Proposal
 
 MarkdownOption = Annotated[
@@ -53,8 +54,12 @@ def _width() -> int:
 
 def _print_table(proposal: Proposal, title: str, long: bool) -> None:
     from imagebuilder.cli._updates_table import render
+    from imagebuilder.updates.report import engine_line
 
     output.stdout.out(render(proposal, title=title, width=_width(), long=long), end="")
+    line = engine_line(proposal)
+    if line:
+        output.stdout.print(line, markup=False, highlight=False)
 
 
 def _log_findings(proposal: Proposal, has_lock: bool) -> None:
@@ -73,6 +78,13 @@ def _log_findings(proposal: Proposal, has_lock: bool) -> None:
     hint = lock_hint(proposal, has_lock)
     if hint:
         output.log(f"hint: {hint}")
+
+
+def engine_catalog(config: Config) -> EngineCatalog | None:
+    """Where newer engines are looked for: the base's registry, when the engine is pinned."""
+    from imagebuilder.oci.base_tags import BaseTagCatalog
+
+    return BaseTagCatalog(config.image) if config.image.comfyui is not None else None
 
 
 def check_updates(  # noqa: PLR0917 (a CLI command: one parameter per option)
@@ -103,7 +115,10 @@ def check_updates(  # noqa: PLR0917 (a CLI command: one parameter per option)
     loaded, _lock_file, lock = load(config)
     hub = make_hub()
     output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
-    proposal = run_check(loaded.config, lock, hub, locate=loaded.where, strict=strict)
+    proposal = run_check(
+        loaded.config, lock, hub, locate=loaded.where, strict=strict,
+        engines=engine_catalog(loaded.config),
+    )  # fmt: skip
     if as_json:
         output.emit_json(proposal.as_dict())
     elif as_markdown:
@@ -141,7 +156,10 @@ def update(  # noqa: PLR0917 (a CLI command: one parameter per option)
     _require_entries(entries or [], loaded.config)  # a typo fails before any Hub request
     hub = make_hub()
     output.log(f"checking {len(loaded.config.models)} entries on {hub.endpoint} ...")
-    proposal, planned = propose_update(loaded, lock_file, lock, entries or [], hub, strict=strict)
+    proposal, planned = propose_update(
+        loaded, lock_file, lock, entries or [], hub, strict=strict,
+        engines=engine_catalog(loaded.config),
+    )  # fmt: skip
     if planned is not None and not dry_run:
         require_unmoved(planned, hub)  # exactly what the proposal shows, or nothing
         write_update(planned)

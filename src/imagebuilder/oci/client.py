@@ -7,6 +7,7 @@ so callers decide the policy: what to skip, what to resume, what to push last.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -240,6 +241,28 @@ class RegistryClient:
         raise_for_registry(response, f"HEAD manifest {repository}:{reference}", self.host)
         return response.headers.get("Docker-Content-Digest")
 
+    def list_tags(self, repository: str, *, max_pages: int = 20) -> list[str]:
+        """Every tag (GET /v2/<name>/tags/list, following `Link: rel="next"`), bounded."""
+        tags: list[str] = []
+        path: str | None = f"/v2/{repository}/tags/list?n=1000"
+        for _ in range(max_pages):
+            if path is None:
+                return tags
+            with self.transport.stream("GET", path, scope=_scope(repository, "pull")) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise_for_registry(response, f"GET tags of {repository}", self.host)
+                body = read_capped(response, MAX_MANIFEST_BYTES)  # a hostile list ends here
+            if body is None:
+                raise RegistryError(f"the tag list of {repository} is too large")
+            try:
+                listed = json.loads(body).get("tags") or []
+            except (ValueError, AttributeError, RecursionError):
+                raise RegistryError(f"the tag list of {repository} is not JSON") from None
+            tags += [t for t in listed if isinstance(t, str) and 0 < len(t) <= 128]
+            path = _next_link(response.headers.get("Link", ""), repository)
+        return tags
+
     def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
         response = self.transport.send(
             "PUT",
@@ -250,6 +273,15 @@ class RegistryClient:
         )
         raise_for_registry(response, f"PUT manifest {repository}:{reference}", self.host)
         return sha256_digest(body)
+
+
+def _next_link(header: str, repository: str) -> str | None:
+    """The path of a `Link: </v2/...>; rel="next"` page, only within this repository."""
+    target, _, params = header.partition(";")
+    path = target.strip().removeprefix("<").removesuffix(">")
+    if 'rel="next"' not in params or not path.startswith(f"/v2/{repository}/tags/list"):
+        return None
+    return path
 
 
 def open_registry(host: str, role: RegistryRole) -> RegistryClient:

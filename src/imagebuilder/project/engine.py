@@ -7,8 +7,9 @@ Pure data. How the facts are learned (the base image's registry, a running worke
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -66,3 +67,30 @@ class EngineLock(BaseModel):
         """The same engine, however many bytes it took to learn it."""
         bare = {"bytes_read": None}
         return self.model_copy(update=bare) == other.model_copy(update=bare)
+
+
+@dataclass(frozen=True)
+class EngineOffer:
+    """A base image tag and the engine it carries."""
+
+    tag: str
+    base: str  # name:tag@digest, as models.yaml's image.base takes it
+    engine: EngineLock
+
+
+@dataclass(frozen=True)
+class EngineSearch:
+    """What the base's registry says about newer engines: the newest newer tag (Renovate
+    style: same suffix and version scheme), a digest that moved under the pinned tag, and
+    why nothing could be offered when nothing was."""
+
+    newest: EngineOffer | None = None
+    moved: EngineOffer | None = None  # the pinned tag now names another digest
+    failure: str | None = None  # the registry could not be read, or no tag to follow
+    notes: tuple[str, ...] = field(default=())
+
+
+class EngineCatalog(Protocol):
+    """Where check-updates asks for newer engines (the base image's registry)."""
+
+    def search(self) -> EngineSearch: ...

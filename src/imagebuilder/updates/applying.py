@@ -20,6 +20,7 @@ from imagebuilder.hub.client import Hub
 from imagebuilder.hub.resolve import fetch_snapshots
 from imagebuilder.project.atomic import atomic_write_text
 from imagebuilder.project.config import Config, ModelEntry
+from imagebuilder.project.engine import EngineCatalog
 from imagebuilder.project.load import LoadedConfig, parse_config
 from imagebuilder.project.lock import (
     Lock,
@@ -29,7 +30,7 @@ from imagebuilder.project.lock import (
     with_recorded_digests,
 )
 from imagebuilder.project.pathrules import check_repo_path
-from imagebuilder.project.values import check_repo_id
+from imagebuilder.project.values import check_pinned_image, check_repo_id
 from imagebuilder.project.writelock import changed_underneath, writer_lock
 from imagebuilder.project.yamledit import KeyPath, entry_edits, set_scalars
 from imagebuilder.project.yamlsource import YamlSource, round_trip_yaml
@@ -142,10 +143,18 @@ def plan_update(
 
     ``runs_now``: what every entry runs now (the full proposal's pins, when ``proposal``
     was narrowed to some entries); an entry the lock does not pin yet is pinned to it."""
-    text = set_scalars(loaded.source.text, config_edits(proposal.changes), file=loaded.path.name)
+    edits = config_edits(proposal.changes)
+    if proposal.engine is not None:  # the engine moves with the models that need it
+        edits[("image", "base")] = check_pinned_image(proposal.engine.proposed.base)
+    text = set_scalars(loaded.source.text, edits, file=loaded.path.name)
     source = YamlSource(path=loaded.path, text=text, document=round_trip_yaml().load(text))
     config = parse_config(source)  # the edited file must still be a valid config
     lock = proposed_lock(config, previous, proposal.changes, runs_now or proposal.pins)
+    if proposal.engine is not None:
+        moved = proposal.engine.proposed
+        lock = lock.model_copy(
+            update={"engine": moved.engine.model_copy(update={"base": moved.base})}
+        )
     return PlannedUpdate(
         config_path=loaded.path,
         lock_path=lock_path,
@@ -258,10 +267,13 @@ def propose_update(
     hub: Hub,
     *,
     strict: bool = False,
+    engines: EngineCatalog | None = None,
 ) -> tuple[Proposal, PlannedUpdate | None]:
     """What `update` would do: the proposal for ``entries`` (every change when empty) and
     both files as they would be (None when nothing changes). Writes nothing."""
-    full = check_updates(loaded.config, lock, hub, locate=loaded.where, strict=strict)
+    full = check_updates(
+        loaded.config, lock, hub, locate=loaded.where, strict=strict, engines=engines
+    )
     proposal = select_changes(full, entries, loaded.config)
     planned = (
         plan_update(loaded, lock_path, lock, proposal, full.pins) if proposal.changes else None

@@ -36,6 +36,7 @@ from imagebuilder.updates.content import (
 )
 from imagebuilder.updates.dates import commit_dates
 from imagebuilder.updates.discovery import Listings, gather_listings
+from imagebuilder.updates.engine_plan import EngineCatalog, engine_step
 from imagebuilder.updates.entryresult import EntryResult, gather, held_back, with_planned
 from imagebuilder.updates.headerfacts import (
     CachedInspector,
@@ -74,8 +75,9 @@ class _Checker:
         workers: int,
         locate: Locate,
         strict: bool,
+        engines: EngineCatalog | None = None,
     ) -> None:
-        self.config = config
+        self.config, self.lock, self.engines = config, lock, engines
         self.engine = engine_of(lock)  # what proposed files must load on
         self.hub = hub
         self.workers = workers
@@ -188,7 +190,8 @@ class _Checker:
         plans = {n: plan for n, (_, plan) in first.items() if plan is not None}
         second = self._check_all(followers, plans)
         results = {n: result for n, (result, _) in (first | second).items()}
-        reasons = self._held_back_reasons(results, plans)
+        self.engine_plan = engine_step(self.config, self.lock, plans, self.inspector, self.engines)
+        reasons = self.engine_plan.holds | self._held_back_reasons(results, plans)
         if not reasons:
             return self._proposal(names, results)
         # A base may not move without its LoRA: it keeps its pin, and those LoRAs are
@@ -261,7 +264,8 @@ class _Checker:
         return replace(
             parts,
             changes=tuple(dated),
-            notes=(*parts.notes, *date_notes),
+            notes=(*parts.notes, *date_notes, *self.engine_plan.notes),
+            engine=self.engine_plan.moving_with(parts.changes),
             skipped_sources=self.skipped_sources(),
             unlocked=tuple(n for n in names if self.findings[n].status is Status.UNLOCKED),
             pins=current_pins(self.resolved.values(), self.findings),
@@ -278,21 +282,17 @@ def check_updates(
     locate: Locate = no_lines,
     strict: bool = False,
     engine: Engine | None = None,
+    engines: EngineCatalog | None = None,
 ) -> Proposal:
     """The proposal for ``config`` against the Hub; ``locate`` turns key paths into lines.
 
     ``strict``: an extra source that fails fails its entries too (else it is skipped).
     ``engine``: the ComfyUI proposals must load on (default: the lock's, else assumed).
-    """
+    ``engines``: where newer engines are found (the base's registry; engine_plan)."""
     checker = _Checker(
-        config,
-        lock,
-        hub,
-        inspector=CachedInspector(inspector or SafetensorsInspector(hub)),
-        workers=max_workers,
-        locate=locate,
-        strict=strict,
-    )
+        config, lock, hub, inspector=CachedInspector(inspector or SafetensorsInspector(hub)),
+        workers=max_workers, locate=locate, strict=strict, engines=engines,
+    )  # fmt: skip
     checker.engine = engine or checker.engine
     try:
         return checker.run()

@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from imagebuilder.errors import ExitCode, ImageBuilderError
+from imagebuilder.project.engine import EngineLock, EngineOffer
 from imagebuilder.weights.compat import Compatibility
 
 SCHEMA_VERSION = 1  # of the --json output; bump on incompatible changes
@@ -90,6 +91,28 @@ class Change:
 
 
 @dataclass(frozen=True)
+class EngineChange:
+    """The engine moves with the models that need it: a newer tag of the base image."""
+
+    current_base: str
+    current: EngineLock
+    proposed: EngineOffer
+    needed_by: tuple[str, ...]  # the entries whose proposed files need the newer ComfyUI
+    why: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "current": {"base": self.current_base, "comfyui_version": self.current.comfyui_version,
+                        "commit": self.current.commit},
+            "proposed": {"base": self.proposed.base, "tag": self.proposed.tag,
+                         "comfyui_version": self.proposed.engine.comfyui_version,
+                         "commit": self.proposed.engine.commit},
+            "needed_by": list(self.needed_by),
+            "why": self.why,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
 class EntryProblem:
     """An entry that could not be checked (the others still were)."""
 
@@ -123,6 +146,7 @@ class Proposal:
     unlocked: tuple[str, ...] = ()  # entries the lock does not pin (yet)
     # What each entry runs now: the lock's pin, or what its revision serves when unlocked.
     pins: Mapping[str, FileRef] = field(default_factory=dict)
+    engine: EngineChange | None = None  # applied with the changes that need it
 
     @property
     def status(self) -> str:
@@ -147,6 +171,7 @@ class Proposal:
             skipped_sources=tuple(s for s in self.skipped_sources if wanted & set(s.entries)),
             unlocked=tuple(n for n in self.unlocked if n in wanted),
             pins={n: ref for n, ref in self.pins.items() if n in wanted},
+            engine=self.engine if self.engine and wanted & set(self.engine.needed_by) else None,
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -161,6 +186,7 @@ class Proposal:
             "notes": list(self.notes),
             "skipped_sources": [s.as_dict() for s in self.skipped_sources],
             "unlocked": list(self.unlocked),
+            "engine": self.engine.as_dict() if self.engine else None,
         }
 
 

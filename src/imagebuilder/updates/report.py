@@ -69,6 +69,31 @@ def _no_changes(proposal: Proposal) -> str:
     return "Everything pinned is up to date."
 
 
+def engine_line(proposal: Proposal) -> str | None:
+    """One sentence: the engine moves, from what to what, and why (None: it does not)."""
+    engine = proposal.engine
+    if engine is None:
+        return None
+    return (
+        f"engine: {engine.current.label} -> {engine.proposed.engine.label}, base "
+        f"{engine.current_base} -> {engine.proposed.base}: {engine.why}"
+    )
+
+
+def engine_section(proposal: Proposal) -> list[str]:
+    engine = proposal.engine
+    if engine is None:
+        return []
+    return [
+        "### Engine (ComfyUI)",
+        "",
+        f"- **{md(engine.current.label)} → {md(engine.proposed.engine.label)}**: base "
+        f"`{md(engine.current_base)}` → `{md(engine.proposed.base)}`",
+        f"- why: {md(engine.why)}",
+        "",
+    ]
+
+
 def markdown(proposal: Proposal, endpoint: str) -> str:
     """A pull-request body: what changes and why, Hub commit links, header summaries."""
     lines = ["## Model updates", ""]
@@ -93,6 +118,7 @@ def markdown(proposal: Proposal, endpoint: str) -> str:
             lines += ["", "### Headers of the proposed files", ""]
             lines += [f"- **{md(c.entry)}**: {md(c.header or '')}" for c in headers]
         lines.append("")
+    lines += engine_section(proposal)
     if proposal.options:
         lines += ["### Other options (not applied)", ""]
         lines += [
