@@ -14,6 +14,7 @@ from typing import Any
 from imagebuilder.abtest.cases import Case
 from imagebuilder.abtest.compare import MAX_SCORED_PIXELS
 from imagebuilder.abtest.summary import CaseRow, VariantSummary
+from imagebuilder.abtest.table import markdown_table, number, summary_rows
 from imagebuilder.abtest.thresholds import Thresholds
 from imagebuilder.abtest.verdict import Recommendation, recommend, thresholds_sentence
 from imagebuilder.project.characters import terminal_safe
@@ -83,33 +84,15 @@ class TestReport:
                 for c in self.cases
             ],
             "variants": [asdict(v) | {"saving": self.saving(v)} for v in self.variants],
+            "table": [row.as_dict() for row in summary_rows(self)],
             "rows": [asdict(r) for r in self.rows],
             "warmups": [asdict(r) for r in self.warmups],
         }
 
 
-def _num(value: float | None, spec: str, suffix: str = "") -> str:
-    return "-" if value is None else f"{value:{spec}}{suffix}"
-
-
 def summary_table(report: TestReport) -> list[str]:
-    lines = [
-        "| variant | steps | jobs | failed | median SSIM | worst SSIM | median PSNR "
-        "| median s/job | queue s | $/job | saving | verdict |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for v in report.variants:
-        name = f"{v.variant} (baseline)" if v.baseline else v.variant
-        saving = report.saving(v)
-        lines.append(
-            f"| {name} | {_num(v.steps, 'd')} | {v.jobs} | {v.failed} "
-            f"| {_num(v.median_ssim, '.4f')} | {_num(v.min_ssim, '.4f')} "
-            f"| {_num(v.median_psnr_db, '.2f', ' dB')} | {_num(v.median_execution_s, '.3f')} "
-            f"| {_num(v.median_queue_s, '.3f')} | {_num(v.median_dollars, '.6f')} "
-            f"| {'baseline' if v.baseline else _num(saving, '+.1%')} "
-            f"| {report.verdict(v)} |"
-        )
-    return lines
+    """The table as Markdown lines (the HTML report and the JSON show the same rows)."""
+    return markdown_table(summary_rows(report))
 
 
 def markdown(report: TestReport) -> str:
@@ -163,7 +146,7 @@ def warmup_line(report: TestReport) -> str:
     parts = []
     for row in report.warmups:
         if row.ok:
-            seconds, queued = _num(row.execution_s, ".3f"), _num(row.queue_s, ".3f")
+            seconds, queued = number(row.execution_s, ".3f"), number(row.queue_s, ".3f")
             parts.append(f"{row.variant} {seconds} s + {queued} s queued")
         else:
             parts.append(f"{row.variant} failed ({row.failure_kind})")

@@ -19,8 +19,9 @@ import jinja2
 
 from imagebuilder.abtest import zoom
 from imagebuilder.abtest.compare import decode, preview_jpeg
-from imagebuilder.abtest.report import HOW_TO_SET, TestReport, summary_table, warmup_line
+from imagebuilder.abtest.report import HOW_TO_SET, TestReport, warmup_line
 from imagebuilder.abtest.summary import CaseRow, Pictures
+from imagebuilder.abtest.table import HEADERS, cells, summary_rows
 from imagebuilder.abtest.verdict import thresholds_sentence
 
 
@@ -124,6 +125,5 @@ def _caption(row: CaseRow) -> str:
 
 
 def _table_cells(report: TestReport) -> list[list[str]]:
-    """The Markdown summary table's cells, so HTML and pull request show the same numbers."""
-    lines = summary_table(report)
-    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[:1] + lines[2:]]
+    """The summary table's header and cells: the same rows the Markdown shows."""
+    return [list(HEADERS), *(cells(row) for row in summary_rows(report))]
