@@ -142,7 +142,7 @@ def plan_alternatives(
     notes: list[str] = []
     for file, result in zip(shortlist, results, strict=True):
         candidate = _header(result)
-        label = f"{name}: {file.repo}/{file.path.rsplit('/', 1)[-1]}"
+        label = f"{name}: {file.path.rsplit('/', 1)[-1]} ({file.repo})"
         if candidate is None:
             notes.append(f"{label} skipped: {result}")
             continue
