@@ -58,9 +58,15 @@ def test_built_image_holds_every_model_at_its_path_and_pushes(
     ref = f"{result['image']}:{result['content_tag']}"
     listing = docker_client.containers.run(
         ref,
-        ["sh", "-c", "sha256sum /comfyui/models/*/*; ls /comfyui/user/default/workflows"],
+        ["sh", "-c", "sha256sum /comfyui/models/*/*; ls /comfyui/user/default/workflows; "
+         "cat /imagebuilder/start.json; ls /imagebuilder/lib/ibstart"],
         remove=True,
-    ).decode()
+    ).decode()  # fmt: skip
+    # The start path: the entrypoint wraps the base's command, named in models.yaml.
+    runtime = docker_client.images.get(ref).attrs["Config"]
+    assert runtime["Entrypoint"] == ["/bin/sh", "/imagebuilder/start.sh"]
+    assert runtime["Cmd"] == ["/start.sh"]
+    assert '"warmup"' in listing and "main.py" in listing and "prefetch.py" in listing
     for entry in lock.values():
         name = entry["file"].rsplit("/", 1)[-1]
         assert f"{entry['sha256']}  /comfyui/models/" in listing and name in listing

@@ -50,6 +50,35 @@ def test_file_over_the_layer_limit_fails_or_is_split_and_joined_at_start(
     assert "/imagebuilder/parts/" not in tree
 
 
+def test_published_image_carries_the_start_path_around_the_base_command(
+    publish_project: Path,
+    registry: RegistryServer,
+    tiny_base_image: TinyBase,
+    docker_client: docker.DockerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, result = publish(capsys, publish_project)
+    assert code == 0, result
+    ref = f"{registry.host}/{result['repository'].split('/', 1)[1]}@{result['digest']}"
+    tree = pull_and_list(docker_client, registry, ref)  # runs through start.sh (no Python)
+    assert "/imagebuilder/start.json" in tree and "/imagebuilder/lib/ibstart/main.py" in tree
+    runtime = docker_client.images.get(ref).attrs["Config"]
+    base = docker_client.images.get(tiny_base_image.ref).attrs["Config"]
+    assert runtime["Entrypoint"] == [
+        "/bin/sh",
+        "/imagebuilder/start.sh",
+        *(base["Entrypoint"] or []),
+    ]
+    assert runtime["Cmd"] == base["Cmd"]  # the base's own command, read from its config
+    start = json.loads(
+        docker_client.containers.run(ref, ["cat", "/imagebuilder/start.json"], remove=True)
+    )
+    models = lock_models(publish_project)
+    order = [item["path"].split("/")[-2] for item in start["prefetch"]["files"]]
+    assert order == ["vae", "text_encoders", "diffusion_models", "loras"]  # as the first job reads
+    assert len(order) == len(models) and start["warmup"]["steps"] == 1
+
+
 def test_variants_are_published_one_at_a_time_sharing_layers(
     publish_project: Path,  # for its set-up: loopback Hub environment and registry credentials
     tmp_path: Path,

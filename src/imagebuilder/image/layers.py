@@ -30,6 +30,7 @@ LOCK_DESTINATION = "/imagebuilder/models.lock.json"  # the image's model index, 
 DEFAULT_MAX_LAYER_BYTES: dict[str, int] = {"ghcr.io": 10_000_000_000}
 PARTS_DIR = "imagebuilder/parts"  # split files: /imagebuilder/parts/<entry>/000, 001, ...
 PART_HEADROOM = 1 << 16  # bytes of a part layer's limit left for its tar headers
+PART_ALIGN = 1 << 20  # parts are whole MiB: block-aligned, so a join can share their blocks
 GB = 1_000_000_000
 # Least to most often changed: a LoRA bump must not invalidate the 20 GB diffusion layer.
 ROLE_ORDER = {
@@ -190,6 +191,8 @@ def max_layer_bytes(host: str, registries: Mapping[str, Registry]) -> int | None
 def split_plan(plan: ModelLayerPlan, limit: int) -> ModelLayerPlan:
     """The file as consecutive parts, each a layer under the limit (headers included)."""
     part_bytes = limit - PART_HEADROOM
+    if part_bytes >= 2 * PART_ALIGN:  # aligned parts can be reflinked into one file at start
+        part_bytes = part_bytes // PART_ALIGN * PART_ALIGN
     source = plan.source
     parts = tuple(
         replace(

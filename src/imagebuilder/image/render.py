@@ -21,6 +21,7 @@ from jinja2 import Environment, StrictUndefined, TemplateError
 
 from imagebuilder.errors import ConfigError
 from imagebuilder.hub.client import public_file_url
+from imagebuilder.image import startplan
 from imagebuilder.image.layers import (
     LOCK_DESTINATION,
     MODEL_LABEL_PREFIX,
@@ -170,6 +171,7 @@ def render_build(
         LOCK_NAME: lock.for_image().to_json().encode(),
     }
     files |= {f"{WORKFLOWS_DIR}/{name}": data for name, data in sorted(workflows.items())}
+    files |= startplan.start_files(config, startplan.model_files(layers), list(workflows))
     hashed = files | {"Dockerfile": public.encode("utf-8")}
     return RenderedBuild(
         files=files, layers=tuple(layers), base=config.image.base, hashed_files=hashed
@@ -184,6 +186,7 @@ def _dockerfile(
     workflows: bool,
 ) -> str:
     root = config.image.comfyui_root.rstrip("/")
+    start = startplan.dockerfile_start(config)
     try:
         return _ENV.from_string(template_text).render(
             base=config.image.base,
@@ -194,6 +197,10 @@ def _dockerfile(
             workflows=workflows,
             workflows_destination=f"{root}/user/default/workflows/",
             labels=[(f"{MODEL_LABEL_PREFIX}{layer.name}", layer.label()) for layer in layers],
+            start=start,
+            comfyui_root=root or "/",
+            entrypoint=startplan.entrypoint([]),
+            base_command=list(start.base_command) if start else [],
         )
     except TemplateError as error:
         raise ConfigError(

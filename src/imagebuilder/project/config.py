@@ -10,12 +10,7 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from imagebuilder.project.cost_settings import CostSettings
 from imagebuilder.project.engine import EngineSettings
@@ -24,6 +19,7 @@ from imagebuilder.project.pathrules import (
     check_dest_filename,
     check_repo_path,
 )
+from imagebuilder.project.start_settings import StartSettings
 from imagebuilder.project.strict import Strict
 from imagebuilder.project.values import (
     check_image_ref,
@@ -287,6 +283,8 @@ class Config(Strict):
     """Inputs of `imagebuilder cost`."""
     test: TestThresholds | None = None
     """Thresholds of `imagebuilder test` (which variant it recommends)."""
+    start: StartSettings | None = None
+    """The image's own start path (prefetch, flags, warm-up); unset: starts as its base."""
 
     def entries_by_role(self, role: Role) -> list[tuple[str, ModelEntry]]:
         return [(name, entry) for name, entry in self.models.items() if entry.role is role]

@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Mapping
 from enum import StrEnum
 
+from imagebuilder.image import startplan
 from imagebuilder.image.layers import (
     LOCK_DESTINATION,
     MODEL_LABEL_PREFIX,
@@ -90,14 +91,31 @@ def join_script(plans: list[ModelLayerPlan]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def joined_files(plans: list[ModelLayerPlan]) -> list[startplan.JoinedFile]:
+    return [
+        startplan.JoinedFile(
+            "/" + plan.source.layer_path,
+            tuple("/" + part.layer_path for part in plan.parts),
+            plan.source.size,
+        )
+        for plan in plans
+        if plan.parts
+    ]
+
+
 def files_layer(
     config: Config, lock: Lock, workflows: Mapping[str, bytes], plans: list[ModelLayerPlan]
 ) -> bytes:
-    """The small last layer: the lock (the image's model index), the workflows, and the
-    join step when a file was split."""
+    """The small last layer: the lock (the image's model index), the workflows, the
+    start path (start: in models.yaml; it joins split files), and the plain-sh join step
+    (the entrypoint without the start path, or its fallback where the image has no
+    Python)."""
     root = config.image.comfyui_root.rstrip("/")
     files = {LOCK_DESTINATION.lstrip("/"): image_lock_json(lock)}
-    if any(plan.parts for plan in plans):
+    if startplan.start_settings(config) is not None:
+        models = startplan.model_files(plan_layers(config, lock, lambda *_: ""))
+        files |= startplan.start_files(config, models, list(workflows), joined_files(plans))
+    if any(plan.parts for plan in plans):  # also the start path's fallback without Python
         files[JOIN_SCRIPT.lstrip("/")] = join_script(plans)
     for name, data in sorted(workflows.items()):
         files[f"{root}/{WORKFLOWS_SUBDIR}/{name}".lstrip("/")] = data

@@ -16,6 +16,7 @@ from imagebuilder.image.publish.check import check_published
 from imagebuilder.image.publish.plan import files_layer, model_labels, oci_labels
 from imagebuilder.image.publish.request import PublishRequest, PublishResult
 from imagebuilder.image.publish.run import publish
+from imagebuilder.image.startplan import start_settings
 from imagebuilder.oci.auth import RegistryRole
 from imagebuilder.oci.client import open_registry
 from imagebuilder.oci.image import created_time
@@ -63,6 +64,7 @@ def build_request(
         created=created,
         parallel=parallel,
         previous_tags=tuple(previous or ()),
+        start_command=tuple(start.base_command) if (start := start_settings(config)) else None,
     )
 
 

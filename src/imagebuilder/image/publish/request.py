@@ -27,6 +27,7 @@ class PublishRequest:
     parallel: int = 3
     previous_tags: tuple[str, ...] = ()  # tags whose images may hold layers the lock lacks
     platform: tuple[str, str] = DEFAULT_PLATFORM
+    start_command: tuple[str, ...] | None = None  # start: on: what models.yaml says the base runs
 
     @property
     def split(self) -> bool:

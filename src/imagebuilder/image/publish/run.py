@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from imagebuilder.hub.client import Hub
+from imagebuilder.image import startplan
 from imagebuilder.image.publish.blobs import ensure_base_layer, ensure_small_blob
 from imagebuilder.image.publish.modeljobs import UploadLayer, model_layers, with_remembered_digests
 from imagebuilder.image.publish.plan import JOIN_SCRIPT, Action
@@ -93,7 +94,7 @@ def publish(
     files = files_report(
         request, ensure_small_blob(target, repository, request.files_layer, files_digest)
     )
-    image = assemble(request, base_manifest, base_config, [*model_reports, files])
+    image = assemble(request, base_manifest, base_config, [*model_reports, files], log)
     result = PublishResult(
         repository=request.target.name,
         digest=sha256_digest(image.manifest),
@@ -130,16 +131,14 @@ def assemble(
     base_manifest: dict[str, Any],
     base_config: dict[str, Any],
     layers: list[LayerReport],
+    log: Callable[[str], None] = lambda _message: None,
 ) -> BuiltImage:
     """The image's config and manifest: the base's, plus ``layers`` (model and files)."""
     new_layers = [
         NewLayer(Descriptor(LAYER_MEDIA_TYPE, r.digest, r.size), r.digest, r.history)
         for r in layers
     ]
-    entrypoint = None
-    if request.split:  # the join step runs first, then the base's own entrypoint
-        base_entrypoint = (base_config.get("config") or {}).get("Entrypoint") or []
-        entrypoint = ["/bin/sh", JOIN_SCRIPT, *base_entrypoint]
+    entrypoint = start_entrypoint(request, base_config, log)
     return assemble_image(
         base_manifest,
         base_config,
@@ -152,6 +151,27 @@ def assemble(
             "org.opencontainers.image.base.digest": request.base.digest or "",
         },
     )
+
+
+def start_entrypoint(
+    request: PublishRequest, base_config: dict[str, Any], log: Callable[[str], None]
+) -> list[str] | None:
+    """The image's entrypoint: the start path (it joins split files itself) or the join
+    step, each before the base's own entrypoint; the base's Cmd stays as it is."""
+    runtime = base_config.get("config") or {}
+    base_entrypoint = [str(word) for word in runtime.get("Entrypoint") or []]
+    if request.start_command is not None:
+        base_command = [*base_entrypoint, *[str(word) for word in runtime.get("Cmd") or []]]
+        if request.start_command and list(request.start_command) != base_command:
+            log(
+                f"warning: models.yaml start.base_command {list(request.start_command)} is "
+                f"not what the base runs ({base_command}); the image runs the base's, and a "
+                "Dockerfile built from this project would run models.yaml's"
+            )
+        return startplan.entrypoint(base_entrypoint)
+    if request.split:
+        return ["/bin/sh", JOIN_SCRIPT, *base_entrypoint]
+    return None
 
 
 def digest_tag(digest: str) -> str:
