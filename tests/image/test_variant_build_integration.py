@@ -79,7 +79,9 @@ def test_variants_share_model_layers_and_push_only_what_differs(
     steps3_new = blobs["steps3"] - blobs["steps4"]
     lora8_new = blobs["lora8"] - blobs["steps4"] - blobs["steps3"]
     assert len(steps3_new) == 2  # the workflows layer and the image config
-    assert len(lora8_new) == 4  # LoRA, lock and workflows layers, and the image config
+    # LoRA, start path (its start.json prefetches that LoRA), lock and workflows layers,
+    # and the image config.
+    assert len(lora8_new) == 5
     tiny_base_layer = manifests["steps4"][1][0]
     expected = (blobs["steps4"] - {tiny_base_layer}) | steps3_new | lora8_new
     assert set(uploaded) == expected
