@@ -80,6 +80,10 @@ class ColdStart(_Strict):
     """Every measured start."""
     first_job_seconds: dict[str, FirstJob] = Field(min_length=1)
     """The first job: `page_cache_warm` (files in memory) and `page_cache_dropped` (disk)."""
+    first_image_seconds: dict[str, float] = Field(default_factory=dict)
+    """Per page-cache case: seconds from the worker's start to its first image, with the
+    job waiting from t=0 (benchmarks/gpu plan cold). When set, the cold start's cost is
+    this minus a warm job; otherwise the start plus the first job's extra seconds."""
     first_job_workflow: str = Field(default="", max_length=100)
     """The workflow the first job ran, so its warm equivalent can be subtracted."""
     first_job_steps: int = Field(default=4, ge=1, le=200)
