@@ -283,4 +283,10 @@ ROUND_TWO: dict[str, Row] = {
         "a job error holding HTML, ESC/OSC hyperlinks and BEL",
         "the Markdown summary shows it escaped: no control character, no live HTML",
     ),
+    "lock-size-plus-one": Row(
+        "publish",
+        "hub: file download",
+        "(no fault) the lock's size of one file is one byte too large",
+        "exit 8, one error line: size mismatch (not HTTP 416 from the Hub), nothing tagged",
+    ),
 }

@@ -373,3 +373,23 @@ def test_a_base_without_history_lines_up_and_its_layers_are_reused(
     models = [layer for layer in second.result["layers"] if layer["kind"] == "model"]
     assert models and {layer["action"] for layer in models} == {"reused"}, models
     assert sum(layer["hub_bytes"] for layer in models) == 0
+
+
+def test_a_lock_size_one_byte_too_large_is_a_size_mismatch(runner: Runner) -> None:
+    """Before: the stream ended one byte short, the resume asked for a Range past the end,
+    and publish blamed the Hub (HTTP 416, exit 5)."""
+    assert ROUND_TWO["lock-size-plus-one"]
+    stage = runner.stage
+    stage.hub_proxy.clear()
+    stage.registry_proxy.clear()
+    project = runner.tmp_path / "project"
+    shutil.copytree(stage.template, project)
+    lock = json.loads((project / "models.lock.json").read_text())
+    lock["models"]["vae"]["size"] += 1
+    (project / "models.lock.json").write_text(json.dumps(lock, indent=2) + "\n")
+    run, _ = runner.publish("faults-size-plus-one")
+    assert run.exit_code == 8, run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "size mismatch" in errors[0], run.stderr
+    assert "416" not in run.stderr
+    assert tags(stage.registry, "faults-size-plus-one") == []

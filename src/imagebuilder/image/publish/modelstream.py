@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from imagebuilder import network
@@ -64,6 +64,8 @@ def hub_chunks(hub: Hub, source: ModelSource, transfer: Transfer) -> Iterator[by
                     check_content_range(
                         response.headers.get("Content-Range"), offset, source.pin.where
                     )
+                else:
+                    _check_declared_size(response.headers, source)
                 for chunk in response.iter_bytes():  # as received: no re-chunking copy
                     if offset + len(chunk) > source.size:
                         raise CheckFailed(
@@ -82,12 +84,34 @@ def hub_chunks(hub: Hub, source: ModelSource, transfer: Transfer) -> Iterator[by
                     f"the Hub stream ended at byte {offset} of {source.size}",
                     location=source.pin.where,
                 )
+        except HubError as error:
+            if offset and "HTTP 416" in error.message:  # nothing left from ``offset`` on
+                raise _size_mismatch(source, offset) from None
+            raise
         except AnswerCutOff as cut:
             if attempts is None or offset > failed_at:  # progress since: a fresh budget
                 url = hub.file_url(source.pin.repo, source.pin.path, source.pin.commit)
                 attempts = network.Attempts("download", url, source.pin.where)
             failed_at = offset
             attempts.failed(cut)
+
+
+def _size_mismatch(source: ModelSource, served: int) -> CheckFailed:
+    return CheckFailed(
+        f"size mismatch: the Hub serves {served:,} bytes, the lock pins {source.size:,}",
+        location=source.pin.where,
+        hint="nothing was tagged; the lock does not describe this file: re-run "
+        "`imagebuilder lock` and review the change",
+    )
+
+
+def _check_declared_size(headers: Mapping[str, str], source: ModelSource) -> None:
+    """A whole-file answer says its size up front: a lock that disagrees fails here (a
+    size one byte too large would otherwise end in a Range request past the end)."""
+    declared = headers.get("Content-Length") or ""
+    encoded = headers.get("Content-Encoding", "identity").lower() != "identity"
+    if declared.isascii() and declared.isdigit() and not encoded and int(declared) != source.size:
+        raise _size_mismatch(source, int(declared))
 
 
 def _chunks_of(pieces: Iterator[bytes], size: int) -> Iterator[bytes]:
