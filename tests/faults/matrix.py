@@ -289,4 +289,10 @@ ROUND_TWO: dict[str, Row] = {
         "(no fault) the lock's size of one file is one byte too large",
         "exit 8, one error line: size mismatch (not HTTP 416 from the Hub), nothing tagged",
     ),
+    "stale-temp-files": Row(
+        "lock",
+        "(the project folder)",
+        "temp files left by a writer killed with kill -9 (models.yaml's, a report's)",
+        "the next command removes every dead writer's temp file, not only the file it writes",
+    ),
 }

@@ -4,8 +4,10 @@ end fast with exit 6, one line, and untouched files."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -245,3 +247,23 @@ def _logical_lines(stderr: str) -> list[str]:
         else:
             lines.append(line)
     return lines
+
+
+def test_a_killed_writers_temp_files_go_at_the_next_command(runner: Runner) -> None:
+    """Before: a temp file stayed until the next write of that very file."""
+    assert ROUND_TWO["stale-temp-files"]
+    runner.stage.proxy.clear()
+    project = runner.project()
+    gone = subprocess.Popen(["true"])  # a finished child: its pid names no process
+    gone.wait()
+    stale = [
+        project / f".models.yaml.{gone.pid}.tmp-abc123",
+        project / f".report.html.{gone.pid}.tmp-x_1",
+    ]
+    for path in stale:
+        path.write_text("half", encoding="utf-8")
+    live = project / f".models.yaml.{os.getpid()}.tmp-live"  # a writer still running
+    live.write_text("busy", encoding="utf-8")
+    assert main(["lock", "-c", str(project / "models.yaml")]) == 0
+    assert not any(path.exists() for path in stale)
+    assert live.exists()

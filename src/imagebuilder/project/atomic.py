@@ -3,8 +3,9 @@
 The data goes to a temp file next to the target, then ``os.replace`` swaps it in. A
 process killed between the two (kill -9, OOM, power) leaves the temp file behind, so
 each temp file's name carries the writer's pid (``.models.lock.json.<pid>.tmp-XXXX``)
-and the next write of the same target removes those whose writer is gone. A temp file
-of a live process (a concurrent writer) is never touched.
+and the next write into the same folder (of any file), or the next command that loads
+the project there, removes those whose writer is gone. A temp file of a live process
+(a concurrent writer) is never touched.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 _TEMP_SUFFIX = re.compile(r"\.(\d{1,10})\.tmp-[A-Za-z0-9_]{1,64}")
+_TEMP_NAME = re.compile(r"\..+\.(\d{1,10})\.tmp-[A-Za-z0-9_]{1,64}")
 
 
 def _process_alive(pid: int) -> bool:
@@ -56,9 +58,25 @@ def clean_stale_temp_files(path: Path) -> list[Path]:
     return removed
 
 
+def clean_stale_temp_files_in(folder: Path) -> list[Path]:
+    """Removes every temp file in ``folder`` whose writer died, whatever its target."""
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.is_file()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed = []
+    for name in sorted(names):
+        match = _TEMP_NAME.fullmatch(name)
+        if match is not None and not _process_alive(int(match.group(1))):
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()
+                removed.append(folder / name)
+    return removed
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temp_files(path)
+    clean_stale_temp_files_in(path.parent)
     descriptor, temp_name = tempfile.mkstemp(
         prefix=f".{path.name}.{os.getpid()}.tmp-", dir=path.parent
     )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from imagebuilder.errors import ConfigError, ConfigErrors
+from imagebuilder.project.atomic import clean_stale_temp_files_in
 from imagebuilder.project.config import Config
 from imagebuilder.project.entries import entry_problems
 from imagebuilder.project.paths import DEFAULT_CONFIG
@@ -179,4 +180,6 @@ def parse_config(source: YamlSource) -> Config:
 
 def load_config(path: Path = DEFAULT_CONFIG) -> LoadedConfig:
     source = load_yaml(path)
+    # A writer killed mid-write (kill -9, OOM) left its temp file: gone at the next run.
+    clean_stale_temp_files_in(path.parent)
     return LoadedConfig(config=parse_config(source), source=source)
