@@ -140,7 +140,12 @@ def _push_blob(
     return {"mediaType": media_type, "digest": digest, "size": len(blob)}
 
 
-def engine_yaml(base: str) -> str:
+# A closed loopback port: the release list fails at once (a note), never the real GitHub.
+NO_RELEASES_API = "http://127.0.0.1:9/repos/Comfy-Org/ComfyUI"
+
+
+def engine_yaml(base: str, releases_api: str = NO_RELEASES_API) -> str:
     """The shipped models.yaml on ``base``, with the engine pinned to what the base carries."""
     line = next(x for x in ORIGINAL.splitlines() if x.strip().startswith("base:"))
-    return ORIGINAL.replace(line, f"  base: {base}\n  comfyui:\n    source: base")
+    engine = f"  comfyui:\n    source: base\n    releases_api: {releases_api}"
+    return ORIGINAL.replace(line, f"  base: {base}\n{engine}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.githubapi import github_api  # noqa: F401 (a fixture)
 from infra.project import use_registry
 from infra.registry import RegistryServer
 

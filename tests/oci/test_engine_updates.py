@@ -11,11 +11,19 @@ import pytest
 
 from hubserver.releases import FP8MIXED_2511, LORA_2511_REPO, publish_2511
 from imagebuilder.cli import main
+from imagebuilder.comfy.releases import pick_newest
 from imagebuilder.errors import ExitCode
 from imagebuilder.oci.base_tags import newer_tags
 from infra.project import cli_json
 from infra.registry import RegistryServer
-from infra.workerbase import COMMIT_B, engine_yaml, gzip_layer, push_base, worker_layers
+from infra.workerbase import (
+    COMMIT_B,
+    NO_RELEASES_API,
+    engine_yaml,
+    gzip_layer,
+    push_base,
+    worker_layers,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -89,16 +97,22 @@ def _held(proposal: dict[str, object]) -> str:
 
 
 def test_no_tag_with_a_new_enough_engine_holds_the_model_back(  # type: ignore[no-untyped-def]
-    qwen_hub, hub_env, registry, isolated, capsys
+    qwen_hub, hub_env, registry, isolated, capsys, github_api
 ) -> None:
     hub_env(qwen_hub)
     config = _stack(registry, isolated, capsys, "worker/lagging", {"5.8.6-base": "0.4.0"})
+    config.write_text(config.read_text().replace(NO_RELEASES_API, github_api.api))
+    github_api.release("v0.5.0", "2025-12-17")
+    github_api.release("v0.8.0", "2026-01-07")
+    github_api.release("v0.9.0", "2026-01-14", prerelease=True)
     publish_2511(qwen_hub)
     code, proposal = cli_json(capsys, "check-updates", "-c", str(config))
     assert code in (0, 100), proposal
     why = _held(proposal)
     assert "needs ComfyUI >= 0.5.0" in why and "ComfyUI 0.3.64" in why
     assert "5.8.6-base carries ComfyUI 0.4.0" in why
+    assert "the newest ComfyUI release is ComfyUI 0.8.0 (2026-01-07)" in why
+    assert github_api.requests >= 1
 
 
 def test_an_unreadable_registry_holds_the_model_back(  # type: ignore[no-untyped-def]
@@ -128,3 +142,19 @@ def test_a_digest_moved_under_the_pinned_tag_is_reported(  # type: ignore[no-unt
     assert code == 0, proposal
     (note,) = [n for n in proposal["notes"] if "now names another image" in n]
     assert "5.8.5-base" in note and "ComfyUI 0.4.0" in note
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'[{"tag_name": "v0.3.64"}, {"tag_name": "v0.5.0"}, {"tag_name": "latest"}]', "0.5.0"),
+        (b'[{"tag_name": "v0.9.0", "draft": true}, {"tag_name": "v0.8.0"}]', "0.8.0"),
+        (b'[{"tag_name": "v1.0.0-rc1"}, {"tag_name": 5}, "x", {"tag_name": "v0.4.0"}]', "0.4.0"),
+        (b'{"message": "API rate limit exceeded"}', None),
+        (b"not json", None),
+        (b"[" * 100_000, None),
+    ],
+)
+def test_the_newest_release_from_a_hostile_list(body: bytes, expected: str | None) -> None:
+    found = pick_newest(body)
+    assert (str(found.version) if found else None) == expected

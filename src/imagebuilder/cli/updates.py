@@ -14,7 +14,7 @@ from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, l
 
 if TYPE_CHECKING:
     from imagebuilder.project.config import Config
-    from imagebuilder.project.engine import EngineCatalog
+    from imagebuilder.project.engine import EngineCatalog, EngineSearch
     from imagebuilder.updates.proposal import Proposal
 
 MarkdownOption = Annotated[
@@ -81,10 +81,36 @@ def _log_findings(proposal: Proposal, has_lock: bool) -> None:
 
 
 def engine_catalog(config: Config) -> EngineCatalog | None:
-    """Where newer engines are looked for: the base's registry, when the engine is pinned."""
+    """Where newer engines are looked for, when the engine is pinned: the base's registry,
+    and ComfyUI's releases (what the newest base tags may lag behind)."""
     from imagebuilder.oci.base_tags import BaseTagCatalog
 
-    return BaseTagCatalog(config.image) if config.image.comfyui is not None else None
+    settings = config.image.comfyui
+    if settings is None:
+        return None
+    return _WithReleases(BaseTagCatalog(config.image), settings.releases_api)
+
+
+class _WithReleases:
+    def __init__(self, inner: EngineCatalog, api: str) -> None:
+        self.inner, self.api = inner, api
+
+    def search(self) -> EngineSearch:
+        from dataclasses import replace
+
+        from imagebuilder.comfy.releases import newest_release
+        from imagebuilder.errors import ImageBuilderError
+
+        found = self.inner.search()
+        try:
+            release = newest_release(self.api)
+        except ImageBuilderError as error:
+            note = f"engine: ComfyUI's releases could not be read ({error.message})"
+            return replace(found, notes=(*found.notes, note))
+        if release is None:
+            return found
+        note = f"engine: the newest ComfyUI release is {release.label}"
+        return replace(found, newest_release=release.label, notes=(*found.notes, note))
 
 
 def check_updates(  # noqa: PLR0917 (a CLI command: one parameter per option)

@@ -88,6 +88,7 @@ class EngineSearch:
     moved: EngineOffer | None = None  # the pinned tag now names another digest
     failure: str | None = None  # the registry could not be read, or no tag to follow
     notes: tuple[str, ...] = field(default=())
+    newest_release: str | None = None  # "ComfyUI 0.8.0 (2026-01-07)", from releases_api
 
 
 class EngineCatalog(Protocol):

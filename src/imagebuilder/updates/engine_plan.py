@@ -103,6 +103,8 @@ def plan_engine(
         unknown = "the base has no newer tag"
     else:
         unknown = f"the newest base tag {newest.tag} carries {newest.engine.label}"
+    if search is not None and search.newest_release:
+        unknown += f" (the newest ComfyUI release is {search.newest_release})"
     reason = f"held back: needs ComfyUI >= {floor}, the locked engine is {engine.label}; {unknown}"
     return EnginePlan(holds=dict.fromkeys(unmet, reason), notes=notes)
 
