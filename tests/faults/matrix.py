@@ -295,4 +295,10 @@ ROUND_TWO: dict[str, Row] = {
         "temp files left by a writer killed with kill -9 (models.yaml's, a report's)",
         "the next command removes every dead writer's temp file, not only the file it writes",
     ),
+    "huge-json-history": Row(
+        "test (ComfyUI)",
+        "GET /history",
+        "a JSON answer over the JSON cap (cap lowered to 1 MB, 2 MB sent)",
+        "the job fails as http naming the size, without parsing it; exit 13",
+    ),
 }

@@ -25,6 +25,7 @@ from comfyserver.project import make_project
 from faultproxy import Fault, FaultProxy, Kind
 from faults.matrix import ROUND_TWO
 from imagebuilder import network
+from imagebuilder.abtest import _http
 
 TRICKLE = Fault(Kind.TRICKLE, seconds=1.0)
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -144,6 +145,19 @@ def test_deep_json_from_history_fails_the_job_cleanly(comfy: Worker) -> None:
     assert outcome.code == 13, outcome.err
     row = _row(outcome)
     assert row["failure_kind"] == "http" and "nested too deep" in str(row["failure"]), row
+
+
+def test_huge_json_from_history_fails_the_job_unparsed(
+    comfy: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ROUND_TWO["huge-json-history"]
+    monkeypatch.setattr(_http, "MAX_JSON_BYTES", 1_000_000)
+    huge = b"[" + b"0," * 1_000_000 + b"0]"
+    comfy.proxy.add(Fault(Kind.ANSWER, status=200, body=huge), path=r"^/history/", times=-1)
+    outcome, _ = comfy.timed(comfy.url, "--timeout", "5")
+    assert outcome.code == 13, outcome.err
+    row = _row(outcome)
+    assert row["failure_kind"] == "http" and "over 1000000" in str(row["failure"]), row
 
 
 def test_runpod_429_waits_as_long_as_retry_after_asks(
