@@ -10,8 +10,7 @@
   the error says which operation was running.
 
 Settings come from the environment (IMAGEBUILDER_DEADLINE in minutes, the others in
-seconds), so tests and CI can run with short budgets. Why no retry library: pyproject.
-"""
+seconds), so tests and CI can run with short budgets. Why no retry library: pyproject."""
 
 from __future__ import annotations
 
@@ -32,6 +31,7 @@ from imagebuilder.errors import (
     RateLimited,
     TimedOut,
 )
+from imagebuilder.origins import unreachable_hint
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -196,7 +196,7 @@ def _unreachable_error(
         reason = f"cannot connect ({type(error).__name__})"
     return EndpointUnreachable(
         f"{origin(url)} is unreachable: {reason}" + (f" (during {what})" if what else ""),
-        hint="check the network, HF_ENDPOINT and the registry host; nothing was changed",
+        hint=unreachable_hint(url),
     )
 
 

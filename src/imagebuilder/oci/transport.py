@@ -20,6 +20,7 @@ import httpx2
 from imagebuilder import network
 from imagebuilder.errors import AnswerCutOff, NetworkError, RegistryAuthError, RegistryError
 from imagebuilder.oci.auth import Credentials, may_send_credentials, parse_challenge
+from imagebuilder.origins import name_origin
 
 TRANSIENT_STATUS = network.RETRY_STATUSES
 MAX_TOKEN_BYTES = 1_000_000
@@ -59,6 +60,11 @@ class RegistryTransport:
         self.host = host
         self.scheme = scheme or default_scheme(host)
         self.base_url = f"{self.scheme}://{host}"
+        name_origin(
+            self.base_url,
+            f"check the network and the registry host {host} (the image name's first part: "
+            "image.name in models.yaml, --image or the tag); nothing was changed",
+        )
         self._credentials = credentials
         self._tokens: dict[str, str] = {}  # scope -> Authorization header value
         self._client = httpx2.Client(follow_redirects=True)
