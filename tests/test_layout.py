@@ -24,7 +24,7 @@ ALLOWED = {
     # The image's entrypoint: runs inside the worker image, standard library only.
     "startup": set(),
     "errors": {"exitcodes"},
-    "origins": set(),
+    "origins": {"errors"},
     "network": {"errors", "origins"},
     "project": {"errors"},
     "hub": {"errors", "network", "project"},

@@ -26,12 +26,11 @@ from urllib.parse import urlsplit
 
 from imagebuilder.errors import (
     CommandAborted,
-    EndpointUnreachable,
     NetworkError,
     RateLimited,
     TimedOut,
 )
-from imagebuilder.origins import unreachable_hint
+from imagebuilder.origins import unreachable
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -184,22 +183,6 @@ def abort(url: str | httpx2.URL, error: NetworkError) -> CommandAborted:
         return _unreachable.setdefault(origin(url), CommandAborted(error))
 
 
-def _unreachable_error(
-    error: httpx2.ConnectError, url: str | httpx2.URL, what: str | None
-) -> EndpointUnreachable:
-    text = str(error).lower()
-    if "name" in text or "resolution" in text or "nodename" in text or "getaddrinfo" in text:
-        reason = "the host name does not resolve (offline, or a wrong endpoint?)"
-    elif "refused" in text:
-        reason = "the connection was refused (server down, or a wrong port?)"
-    else:
-        reason = f"cannot connect ({type(error).__name__})"
-    return EndpointUnreachable(
-        f"{origin(url)} is unreachable: {reason}" + (f" (during {what})" if what else ""),
-        hint=unreachable_hint(url),
-    )
-
-
 class Attempts:
     """One operation's tries: call ``failed`` after each failure; it waits or raises."""
 
@@ -240,7 +223,7 @@ class Attempts:
         if isinstance(error, httpx2.ConnectError):
             raise abort(
                 self.url,
-                _unreachable_error(error, self.url, self.what if self.name_unreachable else None),
+                unreachable(error, self.url, self.what if self.name_unreachable else None),
             )
         self.count += 1
         if isinstance(error, httpx2.TimeoutException):

@@ -225,39 +225,8 @@ def _reasons(
             )
         if r.ok and not is_baseline and r.same_size_as_baseline is None:
             reasons.append((f"{r.case}: no baseline output to compare with", True))
-    if limits.min_ssim is not None and not is_baseline:
-        reasons.extend(
-            (f"{r.case}: SSIM {r.ssim:.4f} < {limits.min_ssim:g}", limits.gates("min_ssim"))
-            for r in rows
-            if r.ssim is not None and r.ssim < limits.min_ssim
-        )
-    if limits.min_psnr_db is not None and not is_baseline:
-        reasons.extend(
-            (
-                f"{r.case}: PSNR {r.psnr_db:.2f} dB < {limits.min_psnr_db:g} dB",
-                limits.gates("min_psnr_db"),
-            )
-            for r in rows
-            if r.psnr_db is not None and r.psnr_db < limits.min_psnr_db
-        )
-    if (
-        limits.max_seconds is not None
-        and med_seconds is not None
-        and med_seconds > limits.max_seconds
-    ):
-        reasons.append(
-            (
-                f"median {med_seconds:.3f} s per job > {limits.max_seconds:g} s",
-                limits.gates("max_seconds"),
-            )
-        )
-    if limits.max_cost is not None and med_dollars is not None and med_dollars > limits.max_cost:
-        reasons.append(
-            (
-                f"median ${med_dollars:.6f} per job > ${limits.max_cost:g}",
-                limits.gates("max_cost"),
-            )
-        )
+    scores = [] if is_baseline else [(r.case, r.ssim, r.psnr_db) for r in rows]
+    reasons.extend(limits.missed(scores, med_seconds, med_dollars))
     return reasons
 
 

@@ -34,6 +34,29 @@ class Thresholds:
     def gates(self, name: str) -> bool:
         return self.source(name) != DEFAULT
 
+    def missed(
+        self,
+        scores: list[tuple[str, float | None, float | None]],
+        med_seconds: float | None,
+        med_dollars: float | None,
+    ) -> list[tuple[str, bool]]:
+        """What missed which threshold, each with whether it gates: ``scores`` are (case,
+        SSIM, PSNR) against the baseline (none for the baseline itself)."""
+        missed = []
+        for case, ssim, psnr in scores:
+            if self.min_ssim is not None and ssim is not None and ssim < self.min_ssim:
+                missed.append((f"{case}: SSIM {ssim:.4f} < {self.min_ssim:g}", "min_ssim"))
+            low = self.min_psnr_db
+            if low is not None and psnr is not None and psnr < low:
+                missed.append((f"{case}: PSNR {psnr:.2f} dB < {low:g} dB", "min_psnr_db"))
+        slow = self.max_seconds
+        if slow is not None and med_seconds is not None and med_seconds > slow:
+            missed.append((f"median {med_seconds:.3f} s per job > {slow:g} s", "max_seconds"))
+        dear = self.max_cost
+        if dear is not None and med_dollars is not None and med_dollars > dear:
+            missed.append((f"median ${med_dollars:.6f} per job > ${dear:g}", "max_cost"))
+        return [(text, self.gates(name)) for text, name in missed]
+
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in THRESHOLD_NAMES} | {
             "sources": {

@@ -205,6 +205,7 @@ def _read_workflow_source(source: str) -> tuple[Any, str, str]:
         parse_workflow,
         read_workflow,
     )
+    from imagebuilder.hub.failures import repo_ids_from
     from imagebuilder.project.huburls import looks_like_url
     from imagebuilder.weights.targets import TargetSyntaxError, hub_file
 
@@ -217,7 +218,9 @@ def _read_workflow_source(source: str) -> tuple[Any, str, str]:
     except TargetSyntaxError as error:
         raise typer.BadParameter(str(error), param_hint="FILE") from None
     where = f"{found.repo}@{found.revision}/{found.path}"
-    data = make_hub().read_small_file(found.repo, found.path, found.revision, MAX_WORKFLOW_BYTES)
+    with repo_ids_from("given on the command line"):
+        hub = make_hub()
+        data = hub.read_small_file(found.repo, found.path, found.revision, MAX_WORKFLOW_BYTES)
     return parse_workflow(data, where), PurePosixPath(found.path).name, where
 
 

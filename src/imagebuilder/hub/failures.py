@@ -7,6 +7,9 @@ Private to ``hub``; kept apart so the Hub class reads as the list of calls it ma
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import httpx2
 from huggingface_hub.errors import (
@@ -31,6 +34,21 @@ from imagebuilder.errors import (
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
 
+# Where the repo ids of this command come from, for the hint of a repo not found:
+# models.yaml for most commands; `inspect` and `import-template` take them as arguments.
+REPO_IDS_FROM_CONFIG = "in models.yaml"
+REPO_IDS_FROM: ContextVar[str] = ContextVar("repo_ids_from", default=REPO_IDS_FROM_CONFIG)
+
+
+@contextmanager
+def repo_ids_from(source: str) -> Iterator[None]:
+    token = REPO_IDS_FROM.set(source)
+    try:
+        yield
+    finally:
+        REPO_IDS_FROM.reset(token)
+
+
 def hub_endpoint() -> str:
     """HF_ENDPOINT read now, not at import (huggingface_hub reads it once at import)."""
     return os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
@@ -47,7 +65,7 @@ def translate(error: Exception, where: str) -> ImageBuilderError:
         return RepoNotFound(
             "repo not found (or private without a token)",
             location=where,
-            hint="check the repo id in models.yaml; private repos need HF_TOKEN",
+            hint=f"check the repo id {REPO_IDS_FROM.get()}; private repos need HF_TOKEN",
         )
     if isinstance(error, RevisionNotFoundError):
         return RevisionNotFound(
@@ -57,7 +75,9 @@ def translate(error: Exception, where: str) -> ImageBuilderError:
         return FileNotFoundOnHub(
             "file not found at this revision",
             location=where,
-            hint="the file may have been renamed or removed; run `imagebuilder check-updates`",
+            hint="check the path inside the repo (case matters) and the revision"
+            if REPO_IDS_FROM.get() != REPO_IDS_FROM_CONFIG
+            else "the file may have been renamed or removed; run `imagebuilder check-updates`",
         )
     if isinstance(error, NetworkError):  # from the network policy: already says it all
         if error.location is None:

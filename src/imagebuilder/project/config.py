@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from imagebuilder.project.abtest_settings import TestThresholds
 from imagebuilder.project.cost_settings import CostSettings
 from imagebuilder.project.engine import EngineSettings
 from imagebuilder.project.pathrules import (
@@ -244,22 +245,6 @@ class Variant(Strict):
     diffusion_model: EntryName | None = None
     """The diffusion model entry this variant loads, e.g. a scaled-FP8 copy of the same
     base; unset: the diffusion model entries no variant claims."""
-
-
-class TestThresholds(Strict):
-    """Thresholds of `imagebuilder test`; each option on the command line wins. A value set
-    here is also a gate: a variant that misses it fails the run (exit 13)."""
-
-    __test__ = False  # not a pytest class, whatever its name
-
-    min_ssim: float | None = Field(default=None, ge=0, le=1)
-    """Lowest SSIM against the baseline any case may have (default 0.90)."""
-    min_psnr_db: float | None = Field(default=None, ge=0, le=100)
-    """Lowest PSNR in dB against the baseline any case may have (default 25)."""
-    max_seconds: float | None = Field(default=None, gt=0, le=86400)
-    """Highest median execution seconds per job (default: none)."""
-    max_cost: float | None = Field(default=None, gt=0, le=1000)
-    """Highest median dollars per job; needs cost.price_per_hour (default: none)."""
 
 
 # Variant names become image tags: keep them tag-safe and short.

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from imagebuilder.errors import FileNotFoundOnHub, PickleFormatRefused
 from imagebuilder.hub.client import Hub
-from imagebuilder.hub.failures import hub_endpoint
+from imagebuilder.hub.failures import hub_endpoint, repo_ids_from
 from imagebuilder.project.huburls import URL_FORM, HubFile, looks_like_url, parse_file_url
 from imagebuilder.project.pathrules import (
     PICKLE_SUFFIXES,
@@ -68,7 +68,8 @@ def read_target(target: str, make_hub: Callable[[], Hub]) -> Header:
     found = hub_file(target)
     repo, path, revision = found.repo, found.path, found.revision
     hub = make_hub()
-    remote = hub.snapshot(repo, revision).files.get(path)
+    with repo_ids_from("given on the command line"):
+        remote = hub.snapshot(repo, revision).files.get(path)
     if remote is None:
         raise FileNotFoundOnHub(
             f"{path}: file not found at this revision",
