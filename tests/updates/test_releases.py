@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from imagebuilder.project.load import load_config
+from imagebuilder.project.precision import PrecisionFamily
 from imagebuilder.updates.releases import (
     FIRST_RELEASE,
-    PrecisionFamily,
     Release,
     fewer_step_loras,
     lora_for_base,

@@ -8,6 +8,7 @@ import pytest
 
 from hubserver._safetensors import TensorSpec, build_layout
 from hubserver.qwen import LORA_CONVENTIONS, lightning_lora, qwen_image_transformer
+from imagebuilder.project.precision import PrecisionFamily
 from imagebuilder.weights.compat import Compatibility, check_lora, compare_models
 from imagebuilder.weights.header import Header, parse_header
 from imagebuilder.weights.inspection import Precision, summarize
@@ -80,7 +81,7 @@ def test_precision_classification() -> None:
     tensors, meta = qwen_image_transformer(dtype="F8_E4M3", **SMALL)
     tensors["img_in.comfy_quant"] = TensorSpec("U8", (27,))
     mixed = summarize(header((tensors, meta)))
-    assert mixed.precision is Precision.FP8_MIXED and mixed.precision.family == "fp8"
+    assert mixed.precision is Precision.FP8_MIXED and mixed.precision.family is PrecisionFamily.FP8
     assert summarize(base(dtype="BF16")).precision is Precision.BF16
 
 

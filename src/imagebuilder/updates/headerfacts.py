@@ -14,10 +14,10 @@ from typing import Protocol
 
 from imagebuilder.errors import ImageBuilderError
 from imagebuilder.hub.client import RemoteFile
-from imagebuilder.updates.releases import PrecisionFamily
+from imagebuilder.project.precision import PrecisionFamily
 from imagebuilder.weights.compat import Compatibility, check_lora, compare_models
 from imagebuilder.weights.header import Header
-from imagebuilder.weights.inspection import Precision, summarize
+from imagebuilder.weights.inspection import summarize
 from imagebuilder.weights.remote import RangeReader, fetch_header
 
 
@@ -75,19 +75,9 @@ class CachedInspector:
         return self._inner.lora_fits(lora, base)
 
 
-_FAMILIES = {
-    "fp8": PrecisionFamily.FP8,
-    "bf16": PrecisionFamily.BF16,
-    "fp16": PrecisionFamily.FP16,
-    "fp32": PrecisionFamily.FP32,
-}
-
-
 def header_facts(header: Header) -> HeaderFacts:
     summary = summarize(header)
-    family = _FAMILIES.get(summary.precision.family, PrecisionFamily.UNKNOWN)
-    if summary.precision is Precision.INT8:
-        family = PrecisionFamily.INT8
+    family = summary.precision.family
     if summary.lora is not None:
         ranks = "/".join(str(rank) for rank in summary.lora.ranks)
         shape = f"LoRA rank {ranks}, {summary.lora.targets} targets"

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from imagebuilder.project.config import Role
-from imagebuilder.updates.releases import PrecisionFamily, parse_release
+from imagebuilder.project.precision import PrecisionFamily
+from imagebuilder.updates.releases import parse_release
 
 # Releases in Comfy-Org's repackaged repos: qwen_image_edit[_YYMM]_<precision>; no version
 # token = the first release. Written out as the shipped models.yaml spells it.

@@ -15,6 +15,7 @@ from imagebuilder.errors import ConfigError, ImageBuilderError, NetworkError
 from imagebuilder.hub.client import RemoteFile
 from imagebuilder.project.config import ModelEntry, UpdateRule
 from imagebuilder.project.pathrules import check_repo_path
+from imagebuilder.project.precision import wanted_precision
 from imagebuilder.updates.headerfacts import (
     HeaderFacts,
     HeaderInspector,
@@ -154,7 +155,7 @@ def plan_base(
             name_of = release.path.rsplit("/", 1)[-1]
             if facts is None:
                 notes.append(f"{name}: skipped {name_of}: {result}")
-            elif rule.precision not in ("any", facts.family.value):
+            elif wanted_precision(rule.precision) not in (None, facts.family):
                 notes.append(f"{name}: skipped {name_of}: header is {facts.summary}")
             else:
                 accepted.append((release, facts))

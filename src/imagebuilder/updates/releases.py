@@ -12,24 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
+
+from imagebuilder.project.precision import PrecisionFamily
 
 FIRST_RELEASE = 0  # a name without a version token is the first release: older than any
 _MAX_NUMBER_DIGITS = 9  # tokens are dates (2509) or small counts; longer is not a token
 _MAX_VERSION_PARTS = 4  # V1.0, V2.1.3; more parts is not a version
-
-
-class PrecisionFamily(StrEnum):
-    """What a precision token in a file name claims; the header has the final word."""
-
-    FP8 = "fp8"
-    BF16 = "bf16"
-    FP16 = "fp16"
-    FP32 = "fp32"
-    INT8 = "int8"
-    INT4 = "int4"
-    GGUF = "gguf"
-    UNKNOWN = "unknown"
 
 
 # Checked in order: "fp8mixed" must not fall through to a later rule, "int8_convrot" is

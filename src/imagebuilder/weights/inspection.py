@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from imagebuilder.project.precision import PrecisionFamily
 from imagebuilder.weights.architectures import detect, knob_values, variant_of
 from imagebuilder.weights.header import DTYPE_BITS, Header
 from imagebuilder.weights.lora_keys import LoraKey, parse_lora_key
@@ -42,13 +43,19 @@ class Precision(StrEnum):
     EMPTY = "empty"
 
     @property
-    def family(self) -> str:
-        """The coarse name update rules use: fp8, bf16, fp16, fp32 or other."""
+    def family(self) -> PrecisionFamily:
+        """The coarse family update rules and file names speak: fp8, bf16, ..."""
         if self.value.startswith("fp8"):
-            return "fp8"
-        return self.value if self.value in ("bf16", "fp16", "fp32") else "other"
+            return PrecisionFamily.FP8
+        return _FAMILY.get(self, PrecisionFamily.UNKNOWN)
 
 
+_FAMILY = {
+    Precision.BF16: PrecisionFamily.BF16,
+    Precision.FP16: PrecisionFamily.FP16,
+    Precision.FP32: PrecisionFamily.FP32,
+    Precision.INT8: PrecisionFamily.INT8,
+}
 _FLOAT_PRECISION = {"BF16": Precision.BF16, "F16": Precision.FP16, "F32": Precision.FP32}
 _FLOAT_PRECISION |= {"F64": Precision.FP64, "I8": Precision.INT8, "U8": Precision.INT8}
 
