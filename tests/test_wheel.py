@@ -62,8 +62,10 @@ def test_installed_wheel_locks_and_renders_in_an_empty_folder(
 
     assert _run([str(installed), "--version"], project).stdout.strip()
     _run([str(installed), "lock"], project)
-    rendered = json.loads(_run([str(installed), "render", "--json"], project).stdout)
+    rendering = _run([str(installed), "render", "--json"], project)
+    rendered = json.loads(rendering.stdout)
     assert rendered["build_dir"] == "build"
+    assert "holds no workflow templates: the image will serve no workflows" in rendering.stderr
     assert sorted(p.name for p in project.iterdir()) == ["build", "models.lock.json", "models.yaml"]
 
     # The same project rendered by the checkout (its templates/ folder) gives the same bytes.
@@ -87,3 +89,16 @@ def test_installed_wheel_ships_its_package_data(installed: Path, tmp_path: Path)
     listed = _run([str(python), "-c", probe], tmp_path).stdout
     for name in ("Dockerfile.j2", "qwen_image_edit_1.json", "models.schema.json"):
         assert name in listed
+
+
+@pytest.mark.parametrize("stack", ["qwen-image-edit", "flux-kontext", "wan2.2-i2v"])
+def test_installed_init_scaffolds_a_project_that_checks(
+    installed: Path, tmp_path: Path, stack: str
+) -> None:
+    """The wheel alone (no checkout) writes a project that validates and checks."""
+    _run([str(installed), "init", "new", "--stack", stack], tmp_path)
+    project = tmp_path / "new"
+    assert (project / "models.yaml").is_file() and list((project / "workflows").glob("*.json"))
+    _run([str(installed), "validate"], project)
+    checked = _run([str(installed), "check-workflows", "--json"], project)
+    assert json.loads(checked.stdout)["problems"] == []

@@ -26,7 +26,7 @@ PENDING_COMMANDS: set[str] = set()
 SHIPPED_CONFIG = ROOT / "models.yaml"
 
 # Commands that read no models.yaml: they take an image, a file or a Hub path instead.
-NO_CONFIG = {"schema", "inspect", "inspect-image", "diff", "import-template"}
+NO_CONFIG = {"schema", "inspect", "inspect-image", "diff", "import-template", "init"}
 # `schema` prints the JSON Schema itself: its whole result is JSON already.
 NO_JSON = {"schema"}
 IMAGE_COMMANDS = ("build", "build-variants", "publish")

@@ -52,6 +52,19 @@ def load_locked(config_path: Path) -> tuple[LoadedConfig, Path, Lock]:
     return loaded, lock_file, require_current(loaded.config, lock, lock_file)
 
 
+def warn_without_workflows(config_path: Path) -> None:
+    """An image made from a folder without workflows/ serves no workflow: say so, since
+    the worker then answers every job with ComfyUI's defaults or nothing at all."""
+    from imagebuilder.cli import output
+
+    templates = config_path.resolve().parent / "workflows"
+    if not templates.is_dir() or not any(templates.glob("*.json")):
+        output.warn(
+            f"{templates} holds no workflow templates: the image will serve no workflows "
+            "(`imagebuilder init --stack NAME` or `imagebuilder import-template` writes them)"
+        )
+
+
 def make_hub() -> Hub:
     from imagebuilder.hub.client import Hub
 

@@ -19,6 +19,7 @@ from imagebuilder import __version__, network
 from imagebuilder.cli import abtest as test_command
 from imagebuilder.cli import core, helptext, output
 from imagebuilder.cli import image as image_commands
+from imagebuilder.cli import init as init_command
 from imagebuilder.cli import inspect as inspect_command
 from imagebuilder.cli import publish as publish_command
 from imagebuilder.cli import updates as update_commands
@@ -99,6 +100,7 @@ workflow_commands.register(app)
 image_commands.register(app)
 publish_command.register(app)
 test_command.register(app)
+init_command.register(app)
 
 
 def _github_annotations(error: ImageBuilderError) -> None:

@@ -20,6 +20,7 @@ from imagebuilder.cli._common import (
     load,
     load_locked,
     make_hub,
+    warn_without_workflows,
 )
 from imagebuilder.cli._imaging import Progress, build_variants_and_report
 
@@ -54,6 +55,7 @@ def render(
     """Write build/Dockerfile and its context from templates/Dockerfile.j2 and the lock."""
     from imagebuilder.image.build import render_project
 
+    warn_without_workflows(config)
     loaded, _, current = load_locked(config)
     build = render_project(
         loaded.config, current, config.resolve().parent, build_dir, make_hub().file_url,
@@ -92,6 +94,7 @@ def build(  # noqa: PLR0917 (a CLI command: one parameter per option)
     """
     from imagebuilder.image.build import build_image
 
+    warn_without_workflows(config)
     loaded, _, current = load_locked(config)
     plan = _image_build(config, loaded.config.image.name, build_dir, push=push, image=image,
                         tag=tag, version=version, revision=revision, source=source)  # fmt: skip
@@ -133,6 +136,7 @@ def build_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
     from imagebuilder.image.variants import require_variants
     from imagebuilder.project.lock import require_current
 
+    warn_without_workflows(config)
     loaded, lock_file, lock = load(config)
     require_variants(loaded.config, config)  # before the lock: the clearer mistake first
     current = require_current(loaded.config, lock, lock_file)

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from imagebuilder.cli import output
-from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load_locked, make_hub
+from imagebuilder.cli._common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    load_locked,
+    make_hub,
+    warn_without_workflows,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -88,6 +95,7 @@ def publish_command(  # noqa: PLR0917 (a CLI command: one parameter per option)
 
     if strict and not check:
         raise typer.BadParameter("--strict applies to --check only", param_hint="--strict")
+    warn_without_workflows(config)
     loaded, _, lock = load_locked(config)
     options = PublishOptions(
         image=image, tags=list(tag or []), parallel=parallel, previous=previous,
