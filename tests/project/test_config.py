@@ -11,6 +11,7 @@ from imagebuilder.cli import main
 from imagebuilder.errors import ConfigError, ConfigErrors, ExitCode
 from imagebuilder.image.layers import ROLE_ORDER
 from imagebuilder.project.config import ROLE_FOLDERS, Role
+from imagebuilder.project.entries import lora_base
 from imagebuilder.project.load import load_config
 from imagebuilder.project.schema import SCHEMA_PATH, models_schema_text
 
@@ -164,7 +165,7 @@ def test_several_entries_of_a_role_are_valid(tmp_path: Path) -> None:
         "diffusion_model",
         "second_model",
     ]
-    assert config.lora_base("lightning_lora") == "diffusion_model"  # its updates.follows
+    assert lora_base(config, "lightning_lora") == "diffusion_model"  # its updates.follows
 
 
 def test_every_comfyui_model_folder_has_a_role() -> None:

@@ -154,13 +154,11 @@ def _video_row(base: CaseRow, result: JobResult, price: float | None) -> CaseRow
     )
 
 
-def _video_against(row: CaseRow, reference: CaseRow | None) -> CaseRow:
-    if reference is None or not reference.ok or reference.frames is None:
+def _video_against(row: CaseRow, ref: CaseRow | None) -> CaseRow:
+    if ref is None or not ref.ok or ref.frames is None:
         return row
-    shape = (row.width, row.height, row.frames)
-    return replace(
-        row, same_size_as_baseline=shape == (reference.width, reference.height, reference.frames)
-    )
+    same = (row.width, row.height, row.frames) == (ref.width, ref.height, ref.frames)
+    return replace(row, same_size_as_baseline=same)
 
 
 def compare_rows(

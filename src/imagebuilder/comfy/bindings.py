@@ -11,6 +11,7 @@ from imagebuilder.comfy.chains import model_loader
 from imagebuilder.comfy.nodes import LOADERS, Graph, canonical_folder, node_sort_key
 from imagebuilder.comfy.problems import Problem, Severity
 from imagebuilder.project.config import Config, ModelEntry
+from imagebuilder.project.entries import lora_base
 
 
 def pinned_in(config: Config, folder: str) -> dict[str, tuple[str, ModelEntry]]:
@@ -35,7 +36,7 @@ def check_lora_bases(workflow: str, graph: Graph, config: Config) -> list[Proble
         if loader is None or loader.patches is None or found is None:
             continue
         lora = found[0]
-        base = config.lora_base(lora)
+        base = lora_base(config, lora)
         model_node = model_loader(graph, node_id)
         if base is None or model_node is None:
             continue

@@ -273,14 +273,3 @@ class Config(Strict):
 
     def entries_by_role(self, role: Role) -> list[tuple[str, ModelEntry]]:
         return [(name, entry) for name, entry in self.models.items() if entry.role is role]
-
-    def lora_base(self, lora: str) -> str | None:
-        """The entry a LoRA patches: its `base`, else its `updates.follows`, else the one
-        diffusion model or checkpoint of the stack (None when that is ambiguous)."""
-        entry = self.models[lora]
-        if entry.base is not None:
-            return entry.base
-        if entry.updates is not None and entry.updates.follows is not None:
-            return entry.updates.follows
-        bases = [name for name, e in self.models.items() if e.role in BASE_ROLES]
-        return bases[0] if len(bases) == 1 else None

@@ -12,6 +12,18 @@ RESERVED_PLACEHOLDERS = frozenset(Sampler.model_fields) | {"lora_strength"}
 Problem = tuple[tuple[str, ...], str, str]  # key path, message, hint
 
 
+def lora_base(config: Config, lora: str) -> str | None:
+    """The entry a LoRA patches: its `base`, else its `updates.follows`, else the one
+    diffusion model or checkpoint of the stack (None when that is ambiguous)."""
+    entry = config.models[lora]
+    if entry.base is not None:
+        return entry.base
+    if entry.updates is not None and entry.updates.follows is not None:
+        return entry.updates.follows
+    bases = [name for name, e in config.models.items() if e.role in BASE_ROLES]
+    return bases[0] if len(bases) == 1 else None
+
+
 def entry_problems(config: Config, name: str, entry: ModelEntry) -> list[Problem]:
     """(key path, message, hint) for each cross-entry rule one entry breaks."""
     problems: list[Problem] = []

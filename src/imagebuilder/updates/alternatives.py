@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from imagebuilder.hub.client import RemoteFile
 from imagebuilder.project.config import Config, Role
+from imagebuilder.project.entries import lora_base
 from imagebuilder.project.pathrules import check_repo_path
 from imagebuilder.updates.basefacts import (
     FUSED_NAME,
@@ -187,7 +188,7 @@ def _precision(
     lightning = any(
         "lightning" in e.file.lower()
         for n, e in config.models.items()
-        if e.role is Role.LORA and config.lora_base(n) == base.name
+        if e.role is Role.LORA and lora_base(config, n) == base.name
     )
     reasons = [
         f"the same {model_name(file.path).release} model in {summary.precision_label} "
@@ -222,7 +223,7 @@ def _fused(
     loras = [
         (n, e)
         for n, e in config.models.items()
-        if e.role is Role.LORA and config.lora_base(n) == base.name
+        if e.role is Role.LORA and lora_base(config, n) == base.name
     ]
     if len(loras) != 1:
         return (

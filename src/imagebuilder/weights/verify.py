@@ -13,6 +13,7 @@ from imagebuilder.errors import ImageBuilderError
 from imagebuilder.hub.client import Hub
 from imagebuilder.hub.resolve import MAX_CONCURRENT_HUB_CALLS, fetch_snapshots
 from imagebuilder.project.config import Config, Role
+from imagebuilder.project.entries import lora_base
 from imagebuilder.project.lock import Lock
 from imagebuilder.weights.budget import Budget, Component, gib, plan_budget
 from imagebuilder.weights.compat import check_lora
@@ -29,7 +30,7 @@ def stack_budget(config: Config, lock: Lock) -> Budget:
             name,
             config.models[name].role,
             lock.models[name].size,
-            config.lora_base(name) if config.models[name].role is Role.LORA else None,
+            lora_base(config, name) if config.models[name].role is Role.LORA else None,
         )
         for name in config.models
         if name in lock.models
@@ -70,7 +71,7 @@ def verify_stack(config: Config, lock: Lock, hub: Hub) -> dict[str, Any]:
     warnings = engine_checks(lock, headers, files, problems)
     lora_checks: dict[str, Any] = {}
     for name, _entry in config.entries_by_role(Role.LORA):
-        base = config.lora_base(name)
+        base = lora_base(config, name)
         if name not in headers or base not in headers:
             continue
         check = check_lora(headers[name], headers[base])
