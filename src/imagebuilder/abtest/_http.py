@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx2
 
 from imagebuilder import network
-from imagebuilder.abtest._wallclock import WallClockTransport, until
+from imagebuilder.abtest._wallclock import check_deadline, until, wall_clock_transport
 from imagebuilder.abtest.jobs import FailureKind, JobFailed
 from imagebuilder.errors import EndpointUnreachable, TimedOut
 
@@ -52,8 +52,9 @@ class TargetHttp:
             headers=headers or {},
             timeout=httpx2.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
             follow_redirects=False,
-            transport=WallClockTransport(
-                limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32)
+            limits=httpx2.Limits(max_connections=64, max_keepalive_connections=32),
+            transport=wall_clock_transport(
+                httpx2.Limits(max_connections=64, max_keepalive_connections=32)
             ),
         )
 
@@ -91,6 +92,7 @@ class TargetHttp:
             body = bytearray()
             if declared <= MAX_ANSWER_BYTES:
                 for chunk in response.iter_bytes():
+                    check_deadline()  # also bounds a trickle through a proxy
                     body += chunk
                     if len(body) > MAX_ANSWER_BYTES:
                         break

@@ -6,10 +6,16 @@ network backend caps each connect, read and write at what is left of the deadlin
 by ``until`` for the calling thread (the job's time or the command's, whichever comes
 first), and refuses to wait once it is spent: the request fails with a read timeout at
 the deadline, whatever the shape of the trickle (headers or body).
+
+Behind an HTTP proxy from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) the
+client keeps httpx's own transport, which honours those settings; there the body is
+still bounded (``check_deadline`` between chunks), a trickle of headers by the read
+timeout only.
 """
 
 from __future__ import annotations
 
+import os
 import ssl
 import threading
 import time
@@ -32,6 +38,11 @@ def until(deadline: float) -> Iterator[None]:
         yield
     finally:
         _local.deadline = outer
+
+
+def check_deadline() -> None:
+    """Raise httpx's read timeout when this thread's deadline has passed."""
+    _capped(None, httpx2.ReadTimeout)
 
 
 def _capped(timeout: float | None, error: type[Exception]) -> float | None:
@@ -102,3 +113,13 @@ class WallClockTransport(httpx2.HTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=_Backend(),
         )
+
+
+_PROXY_ENVS = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def wall_clock_transport(limits: httpx2.Limits) -> httpx2.HTTPTransport | None:
+    """The wall-clock transport; None (httpx's default, with its proxies) behind a proxy."""
+    if any(os.environ.get(name) or os.environ.get(name.upper()) for name in _PROXY_ENVS):
+        return None
+    return WallClockTransport(limits=limits)
