@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from comfyserver.comfy import ComfyServer
 from imagebuilder.startup.joinparts import join_file
 from imagebuilder.startup.settings import JoinFile, parse
-from imagebuilder.startup.warmup import UPLOAD_NAME, warmup_graph
+from imagebuilder.startup.warmup import UPLOAD_NAME, tiny_png, warmup_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP = ROOT / "src" / "imagebuilder" / "startup"
@@ -173,3 +174,31 @@ def test_settings_turn_parts_off() -> None:
     assert (
         settings.prefetch == () and settings.warmup_workflow == "" and settings.comfyui_flags == ()
     )
+
+
+def test_warmup_steps_aside_when_a_job_is_already_queued(image: Path) -> None:
+    """A job waiting from t=0 loads the models itself; a warm-up ahead of it would only
+    delay it."""
+    workflow = rendered_workflow(image)
+    graph = json.loads(workflow.read_text())
+    for node in graph.values():
+        if node["class_type"] == "LoadImage":
+            node["inputs"]["image"] = "job.png"
+    with ComfyServer(seconds_per_step=0.5, fixed_seconds=0.5) as comfy:
+        comfy.inputs["job.png"] = tiny_png()
+        request = urllib.request.Request(
+            f"{comfy.url}/prompt",
+            data=json.dumps({"prompt": graph}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert "prompt_id" in json.loads(answer.read())
+        code, events, _ = start(image, {
+            "comfyui": {"url": comfy.url},
+            "warmup": {"workflow": str(workflow), "grace_seconds": 0.1},
+        })  # fmt: skip
+        prompts = comfy.requests.get("/prompt", 0)
+    assert code == 7
+    skipped = [e for e in events if e["ib_start"] == "warmup_skipped"]
+    assert skipped and "1 job(s) already queued" in skipped[0]["reason"], events
+    assert prompts == 1  # the real job only
