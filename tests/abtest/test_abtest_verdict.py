@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from imagebuilder.abtest.cases import Case
-from imagebuilder.abtest.report import TestReport, markdown
+from imagebuilder.abtest.report import AbTestReport, markdown
 from imagebuilder.abtest.summary import CaseRow, summarise
 from imagebuilder.abtest.thresholds import (
     DEFAULT_MIN_PSNR_DB,
@@ -60,12 +60,12 @@ NAMES = ["steps4", "steps3", "steps2"]
 STEPS = {"steps4": 4, "steps3": 3, "steps2": 2}
 
 
-def _report(limits: Thresholds) -> TestReport:
+def _report(limits: Thresholds) -> AbTestReport:
     cases = tuple(
         Case(name=n, images=(), prompt="p", seed=1, workflow=None, description="", where="x")
         for n in ("a", "b")
     )
-    return TestReport(
+    return AbTestReport(
         target={"target": "http://worker:8188", "gpu": "H200"},
         started_at="2026-12-04T00:00:00+00:00",
         baseline="steps4",

@@ -17,7 +17,7 @@ from typing import Any
 from imagebuilder.abtest.cases import load_cases
 from imagebuilder.abtest.jobs import JobResult
 from imagebuilder.abtest.measurements import fit_workflows, measurements_document
-from imagebuilder.abtest.report import TestReport, markdown
+from imagebuilder.abtest.report import AbTestReport, markdown
 from imagebuilder.abtest.report_html import DEFAULT_MAX_SIDE, render_html
 from imagebuilder.abtest.session import RunOptions, choose_arms, run_test
 from imagebuilder.abtest.targets import open_target
@@ -32,9 +32,7 @@ from imagebuilder.project.variants import with_step_variants
 
 
 @dataclass(frozen=True)
-class TestRequest:
-    __test__ = False  # not a pytest class
-
+class AbTestRequest:
     config: Path
     cases: Path
     target: str
@@ -56,10 +54,8 @@ class TestRequest:
 
 
 @dataclass(frozen=True)
-class TestOutcome:
-    __test__ = False
-
-    report: TestReport
+class AbTestOutcome:
+    report: AbTestReport
     markdown: str
     document: dict[str, Any]
     written: tuple[Path, ...]  # report, Markdown, JSON, measurements
@@ -67,12 +63,12 @@ class TestOutcome:
 
 
 def execute(
-    request: TestRequest,
+    request: AbTestRequest,
     *,
     progress: Callable[[JobResult], None] | None = None,
     warn: Callable[[str], None] = lambda _: None,
     log: Callable[[str], None] = lambda _: None,
-) -> TestOutcome:
+) -> AbTestOutcome:
     loaded = load_config(request.config)
     templates = templates_dir_for(request.config)
     for warning in require_consistent(loaded.config, templates):
@@ -121,7 +117,7 @@ def execute(
         text = redact(json.dumps(measured, indent=2))
         atomic_write_text(request.measurements_out, text + "\n")
         written.append(request.measurements_out)
-    return TestOutcome(
+    return AbTestOutcome(
         report=report,
         markdown=summary,
         document=document,

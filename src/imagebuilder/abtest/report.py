@@ -27,9 +27,7 @@ HOW_TO_SET = (
 
 
 @dataclass(frozen=True)
-class TestReport:
-    __test__ = False  # not a pytest class, whatever its name
-
+class AbTestReport:
     target: dict[str, Any]
     started_at: str  # ISO 8601 UTC
     baseline: str
@@ -90,12 +88,12 @@ class TestReport:
         }
 
 
-def summary_table(report: TestReport) -> list[str]:
+def summary_table(report: AbTestReport) -> list[str]:
     """The table as Markdown lines (the HTML report and the JSON show the same rows)."""
     return markdown_table(summary_rows(report))
 
 
-def markdown(report: TestReport) -> str:
+def markdown(report: AbTestReport) -> str:
     verdict = "passed" if report.passed else "FAILED"
     target = report.target
     lines = [
@@ -142,7 +140,7 @@ def _md(text: str) -> str:
     return _TAG_START.sub("&lt;", terminal_safe(text)).replace("`", "'")
 
 
-def warmup_line(report: TestReport) -> str:
+def warmup_line(report: AbTestReport) -> str:
     parts = []
     for row in report.warmups:
         if row.ok:

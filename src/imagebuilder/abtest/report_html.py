@@ -19,7 +19,7 @@ import jinja2
 
 from imagebuilder.abtest import zoom
 from imagebuilder.abtest.compare import decode, preview_jpeg
-from imagebuilder.abtest.report import HOW_TO_SET, TestReport, warmup_line
+from imagebuilder.abtest.report import HOW_TO_SET, AbTestReport, warmup_line
 from imagebuilder.abtest.summary import CaseRow, Pictures
 from imagebuilder.abtest.table import HEADERS, cells, summary_rows
 from imagebuilder.abtest.verdict import thresholds_sentence
@@ -78,7 +78,9 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_html(report: TestReport, pictures: Pictures, *, max_side: int = DEFAULT_MAX_SIDE) -> str:
+def render_html(
+    report: AbTestReport, pictures: Pictures, *, max_side: int = DEFAULT_MAX_SIDE
+) -> str:
     rows = {(r.case, r.variant): r for r in report.rows}
     sections = []
     for case in report.cases:
@@ -124,6 +126,6 @@ def _caption(row: CaseRow) -> str:
     return ": " + ", ".join(parts)
 
 
-def _table_cells(report: TestReport) -> list[list[str]]:
+def _table_cells(report: AbTestReport) -> list[list[str]]:
     """The summary table's header and cells: the same rows the Markdown shows."""
     return [list(HEADERS), *(cells(row) for row in summary_rows(report))]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from imagebuilder.abtest.cases import Case
 from imagebuilder.abtest.jobs import JobResult, Target
-from imagebuilder.abtest.report import TestReport
+from imagebuilder.abtest.report import AbTestReport
 from imagebuilder.abtest.runner import Progress, plan_jobs, run_jobs
 from imagebuilder.abtest.summary import Pictures, compare_rows, summarise
 from imagebuilder.abtest.thresholds import Thresholds
@@ -73,7 +73,7 @@ def run_test(
     *,
     price_per_hour: float | None,
     progress: Progress | None = None,
-) -> tuple[TestReport, Pictures, list[JobResult]]:
+) -> tuple[AbTestReport, Pictures, list[JobResult]]:
     started = datetime.now(UTC).replace(microsecond=0).isoformat()
     jobs = plan_jobs(cases, arms.workflows, warmup=options.warmup)
     facts = target.describe()
@@ -89,7 +89,7 @@ def run_test(
     rows, pictures = compare_rows(measured, arms.baseline, price_per_hour)
     warm_rows, _ = compare_rows(warm, arms.baseline, price_per_hour)
     variants = summarise(rows, arms.names, arms.baseline, arms.steps, options.thresholds)
-    report = TestReport(
+    report = AbTestReport(
         target=facts,
         started_at=started,
         baseline=arms.baseline,

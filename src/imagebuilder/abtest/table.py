@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from imagebuilder.abtest.report import TestReport
+    from imagebuilder.abtest.report import AbTestReport
 
 HEADERS = (
     "variant", "steps", "jobs", "failed", "median SSIM", "worst SSIM", "median PSNR",
@@ -42,7 +42,7 @@ class SummaryRow:
         return asdict(self)
 
 
-def summary_rows(report: TestReport) -> list[SummaryRow]:
+def summary_rows(report: AbTestReport) -> list[SummaryRow]:
     return [
         SummaryRow(
             variant=v.variant,

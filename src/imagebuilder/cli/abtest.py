@@ -20,7 +20,7 @@ from imagebuilder.errors import ExitCode
 
 if TYPE_CHECKING:
     from imagebuilder.abtest.jobs import JobResult
-    from imagebuilder.abtest.report import TestReport
+    from imagebuilder.abtest.report import AbTestReport
 
 DEFAULT_CASES = Path("samples/cases.yaml")
 # report_html.DEFAULT_MAX_SIDE, repeated: importing it would load the image stack at start-up.
@@ -43,7 +43,7 @@ def _num(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def _human(report: TestReport) -> None:
+def _human(report: AbTestReport) -> None:
     from rich import box
     from rich.table import Table
 
@@ -195,11 +195,11 @@ def test_variants(  # noqa: PLR0917 (a CLI command: one parameter per option)
         )
     # Imported here: the comparison stack (scikit-image, scipy) takes a while to load and
     # no other command needs it.
-    from imagebuilder.abtest.command import TestRequest, execute
+    from imagebuilder.abtest.command import AbTestRequest, execute
     from imagebuilder.abtest.session import RunOptions
 
     what_if = parse_steps(steps)
-    request = TestRequest(
+    request = AbTestRequest(
         config=config,
         cases=cases_file,
         target=target,

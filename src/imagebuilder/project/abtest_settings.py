@@ -7,11 +7,9 @@ from pydantic import Field
 from imagebuilder.project.strict import Strict
 
 
-class TestThresholds(Strict):
+class AbTestThresholds(Strict):
     """Thresholds of `imagebuilder test`; each option on the command line wins. A value set
     here is also a gate: a variant that misses it fails the run (exit 13)."""
-
-    __test__ = False  # not a pytest class, whatever its name
 
     min_ssim: float | None = Field(default=None, ge=0, le=1)
     """Lowest SSIM against the baseline any case may have (default 0.90)."""

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from imagebuilder.project.abtest_settings import TestThresholds
+from imagebuilder.project.abtest_settings import AbTestThresholds
 from imagebuilder.project.cost_settings import CostSettings
 from imagebuilder.project.engine import EngineSettings
 from imagebuilder.project.pathrules import (
@@ -266,7 +266,7 @@ class Config(Strict):
     """A/B variants, each built as its own image; names become tags."""
     cost: CostSettings | None = None
     """Inputs of `imagebuilder cost`."""
-    test: TestThresholds | None = None
+    test: AbTestThresholds | None = None
     """Thresholds of `imagebuilder test` (which variant it recommends)."""
     start: StartSettings | None = None
     """The image's own start path (prefetch, flags, warm-up); unset: starts as its base."""
