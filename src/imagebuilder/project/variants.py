@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from imagebuilder.errors import ConfigError
 from imagebuilder.project.config import Config, Role, SamplerOverride, Variant
+from imagebuilder.project.entries import lora_base
 from imagebuilder.project.lock import Lock
 
 
@@ -82,7 +83,7 @@ def _apply(config: Config, variant: Variant) -> Config:
     # A LoRA whose base this variant swapped out patches the base it picked instead.
     bases = sorted(picks[Role.DIFFUSION_MODEL])
     for name, entry in models.items():
-        base = config.lora_base(name) if entry.role is Role.LORA else None
+        base = lora_base(config, name) if entry.role is Role.LORA else None
         if base is not None and base not in models and len(bases) == 1:
             models[name] = entry.model_copy(update={"base": bases[0]})
     return config.model_copy(update={"sampler": sampler, "models": models, "variants": {}})
