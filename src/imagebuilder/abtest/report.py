@@ -81,8 +81,7 @@ class AbTestReport:
                 }
                 for c in self.cases
             ],
-            "variants": [asdict(v) | {"saving": self.saving(v)} for v in self.variants],
-            "table": [row.as_dict() for row in summary_rows(self)],
+            "variants": [row.as_dict() for row in summary_rows(self)],
             "rows": [asdict(r) for r in self.rows],
             "warmups": [asdict(r) for r in self.warmups],
         }

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from imagebuilder.abtest.summary import VariantSummary
+
 if TYPE_CHECKING:
     from imagebuilder.abtest.report import AbTestReport
 
@@ -22,45 +24,19 @@ ALIGN = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One variant's line of the table, as numbers (``cells`` formats them)."""
+    """One variant's line of the table: its summary, what it saves, its verdict."""
 
-    variant: str
-    baseline: bool
-    steps: int | None
-    jobs: int
-    failed: int
-    median_ssim: float | None
-    worst_ssim: float | None
-    median_psnr_db: float | None
-    median_execution_s: float | None
-    median_queue_s: float | None
-    median_dollars: float | None
+    summary: VariantSummary
     saving: float | None  # fraction of the baseline's median seconds saved
     verdict: str  # recommended | meets | below | FAIL
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The JSON's variant: every number of the summary, the saving and the verdict."""
+        return asdict(self.summary) | {"saving": self.saving, "verdict": self.verdict}
 
 
 def summary_rows(report: AbTestReport) -> list[SummaryRow]:
-    return [
-        SummaryRow(
-            variant=v.variant,
-            baseline=v.baseline,
-            steps=v.steps,
-            jobs=v.jobs,
-            failed=v.failed,
-            median_ssim=v.median_ssim,
-            worst_ssim=v.min_ssim,
-            median_psnr_db=v.median_psnr_db,
-            median_execution_s=v.median_execution_s,
-            median_queue_s=v.median_queue_s,
-            median_dollars=v.median_dollars,
-            saving=report.saving(v),
-            verdict=report.verdict(v),
-        )
-        for v in report.variants
-    ]
+    return [SummaryRow(v, report.saving(v), report.verdict(v)) for v in report.variants]
 
 
 def number(value: float | None, spec: str, suffix: str = "") -> str:
@@ -70,18 +46,19 @@ def number(value: float | None, spec: str, suffix: str = "") -> str:
 
 def cells(row: SummaryRow) -> list[str]:
     """The row's cells, in HEADERS order, as every form shows them."""
+    v = row.summary
     return [
-        f"{row.variant} (baseline)" if row.baseline else row.variant,
-        number(row.steps, "d"),
-        str(row.jobs),
-        str(row.failed),
-        number(row.median_ssim, ".4f"),
-        number(row.worst_ssim, ".4f"),
-        number(row.median_psnr_db, ".2f", " dB"),
-        number(row.median_execution_s, ".3f"),
-        number(row.median_queue_s, ".3f"),
-        number(row.median_dollars, ".6f"),
-        "baseline" if row.baseline else number(row.saving, "+.1%"),
+        f"{v.variant} (baseline)" if v.baseline else v.variant,
+        number(v.steps, "d"),
+        str(v.jobs),
+        str(v.failed),
+        number(v.median_ssim, ".4f"),
+        number(v.min_ssim, ".4f"),
+        number(v.median_psnr_db, ".2f", " dB"),
+        number(v.median_execution_s, ".3f"),
+        number(v.median_queue_s, ".3f"),
+        number(v.median_dollars, ".6f"),
+        "baseline" if v.baseline else number(row.saving, "+.1%"),
         row.verdict,
     ]
 
