@@ -196,7 +196,7 @@ def imported_yaml(result: ImportResult) -> str:
     ruled = [e.name for e in result.entries if e.updates is not None]
     if ruled:
         header.append(
-            f"# updates: rules for {', '.join(ruled)} (known Qwen/Lightning release names: "
+            f"# updates: rules for {', '.join(ruled)} (known release names: "
             "`imagebuilder check-updates` finds newer ones)"
         )
     header += [f"# skipped: {reason}" for reason in result.skipped]
