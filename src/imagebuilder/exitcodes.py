@@ -24,7 +24,7 @@ class ExitCode(IntEnum):
     REGISTRY = 10  # a registry refused: auth, layer too large, push error
     WORKFLOW = 11  # a ComfyUI workflow is inconsistent with the pinned stack
     BUSY = 12  # another run holds the writer lock or changed the files, or the Hub moved
-    TEST_FAILED = 13  # `test`: a job failed or a variant missed a --min-ssim/--max-* threshold
+    TEST_FAILED = 13  # `test`: a job failed or a variant missed a threshold the user set
     UPDATES_AVAILABLE = 100  # check-updates: not an error, but not up to date either
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it: 128 + 2
 
@@ -63,7 +63,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
         "proposal showed: wait and run again"
     ),
     ExitCode.TEST_FAILED: (
-        "`test`: a job failed, or a variant missed a `--min-ssim`/`--max-seconds`/"
-        "`--max-cost` threshold (the reports are written either way)"
+        "`test`: a job failed, or a variant missed a threshold you set (models.yaml's "
+        "`test:` or `--min-ssim`/`--min-psnr`/`--max-seconds`/`--max-cost`; the defaults "
+        "only pick the recommendation; the reports are written either way)"
     ),
 }

@@ -18,6 +18,7 @@ import typer.main
 from imagebuilder import __version__, network
 from imagebuilder.cli import abtest as test_command
 from imagebuilder.cli import core, helptext, output
+from imagebuilder.cli import doctor as doctor_command
 from imagebuilder.cli import image as image_commands
 from imagebuilder.cli import init as init_command
 from imagebuilder.cli import inspect as inspect_command
@@ -32,7 +33,7 @@ app = typer.Typer(
     help="Keep a ComfyUI GPU worker image declarative, verified, current and cheap.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
 )
 
@@ -101,6 +102,7 @@ image_commands.register(app)
 publish_command.register(app)
 test_command.register(app)
 init_command.register(app)
+doctor_command.register(app)
 
 
 def _github_annotations(error: ImageBuilderError) -> None:

@@ -78,6 +78,9 @@ class Engine:
     def close(self) -> None:
         self._client.close()
 
+    def server_version(self) -> str:
+        return str(self._client.version().get("Version", "unknown"))[:40]
+
     def has_image(self, ref: str) -> bool:
         try:
             self._client.images.get(ref)
