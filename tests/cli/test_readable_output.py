@@ -111,4 +111,4 @@ def test_cost_fits_80_columns_and_compares_4_3_2_steps(
         for arm in ("steps4", "steps3", "steps2", "scaled_fp8")
     ]
     assert rows[0][-1] == "baseline" and rows[1][-1].startswith("+")
-    assert "source of cold start: H200" in out.replace("\n  ", " ")
+    assert "source of cold start: NVIDIA H200" in out.replace("\n  ", " ")  # the GPU as named
