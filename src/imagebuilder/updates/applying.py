@@ -196,15 +196,16 @@ def proposed_lock(
 
 def _pin(name: str, entry: ModelEntry, ref: FileRef | None) -> LockEntry:
     """``entry`` (as models.yaml names it) pinned to ``ref``'s commit, sha256 and size."""
-    if ref is None or ref.commit is None or ref.sha256 is None or ref.size is None:
+    pin = ref.as_pin() if ref is not None else None
+    if pin is None:
         raise HubError(
             "the proposal holds no commit, sha256 and size for this entry",
             location=f"entry {name}",
             hint="run `imagebuilder lock` for it, then `imagebuilder update` again",
         )
     return LockEntry(
-        repo=entry.repo, file=entry.file, revision=entry.revision, commit=ref.commit,
-        sha256=ref.sha256, size=ref.size,
+        repo=entry.repo, file=entry.file, revision=entry.revision, commit=pin.commit,
+        sha256=pin.sha256, size=pin.size,
     )  # fmt: skip
 
 

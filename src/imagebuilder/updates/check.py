@@ -147,7 +147,7 @@ class _Checker:
         pinned = pinned_file(item, finding)
         if item.error is not None or pinned is None:
             return EntryResult(problem=item.error or HubError("unknown error", location=name)), None
-        moved = finding.status is Status.UP_TO_DATE and finding.current_commit != finding.new_commit
+        moved = finding.status is Status.UP_TO_DATE and finding.branch_moved
         notes = (f"{name}: {finding.why}",) if moved else ()
         found = EntryResult(notes=notes)
         try:

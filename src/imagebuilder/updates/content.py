@@ -8,12 +8,13 @@ a finding into a proposed change, reading the two headers only when the bytes ch
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from imagebuilder.hub.client import RemoteFile
 from imagebuilder.hub.resolve import Resolved
 from imagebuilder.project.lock import Lock
+from imagebuilder.project.pins import Pin
 from imagebuilder.updates.headerfacts import HeaderFacts, HeaderInspector, ReadMany
 from imagebuilder.updates.planning import file_ref
 from imagebuilder.updates.proposal import Change, ChangeKind, FileRef
@@ -29,31 +30,26 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Finding:
+    """One entry's content check: its pin, what its revision serves now, and the verdict."""
+
     entry: str
     status: Status
     repo: str
     file: str
     revision: str
-    current_commit: str | None = None
-    current_sha256: str | None = None
-    current_size: int | None = None
-    new_commit: str | None = None
-    new_sha256: str | None = None
-    new_size: int | None = None
+    pinned: Pin | None = None  # the lock's pin, when the lock pins this very source
+    served: Pin | None = None  # what the revision serves now, when the Hub could say
     renamed_to: str | None = None
     why: str = ""
 
     @property
-    def size_delta(self) -> int | None:
-        if self.current_size is None or self.new_size is None:
-            return None
-        return self.new_size - self.current_size
-
-    def as_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["status"] = self.status.value
-        data["size_delta"] = self.size_delta
-        return data
+    def branch_moved(self) -> bool:
+        """The revision points at another commit than the lock's."""
+        return (
+            self.pinned is not None
+            and self.served is not None
+            and self.pinned.commit != self.served.commit
+        )
 
 
 def _content_finding(item: Resolved, lock: Lock | None) -> Finding:
@@ -68,20 +64,18 @@ def _content_finding(item: Resolved, lock: Lock | None) -> Finding:
         repo=entry.repo,
         file=entry.file,
         revision=entry.revision,
-        current_commit=locked.commit if locked else None,
-        current_sha256=locked.sha256 if locked else None,
-        current_size=locked.size if locked else None,
+        pinned=locked.pin if locked else None,
         renamed_to=renamed,
     )
     if item.error is not None or item.file is None:
         why = item.error.render() if item.error else "unknown error"
         return replace(finding, why=why)
-    finding = replace(
-        finding,
-        new_commit=item.file.commit,
-        new_sha256=item.file.sha256,
-        new_size=item.file.size,
-    )
+    served = item.file
+    if served.sha256 is not None:
+        finding = replace(
+            finding,
+            served=Pin(served.repo, served.path, served.commit, served.sha256, served.size),
+        )
     if locked is None:
         status, why = Status.UNLOCKED, "not in the lock: run `imagebuilder lock`"
     elif locked.sha256 != item.file.sha256:
@@ -104,13 +98,9 @@ def pinned_file(item: Resolved, finding: Finding) -> RemoteFile | None:
     """The file as pinned (lock commit, lock bytes), read under the repo's current name."""
     if item.file is None:
         return None
-    if finding.current_commit and finding.current_sha256 and finding.current_size is not None:
-        return replace(
-            item.file,
-            commit=finding.current_commit,
-            sha256=finding.current_sha256,
-            size=finding.current_size,
-        )
+    if finding.pinned is not None:
+        pin = finding.pinned
+        return replace(item.file, commit=pin.commit, sha256=pin.sha256, size=pin.size)
     return item.file
 
 

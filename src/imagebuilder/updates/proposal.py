@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from imagebuilder.errors import ExitCode, ImageBuilderError
 from imagebuilder.project.engine import EngineLock, EngineOffer
+from imagebuilder.project.pins import Pin
 from imagebuilder.weights.compat import Compatibility
 
 SCHEMA_VERSION = 1  # of the --json output; bump on incompatible changes
@@ -42,6 +43,12 @@ class FileRef:
     sha256: str | None = None
     size: int | None = None
     date: datetime | None = None
+
+    def as_pin(self) -> Pin | None:
+        """The pinned file this names, when it names commit, sha256 and size."""
+        if self.commit is None or self.sha256 is None or self.size is None:
+            return None
+        return Pin(self.repo, self.path, self.commit, self.sha256, self.size)
 
     def as_dict(self) -> dict[str, object]:
         return {
