@@ -233,6 +233,14 @@ def import_template(
             show_default=False,
         ),
     ],
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "--project",
+            help="Write a project folder (models.yaml, the workflow in API format with "
+            "placeholders, its node schema) instead of printing the entries.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Print the models.yaml entries a ComfyUI workflow needs (repo, file, folder, role)."""
@@ -252,10 +260,35 @@ def import_template(
             hint="import-template reads model loaders (UNETLoader, CLIPLoader, VAELoader, "
             "LoraLoaderModelOnly, ...) and the models list the official templates carry",
         )
+    if project is not None:
+        _write_imported_project(project, result, document, as_json)
+        return
     if as_json:
         output.emit_json(result.as_dict())
         return
     output.stdout.out(imported_yaml(result), end="")
+
+
+def _write_imported_project(folder: Path, result: Any, document: Any, as_json: bool) -> None:
+    from imagebuilder.comfy.import_project import build_project
+    from imagebuilder.project.scaffold import data_root, write_project
+    from imagebuilder.project.yamlsource import load_yaml
+
+    root = data_root()
+    shipped = load_yaml(root / "models.yaml").document
+    snapshot = (root / "workflows" / "schema" / "object_info.json").read_bytes()
+    built = build_project(result, document, snapshot, shipped)
+    written = write_project(folder, built.files)
+    report = {"folder": str(folder), "written": written, "left_out": list(built.left_out),
+              "skipped": list(result.skipped)}  # fmt: skip
+
+    def human() -> None:
+        output.stdout.print(f"{folder}: {', '.join(written)}")
+        for name in built.left_out:
+            output.stdout.print(f"  left out {name}: the exported graph does not load it")
+        output.stdout.print("next: imagebuilder validate && imagebuilder lock")
+
+    output.emit(report, as_json, human)
 
 
 def register(app: typer.Typer) -> None:
