@@ -26,13 +26,17 @@ START_CONFIG = f"/{START_ROOT}/start.json"
 START_LIB = f"{START_ROOT}/lib/ibstart"
 WORKFLOWS_SUBDIR = "user/default/workflows"
 COMFYUI_URL = "http://127.0.0.1:8188"  # where the base's handler finds ComfyUI
+# The first Qwen-Image-Edit job reads VAE, text encoder, diffusion model, LoRA (seen on the
+# GPU); other roles (controlnets, upscalers, ...) go between the base model and the LoRA.
 FIRST_JOB_ORDER = {
     Role.VAE: 0,
     Role.CLIP_VISION: 1,
     Role.TEXT_ENCODER: 2,
+    Role.CHECKPOINT: 3,
     Role.DIFFUSION_MODEL: 3,
-    Role.LORA: 4,
+    Role.LORA: 5,
 }
+OTHER_ROLES = 4
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,9 @@ def start_config(
     if start is None:
         raise ValueError("start: is off")
     root = config.image.comfyui_root.rstrip("/")
-    ordered = sorted(models, key=lambda model: (FIRST_JOB_ORDER[model.role], model.name))
+    ordered = sorted(
+        models, key=lambda model: (FIRST_JOB_ORDER.get(model.role, OTHER_ROLES), model.name)
+    )
     named = start.warmup.workflow
     warmup_file = f"{named}.json" if named else min(workflows, default="")
     warmup = start.warmup.enabled and bool(workflows)  # an image without workflows: none
