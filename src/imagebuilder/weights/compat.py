@@ -168,7 +168,8 @@ def lightning_warning(lora_name: str, base: HeaderSummary) -> str | None:
     if "lightning" in lora_name.lower() and plain_fp8:
         return (
             f"Lightning LoRA on an unscaled {base.precision_label} base can show grid "
-            "artifacts; prefer a scaled FP8 (fp8_scaled / fp8mixed) or BF16 base"
+            "artifacts; prefer a scaled FP8 (fp8_scaled / fp8mixed) or BF16 base "
+            "(`check-updates` lists scaled copies of the same base as better-precision options)"
         )
     return None
 
