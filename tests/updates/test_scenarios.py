@@ -279,3 +279,18 @@ def test_a_different_architecture_is_offered_never_proposed(
     ]
     assert option.compat is Compatibility.DIFFERENT_ARCHITECTURE
     assert "never applied automatically" in option.why
+
+
+def test_a_reupload_whose_header_cannot_be_parsed_is_held_back(
+    shipped: LoadedConfig, pinned: Lock, hub: Hub, qwen_hub: HubServer
+) -> None:
+    """Any candidate, not only a LoRA: bytes that are no safetensors header are never
+    proposed as a change, only listed (held back, with the reason)."""
+    garbage = {"raw": {"size": 5_000_000, "seed": 3}, "sha256": made_up_sha("garbage")}
+    qwen_hub.commit(IMAGE_REPO, {TEXT_ENCODER: garbage}, title="Oops")
+    proposal = run(shipped, pinned, hub)
+    assert "text_encoder" not in {change.entry for change in proposal.changes}
+    (held,) = [o for o in proposal.options if o.entry == "text_encoder"]
+    assert held.kind is ChangeKind.CONTENT_CHANGED
+    assert "held back: its header could not be read or parsed" in held.why
+    assert any(note.startswith("text_encoder: held back") for note in proposal.notes)
