@@ -9,7 +9,8 @@
 #                    DIR/old: the same for an earlier graph, compared pixel for pixel.
 #   --out DIR        raw-<plan>.json, logs and measurements.json are written here.
 #   --work DIR       ComfyUI base directory (models, input, output); default /tmp/ib-gpu.
-#   --plan LIST      main, memory, variants, comma-separated (default main). See bench.py.
+#   --plan LIST      main, memory, variants, cold, comma-separated (default main); cold
+#                    also writes cold-start.json (summarize_cold.py). See bench.py.
 #   --wheels DIR     install these wheels first (packages ComfyUI needs that are missing).
 #   --scaled-fp8     also write a scaled-FP8 copy of the diffusion model (plans memory and
 #                    variants).
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
     --scaled-fp8) scaled=1; shift ;;
     --weights-only) mode="weights"; shift ;;
     --serve) mode="serve"; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
