@@ -9,6 +9,7 @@ Import the names below into tests/conftest.py to use them.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ class TinyBase:
     ref: str  # name@sha256:..., what models.yaml's image.base takes
     image_id: str
     digest: str
+    command: tuple[str, ...] = ("sh",)  # its CMD: what models.yaml's start.base_command names
 
 
 def push_or_fail(
@@ -142,7 +144,7 @@ def tiny_base_image(
         busybox_rootfs_tar(),
         repository=local_name,
         tag="latest",
-        changes=["ENV PATH=/bin:/usr/bin", 'CMD ["sh"]'],
+        changes=["ENV PATH=/bin:/usr/bin", f"CMD {json.dumps(list(TinyBase.command))}"],
     )
     image = docker_client.images.get(f"{local_name}:latest")
     digest = push_or_fail(docker_client, local_name, "latest", registry.auth_config)

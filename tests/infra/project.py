@@ -48,6 +48,10 @@ def make_project(
     text = text.replace(SHIPPED_IMAGE, image)
     original_base = next(line for line in text.splitlines() if line.strip().startswith("base:"))
     text = text.replace(original_base, f"  base: {base.ref}")
+    # The start path wraps the base's own command: the tiny base's, not worker-comfyui's.
+    text = text.replace(
+        'base_command: ["/start.sh"]', f"base_command: {json.dumps(list(base.command))}"
+    )
     if limits_host is not None:
         text = text.replace("    ghcr.io:\n", f'    "{limits_host}":\n')
     project = tmp_path / "project"
