@@ -1,7 +1,9 @@
 """A loopback server shaped like the GitHub REST API, for ComfyUI's release list.
 
 Answers ``GET /repos/Comfy-Org/ComfyUI/releases`` with what the test sets (the fields
-imagebuilder reads: tag_name, draft, prerelease, published_at) and counts requests.
+imagebuilder reads: tag_name, draft, prerelease, published_at), ``/git/ref/tags/<tag>``
+and ``/git/tags/<sha>`` (lightweight and annotated tags) from ``tag()``, and counts
+requests.
 """
 
 from __future__ import annotations
@@ -21,15 +23,20 @@ class GithubApi:
     def __init__(self) -> None:
         self.releases: list[dict[str, Any]] | bytes = []
         self.requests = 0
+        self.git: dict[str, dict[str, Any] | bytes] = {}  # path under the repo -> answer
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 api.requests += 1
-                if self.path.split("?")[0] != f"{REPO_PATH}/releases":
+                path = self.path.split("?")[0]
+                if path == f"{REPO_PATH}/releases":
+                    raw: Any = api.releases
+                elif path.removeprefix(REPO_PATH) in api.git:
+                    raw = api.git[path.removeprefix(REPO_PATH)]
+                else:
                     self.send_error(404)
                     return
-                raw = api.releases
                 body = raw if isinstance(raw, bytes) else json.dumps(raw).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -51,6 +58,14 @@ class GithubApi:
         assert isinstance(self.releases, list)
         self.releases.append({"tag_name": tag, "draft": False, "prerelease": False,
                               "published_at": f"{date}T00:00:00Z", **extra})  # fmt: skip
+
+    def tag(self, version: str, commit: str, *, annotated: str | None = None) -> None:
+        """The tag v<version> names ``commit`` (through the tag object ``annotated``)."""
+        if annotated is None:
+            self.git[f"/git/ref/tags/v{version}"] = {"object": {"type": "commit", "sha": commit}}
+            return
+        self.git[f"/git/ref/tags/v{version}"] = {"object": {"type": "tag", "sha": annotated}}
+        self.git[f"/git/tags/{annotated}"] = {"object": {"type": "commit", "sha": commit}}
 
 
 @pytest.fixture

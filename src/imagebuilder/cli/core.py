@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from imagebuilder.cli import output
 from imagebuilder.cli._common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, make_hub
 from imagebuilder.project.paths import SCHEMA_PATH
+
+if TYPE_CHECKING:
+    from imagebuilder.project.config import ImageSettings
+    from imagebuilder.project.engine import EngineLock
 
 
 def validate(config: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = False) -> None:
@@ -58,6 +62,22 @@ def schema(
         output.stdout.out(text, end="")
 
 
+def _pin_engine(image: ImageSettings, previous: EngineLock | None) -> EngineLock | None:
+    """The lock's engine record: a base image's read from its registry, an installed
+    release's commit from the releases endpoint (each only when it changed)."""
+    from imagebuilder.comfy.engine_release import pin_release
+    from imagebuilder.oci.engine_pin import pin_engine
+    from imagebuilder.project.engine import EngineSource
+
+    settings = image.comfyui
+    if settings is not None and settings.source is EngineSource.RELEASE:
+        output.log(f"pinning ComfyUI {settings.version} ({settings.releases_api}) ...")
+        return pin_release(settings, image.base, previous)
+    if settings is not None:
+        output.log(f"reading the base image's ComfyUI ({image.base}) ...")
+    return pin_engine(image, previous)
+
+
 def lock(
     config: ConfigOption = DEFAULT_CONFIG,
     check: Annotated[
@@ -69,7 +89,6 @@ def lock(
     from rich.table import Table
 
     from imagebuilder.hub.resolve import relock
-    from imagebuilder.oci.engine_pin import pin_engine
     from imagebuilder.project.lock import record_lock, require_current
 
     loaded, lock_file, previous = load(config)
@@ -83,9 +102,7 @@ def lock(
         return
     output.log(f"resolving {len(loaded.config.models)} entries on the Hub ...")
     new_lock = relock(loaded.config, make_hub(), previous)
-    if loaded.config.image.comfyui is not None:
-        output.log(f"reading the base image's ComfyUI ({loaded.config.image.base}) ...")
-    engine = pin_engine(loaded.config.image, previous.engine if previous else None)
+    engine = _pin_engine(loaded.config.image, previous.engine if previous else None)
     new_lock = new_lock.model_copy(update={"engine": engine})
     changed = record_lock(config, new_lock, config_text=loaded.source.text)
 
@@ -96,7 +113,8 @@ def lock(
         output.stdout.print(table)
         if engine is not None:
             read = f", {engine.bytes_read:,} bytes read" if engine.bytes_read else ""
-            output.stdout.print(f"engine: {engine.label} from {engine.base}{read}", markup=False)
+            origin = engine.sources.get("repository") or engine.base
+            output.stdout.print(f"engine: {engine.label} from {origin}{read}", markup=False)
         output.stdout.print(f"{lock_file}: {'written' if changed else 'unchanged'}")
 
     output.emit(

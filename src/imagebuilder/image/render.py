@@ -31,6 +31,7 @@ from imagebuilder.image.layers import (
 )
 from imagebuilder.project.atomic import atomic_write_bytes
 from imagebuilder.project.config import Config
+from imagebuilder.project.engine import EngineSource
 from imagebuilder.project.lock import LOCK_NAME, Lock, require_current
 
 TEMPLATE_NAME = "Dockerfile.j2"
@@ -164,8 +165,13 @@ def render_build(
             )
     layers = plan_layers(config, lock, file_url)
     public_layers = plan_layers(config, lock, public_file_url)
-    dockerfile = _dockerfile(config, template_text, layers, hub_secret, bool(workflows))
-    public = _dockerfile(config, template_text, public_layers, hub_secret, bool(workflows))
+    engine = engine_install(config, lock)
+    dockerfile = _dockerfile(
+        config, template_text, layers, hub_secret, bool(workflows), engine=engine
+    )
+    public = _dockerfile(
+        config, template_text, public_layers, hub_secret, bool(workflows), engine=engine
+    )
     files = {
         "Dockerfile": dockerfile.encode("utf-8"),
         LOCK_NAME: lock.for_image().to_json().encode(),
@@ -184,6 +190,8 @@ def _dockerfile(
     layers: list[ModelLayer],
     hub_secret: bool,
     workflows: bool,
+    *,
+    engine: EngineInstall | None,
 ) -> str:
     root = config.image.comfyui_root.rstrip("/")
     start = startplan.dockerfile_start(config)
@@ -201,11 +209,31 @@ def _dockerfile(
             comfyui_root=root or "/",
             entrypoint=startplan.entrypoint([]),
             base_command=list(start.base_command) if start else [],
+            engine=engine,
         )
     except TemplateError as error:
         raise ConfigError(
             f"the Dockerfile template failed to render: {error}", location=TEMPLATE_NAME
         ) from None
+
+
+@dataclass(frozen=True)
+class EngineInstall:
+    """An installed engine, as the Dockerfile fetches it: one commit of one repository."""
+
+    version: str
+    commit: str
+    repository: str
+
+
+def engine_install(config: Config, lock: Lock) -> EngineInstall | None:
+    """What the image installs over the base's ComfyUI (`source: release`), else None."""
+    settings, engine = config.image.comfyui, lock.engine
+    if settings is None or settings.source is not EngineSource.RELEASE:
+        return None
+    if engine is None or engine.commit is None:  # require_current refused this already
+        raise ConfigError("the lock pins no ComfyUI commit", hint="run `imagebuilder lock`")
+    return EngineInstall(engine.comfyui_version, engine.commit, settings.repository)
 
 
 def find_template(project_dir: Path) -> Path:

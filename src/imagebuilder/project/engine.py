@@ -11,17 +11,20 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from imagebuilder.project.comfyversion import ComfyVersion, check_comfy_version
 from imagebuilder.project.strict import Strict
 
 ComfyVersionText = Annotated[str, AfterValidator(check_comfy_version)]
 GITHUB_API = "https://api.github.com/repos/Comfy-Org/ComfyUI"
+GITHUB_GIT = "https://github.com/Comfy-Org/ComfyUI.git"
+_URL = r"^https?://[A-Za-z0-9.:-]{1,200}(/[A-Za-z0-9._~/-]{0,200})?$"
 
 
 class EngineSource(StrEnum):
     BASE = "base"  # the base image carries ComfyUI; `lock` reads which one from its registry
+    RELEASE = "release"  # the image installs a ComfyUI release, pinned to its commit
 
 
 class EngineSettings(Strict):
@@ -31,12 +34,29 @@ class EngineSettings(Strict):
 
     source: EngineSource = Field(default=EngineSource.BASE, strict=False)
     """`base`: the base image carries ComfyUI; `lock` reads its version (and git commit)
-    from the image in its registry, without Docker and without pulling it."""
-    releases_api: str = Field(
-        default=GITHUB_API, pattern=r"^https?://[A-Za-z0-9.:-]{1,200}(/[A-Za-z0-9._~/-]{0,200})?$"
-    )
-    """GitHub-API-shaped endpoint of the ComfyUI repository (`{api}/releases`), for
-    `check-updates` to name the release a base tag's ComfyUI belongs to."""
+    from the image in its registry, without Docker and without pulling it. `release`: the
+    image installs the ComfyUI release `version` on top of the base (a base that lags);
+    `lock` pins the release's commit, `build` fetches exactly that commit."""
+    version: ComfyVersionText | None = None
+    """The ComfyUI release to install (`source: release` only), such as `0.5.0`."""
+    releases_api: str = Field(default=GITHUB_API, pattern=_URL)
+    """GitHub-API-shaped endpoint of the ComfyUI repository: `{api}/releases` for
+    `check-updates`, `{api}/git/ref/tags/v{version}` for `lock` to pin a release's commit."""
+    repository: str = Field(default=GITHUB_GIT, pattern=_URL)
+    """The git repository `build` fetches the pinned commit from (`source: release`)."""
+
+    @model_validator(mode="after")
+    def _version_fits_source(self) -> EngineSettings:
+        if self.source is EngineSource.RELEASE and self.version is None:
+            raise ValueError(
+                'source: release needs the ComfyUI release to install, e.g. version: "0.5.0"'
+            )
+        if self.source is EngineSource.BASE and self.version is not None:
+            raise ValueError(
+                "version is for source: release (the base image's ComfyUI is read from "
+                "the image, not named); drop version or set source: release"
+            )
+        return self
 
 
 class EngineLock(BaseModel):

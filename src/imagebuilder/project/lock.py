@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from imagebuilder.errors import ConfigError, LockDriftError
 from imagebuilder.project.atomic import atomic_write_text
 from imagebuilder.project.config import Config, EntryName, RepoId, RepoPath, Revision
-from imagebuilder.project.engine import EngineLock
+from imagebuilder.project.engine import EngineLock, EngineSettings, EngineSource
 from imagebuilder.project.jsonguard import load_json
 from imagebuilder.project.pins import Pin
 from imagebuilder.project.values import is_commit_sha, is_sha256
@@ -241,11 +241,27 @@ def engine_drift(config: Config, lock: Lock) -> list[str]:
         return []
     if lock.engine is None:
         return ["engine: models.yaml pins ComfyUI (image.comfyui), the lock records no engine"]
+    settings = config.image.comfyui
+    if settings.source is EngineSource.RELEASE or lock.engine.source is EngineSource.RELEASE:
+        return _release_drift(settings, lock.engine)
     if lock.engine.base != config.image.base:
         return [
             f"engine: the lock's ComfyUI was read from {lock.engine.base}, models.yaml's base "
             f"is {config.image.base}"
         ]
+    return []
+
+
+def _release_drift(settings: EngineSettings, engine: EngineLock) -> list[str]:
+    if settings.source is not engine.source:
+        return [f"engine: models.yaml's ComfyUI source is {settings.source}, the lock's "
+                f"{engine.source}"]  # fmt: skip
+    if engine.comfyui_version != settings.version or engine.commit is None:
+        return [f"engine: the lock pins ComfyUI {engine.comfyui_version}, models.yaml "
+                f"installs {settings.version}"]  # fmt: skip
+    if engine.sources.get("repository") != settings.repository:
+        return [f"engine: the lock's ComfyUI commit is from {engine.sources.get('repository')}, "
+                f"models.yaml fetches from {settings.repository}"]  # fmt: skip
     return []
 
 

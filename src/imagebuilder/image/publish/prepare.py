@@ -22,6 +22,7 @@ from imagebuilder.oci.client import open_registry
 from imagebuilder.oci.image import created_time
 from imagebuilder.oci.reference import ImageReference, parse_reference
 from imagebuilder.project.config import Config
+from imagebuilder.project.engine import EngineSource
 from imagebuilder.project.lock import Lock, LockRecorder
 from imagebuilder.project.variants import effective_config, variant_lock
 
@@ -85,6 +86,22 @@ def require_variant_choice(config: Config, variant: str | None, config_path: Pat
         )
 
 
+def require_no_installed_engine(config: Config, config_path: Path) -> None:
+    """publish assembles layers without running anything, and an installed engine needs a
+    pip install (its requirements, built for the base's Python and CUDA): refused before
+    any registry is touched, instead of an image that would not run the pinned ComfyUI."""
+    engine = config.image.comfyui
+    if engine is not None and engine.source is EngineSource.RELEASE:
+        raise ConfigError(
+            f"image.comfyui installs ComfyUI {engine.version} (source: release), which "
+            "publish cannot do: installing it runs pip in the image, and publish runs "
+            "nothing (it assembles layers in the registry)",
+            location=str(config_path),
+            hint="build and push it with `imagebuilder build --push`, or pin a base tag "
+            "that carries the ComfyUI you need (source: base; `check-updates` finds one)",
+        )
+
+
 @dataclass(frozen=True)
 class PublishOptions:
     """The command's options, as the request needs them."""
@@ -112,6 +129,7 @@ def publish_project(
     """Publish (or, with ``check_only``, recompute) the image; every new layer digest is
     written into the lock beside models.yaml as soon as its blob is committed."""
     require_variant_choice(config, options.variant, config_path)
+    require_no_installed_engine(config, config_path)
     request = build_request(
         config, lock, config_path.resolve().parent, hub.file_url,
         image=options.image, tags=options.tags, parallel=options.parallel,
